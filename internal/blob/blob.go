@@ -1,0 +1,33 @@
+// Package blob stores package files, content-addressed by sha256, behind one narrow interface
+// over gocloud.dev/blob: a local directory (the default) or any S3-compatible bucket.
+package blob
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when a key does not exist.
+var ErrNotFound = errors.New("blob not found")
+
+// Info describes a stored blob.
+type Info struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is what Wharf needs of blob storage. Every method honours ctx.
+type Store interface {
+	// Put stores exactly size bytes read from r under key. When it returns nil the blob is
+	// durable (fsynced, or acknowledged by the object store) and a reader sees all of it or
+	// nothing: a crash or a cancelled ctx never leaves a partial blob under key.
+	Put(ctx context.Context, key string, r io.Reader, size int64) error
+	// Open reads length bytes from offset; length < 0 reads to the end.
+	Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	Stat(ctx context.Context, key string) (Info, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	Close() error
+}

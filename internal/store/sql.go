@@ -1,0 +1,764 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+
+	"github.com/wharfhq/wharf/internal/repodata"
+)
+
+// sqlStore implements Store on database/sql. w takes writes (on SQLite a single connection
+// that begins IMMEDIATE transactions), r takes reads; on PostgreSQL both are the same pool.
+type sqlStore struct {
+	w, r *sql.DB
+	d    dialect
+}
+
+var _ Store = (*sqlStore)(nil)
+
+type dialect interface {
+	rebind(q string) string
+	isUnique(err error) bool
+	readTx() *sql.TxOptions
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) isUnique(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		c := e.Code()
+		return c == 2067 || c == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}
+func (sqliteDialect) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+type postgresDialect struct{}
+
+func (postgresDialect) rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+func (postgresDialect) isUnique(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+func (postgresDialect) readTx() *sql.TxOptions {
+	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+}
+
+func (s *sqlStore) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+func now() int64                  { return time.Now().UnixMicro() }
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) (sql.Result, error) {
+	return db.ExecContext(ctx, s.d.rebind(q), args...)
+}
+func (s *sqlStore) query(ctx context.Context, db queryer, q string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(ctx, s.d.rebind(q), args...)
+}
+func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *sql.Row {
+	return db.QueryRowContext(ctx, s.d.rebind(q), args...)
+}
+
+// write runs fn in a write transaction.
+func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read-only transaction that sees one snapshot.
+func (s *sqlStore) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, s.d.readTx())
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// bump takes the channel's row lock (PostgreSQL) and moves its revision on; every write that
+// changes what a channel serves calls it first, so writes to one channel are serialized.
+func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, channelID int64) error {
+	res, err := s.exec(ctx, tx, `UPDATE channels SET revision = revision + 1, updated_at = ? WHERE id = ?`, now(), channelID)
+	if err != nil {
+		return fmt.Errorf("bump revision: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &NotFoundError{Kind: "channel", Name: strconv.FormatInt(channelID, 10)}
+	}
+	return nil
+}
+
+func (s *sqlStore) event(ctx context.Context, tx *sql.Tx, channelID, actorID int64, action string, detail any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, tx, `INSERT INTO events (channel_id, actor_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?)`,
+		channelID, nullID(actorID), action, string(b), now())
+	if err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// ---- users
+
+const userCols = `id, name, email, password_hash, is_admin, disabled, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
+	u.CreatedAt = fromMicros(created)
+	return u, err
+}
+
+func (s *sqlStore) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	var u User
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(s.row(ctx, tx, `INSERT INTO users (name, email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING `+userCols,
+			nu.Name, nu.Email, nu.PasswordHash, nu.Admin, now()))
+		if s.d.isUnique(err) {
+			return &ConflictError{Kind: "user", Name: nu.Name, Reason: "the name is taken"}
+		}
+		return err
+	})
+	return u, err
+}
+
+func (s *sqlStore) UserByName(ctx context.Context, name string) (User, error) {
+	u, err := scanUser(s.row(ctx, s.r, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, &NotFoundError{Kind: "user", Name: name}
+	}
+	return u, err
+}
+
+func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.row(ctx, s.r, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, &NotFoundError{Kind: "user", Name: strconv.FormatInt(id, 10)}
+	}
+	return u, err
+}
+
+// ---- channels
+
+const channelCols = `id, name, parent_id, owner_user_id, private, revision, created_at, updated_at`
+
+func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
+	var c Channel
+	var parent, owner sql.NullInt64
+	var created, updated int64
+	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &c.Private, &c.Revision, &created, &updated)
+	c.ParentID, c.OwnerUserID = parent.Int64, owner.Int64
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, err
+}
+
+func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, error) {
+	var c Channel
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var parentID any
+		if i := strings.IndexByte(nc.Name, '/'); i >= 0 {
+			parent, err := scanChannel(s.row(ctx, tx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, nc.Name[:i]))
+			if errors.Is(err, sql.ErrNoRows) {
+				return &NotFoundError{Kind: "channel", Name: nc.Name[:i]}
+			}
+			if err != nil {
+				return err
+			}
+			parentID = parent.ID
+		}
+		t := now()
+		var err error
+		c, err = scanChannel(s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING `+channelCols,
+			nc.Name, parentID, nullID(nc.OwnerUserID), nc.Private, t, t))
+		if s.d.isUnique(err) {
+			return &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
+		}
+		if err != nil {
+			return err
+		}
+		return s.event(ctx, tx, c.ID, nc.ActorID, "channel.create", map[string]any{"name": nc.Name, "private": nc.Private})
+	})
+	return c, err
+}
+
+func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, error) {
+	c, err := scanChannel(s.row(ctx, s.r, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, &NotFoundError{Kind: "channel", Name: name}
+	}
+	return c, err
+}
+
+func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
+	rows, err := s.query(ctx, s.r, `SELECT `+channelCols+` FROM channels ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Channel{}
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ---- files
+
+const fileCols = `f.id, f.channel_id, p.kind, p.name, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at`
+
+func scanFile(sc interface{ Scan(...any) error }) (File, error) {
+	var f File
+	var uploader sql.NullInt64
+	var created int64
+	err := sc.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
+		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created)
+	f.UploaderID = uploader.Int64
+	f.CreatedAt = fromMicros(created)
+	return f, err
+}
+
+func (s *sqlStore) packageID(ctx context.Context, tx *sql.Tx, channelID int64, kind, name string) (int64, error) {
+	if _, err := s.exec(ctx, tx, `INSERT INTO packages (channel_id, kind, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, kind, name) DO NOTHING`,
+		channelID, kind, name, now()); err != nil {
+		return 0, fmt.Errorf("add package: %w", err)
+	}
+	var id int64
+	err := s.row(ctx, tx, `SELECT id FROM packages WHERE channel_id = ? AND kind = ? AND name = ?`, channelID, kind, name).Scan(&id)
+	return id, err
+}
+
+func (s *sqlStore) setLabels(ctx context.Context, tx *sql.Tx, fileID int64, labels []string) error {
+	for _, l := range labels {
+		if _, err := s.exec(ctx, tx, `INSERT INTO file_labels (file_id, label) VALUES (?, ?) ON CONFLICT (file_id, label) DO NOTHING`, fileID, l); err != nil {
+			return fmt.Errorf("add label: %w", err)
+		}
+	}
+	return nil
+}
+
+func flagBits(f repodata.Flags) int64 {
+	var b int64
+	for i, v := range []bool{f.ActivateD, f.DeactivateD, f.PreLink, f.PostLink, f.PreUnlink, f.BinaryPrefix, f.TextPrefix} {
+		if v {
+			b |= 1 << i
+		}
+	}
+	return b
+}
+
+func bitFlags(b int64) repodata.Flags {
+	on := func(i int) bool { return b&(1<<i) != 0 }
+	return repodata.Flags{ActivateD: on(0), DeactivateD: on(1), PreLink: on(2), PostLink: on(3), PreUnlink: on(4), BinaryPrefix: on(5), TextPrefix: on(6)}
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
+
+func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) {
+	if len(nf.Labels) == 0 {
+		nf.Labels = []string{"main"}
+	}
+	ref := FileRef{Subdir: nf.Subdir, Filename: nf.Filename}
+	var inserted bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.bump(ctx, tx, nf.ChannelID); err != nil {
+			return err
+		}
+		pkgID, err := s.packageID(ctx, tx, nf.ChannelID, nf.Kind, nf.Package)
+		if err != nil {
+			return err
+		}
+		var id int64
+		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`,
+			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
+			[]byte(nf.Record), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errExists // roll back the revision bump: nothing changed
+		}
+		if err != nil {
+			return fmt.Errorf("add file: %w", err)
+		}
+		if err := s.setLabels(ctx, tx, id, nf.Labels); err != nil {
+			return err
+		}
+		inserted = true
+		return s.event(ctx, tx, nf.ChannelID, nf.UploaderID, "file.upload",
+			map[string]any{"file": ref.String(), "sha256": nf.SHA256, "size": nf.Size, "labels": nf.Labels})
+	})
+	if err != nil && !errors.Is(err, errExists) {
+		return File{}, false, err
+	}
+	stored, ferr := s.File(ctx, nf.ChannelID, ref, "")
+	if ferr != nil {
+		return File{}, false, ferr
+	}
+	if !inserted && stored.SHA256 != nf.SHA256 {
+		return stored, false, &ConflictError{Kind: "file", Name: ref.String(),
+			Reason: "a file of that name with other content is in the channel; filenames are immutable, so upload it under a new build number or string"}
+	}
+	return stored, inserted, nil
+}
+
+var errExists = errors.New("exists")
+
+func (s *sqlStore) File(ctx context.Context, channelID int64, ref FileRef, label string) (File, error) {
+	q := `SELECT ` + fileCols + ` FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ? AND f.subdir = ? AND f.filename = ?`
+	args := []any{channelID, ref.Subdir, ref.Filename}
+	if label != "" {
+		q += ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
+		args = append(args, label)
+	}
+	f, err := scanFile(s.row(ctx, s.r, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, &NotFoundError{Kind: "file", Name: ref.String()}
+	}
+	if err != nil {
+		return f, err
+	}
+	f.Labels, err = s.fileLabels(ctx, s.r, f.ID)
+	return f, err
+}
+
+func (s *sqlStore) fileLabels(ctx context.Context, db queryer, fileID int64) ([]string, error) {
+	rows, err := s.query(ctx, db, `SELECT label FROM file_labels WHERE file_id = ? ORDER BY label`, fileID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) ListFiles(ctx context.Context, channelID int64, label string) ([]File, error) {
+	q := `SELECT ` + fileCols + `, l.label FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id WHERE f.channel_id = ?`
+	args := []any{channelID}
+	if label != "" {
+		q += ` AND f.id IN (SELECT file_id FROM file_labels WHERE label = ?)`
+		args = append(args, label)
+	}
+	q += ` ORDER BY f.subdir, f.filename, l.label`
+	rows, err := s.query(ctx, s.r, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []File{}
+	for rows.Next() {
+		var f File
+		var uploader sql.NullInt64
+		var created int64
+		var l string
+		if err := rows.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
+			&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &l); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].ID == f.ID {
+			out[n-1].Labels = append(out[n-1].Labels, l)
+			continue
+		}
+		f.UploaderID, f.CreatedAt, f.Labels = uploader.Int64, fromMicros(created), []string{l}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef, actorID int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.bump(ctx, tx, channelID); err != nil {
+			return err
+		}
+		var sha string
+		err := s.row(ctx, tx, `DELETE FROM files WHERE channel_id = ? AND subdir = ? AND filename = ? RETURNING sha256`, channelID, ref.Subdir, ref.Filename).Scan(&sha)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Kind: "file", Name: ref.String()}
+		}
+		if err != nil {
+			return fmt.Errorf("remove file: %w", err)
+		}
+		return s.event(ctx, tx, channelID, actorID, "file.remove", map[string]any{"file": ref.String(), "sha256": sha})
+	})
+}
+
+func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, error) {
+	if len(req.ToLabels) == 0 {
+		req.ToLabels = []string{"main"}
+	}
+	same := req.FromChannelID == req.ToChannelID
+	if req.Move && same && req.FromLabel == "" {
+		return nil, errors.New("a move inside one channel needs the label to move from")
+	}
+	var moved []FileRef
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		// Lock both channels in id order so two opposite copies cannot deadlock.
+		ids := []int64{req.FromChannelID, req.ToChannelID}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for i, id := range ids {
+			if i == 1 && id == ids[0] {
+				break
+			}
+			if err := s.bump(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		srcs, err := s.copySources(ctx, tx, req)
+		if err != nil {
+			return err
+		}
+		for _, src := range srcs {
+			ref := FileRef{Subdir: src.subdir, Filename: src.filename}
+			targetID := src.id
+			if !same {
+				targetID, err = s.copyRow(ctx, tx, src, req.ToChannelID)
+				if err != nil {
+					return err
+				}
+			}
+			if err := s.setLabels(ctx, tx, targetID, req.ToLabels); err != nil {
+				return err
+			}
+			if req.Move {
+				if err := s.takeFrom(ctx, tx, src.id, req.FromLabel, same, req.ToLabels); err != nil {
+					return err
+				}
+			}
+			moved = append(moved, ref)
+			detail := map[string]any{"file": ref.String(), "from_label": req.FromLabel, "to_labels": req.ToLabels, "to_channel": req.ToChannelID, "from_channel": req.FromChannelID}
+			action := "file.copy"
+			if req.Move {
+				action = "file.move"
+			}
+			if err := s.event(ctx, tx, req.FromChannelID, req.ActorID, action, detail); err != nil {
+				return err
+			}
+			if !same {
+				if err := s.event(ctx, tx, req.ToChannelID, req.ActorID, action, detail); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]File, 0, len(moved))
+	for _, ref := range moved {
+		f, err := s.File(ctx, req.ToChannelID, ref, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+type srcFile struct {
+	id               int64
+	packageKind      string
+	packageName      string
+	subdir, filename string
+	sha256           string
+}
+
+func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest) ([]srcFile, error) {
+	base := `SELECT f.id, p.kind, p.name, f.subdir, f.filename, f.sha256 FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ?`
+	labelCond := ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
+	scan := func(rows *sql.Rows) ([]srcFile, error) {
+		defer rows.Close()
+		var out []srcFile
+		for rows.Next() {
+			var f srcFile
+			if err := rows.Scan(&f.id, &f.packageKind, &f.packageName, &f.subdir, &f.filename, &f.sha256); err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+		}
+		return out, rows.Err()
+	}
+	if len(req.Files) == 0 {
+		if req.FromLabel == "" {
+			return nil, errors.New("name the files to copy, or the label whose files to copy")
+		}
+		rows, err := s.query(ctx, tx, base+labelCond+` ORDER BY f.subdir, f.filename`, req.FromChannelID, req.FromLabel)
+		if err != nil {
+			return nil, err
+		}
+		return scan(rows)
+	}
+	var out []srcFile
+	for _, ref := range req.Files {
+		q, args := base+` AND f.subdir = ? AND f.filename = ?`, []any{req.FromChannelID, ref.Subdir, ref.Filename}
+		if req.FromLabel != "" {
+			q += labelCond
+			args = append(args, req.FromLabel)
+		}
+		rows, err := s.query(ctx, tx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) == 0 {
+			name := ref.String()
+			if req.FromLabel != "" {
+				name += " (label " + req.FromLabel + ")"
+			}
+			return nil, &NotFoundError{Kind: "file", Name: name}
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// copyRow puts a copy of the file row src into channel to, or finds the same file already
+// there; it refuses a same-named file with other content.
+func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int64) (int64, error) {
+	pkgID, err := s.packageID(ctx, tx, to, src.packageKind, src.packageName)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, created_at)
+		SELECT ?, ?, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, ? FROM files WHERE id = ?
+		ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`, to, pkgID, now(), src.id).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("copy file: %w", err)
+	}
+	var sha string
+	if err := s.row(ctx, tx, `SELECT id, sha256 FROM files WHERE channel_id = ? AND subdir = ? AND filename = ?`, to, src.subdir, src.filename).Scan(&id, &sha); err != nil {
+		return 0, err
+	}
+	if sha != src.sha256 {
+		return 0, &ConflictError{Kind: "file", Name: src.subdir + "/" + src.filename, Reason: "the target channel holds other content under that filename"}
+	}
+	return id, nil
+}
+
+// takeFrom removes what a move leaves behind: the source label, or the whole source file.
+func (s *sqlStore) takeFrom(ctx context.Context, tx *sql.Tx, fileID int64, fromLabel string, same bool, toLabels []string) error {
+	if fromLabel == "" {
+		_, err := s.exec(ctx, tx, `DELETE FROM files WHERE id = ?`, fileID)
+		return err
+	}
+	if same {
+		for _, l := range toLabels {
+			if l == fromLabel {
+				return nil // moving onto itself
+			}
+		}
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM file_labels WHERE file_id = ? AND label = ?`, fileID, fromLabel); err != nil {
+		return err
+	}
+	// A file with no label is served nowhere; drop it rather than keep an invisible row.
+	_, err := s.exec(ctx, tx, `DELETE FROM files WHERE id = ? AND NOT EXISTS (SELECT 1 FROM file_labels WHERE file_id = ?)`, fileID, fileID)
+	return err
+}
+
+func (s *sqlStore) Labels(ctx context.Context, channelID int64) ([]LabelCount, error) {
+	rows, err := s.query(ctx, s.r, `SELECT l.label, COUNT(*) FROM file_labels l JOIN files f ON f.id = l.file_id WHERE f.channel_id = ? GROUP BY l.label ORDER BY l.label`, channelID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []LabelCount{}
+	for rows.Next() {
+		var lc LabelCount
+		if err := rows.Scan(&lc.Label, &lc.Files); err != nil {
+			return nil, err
+		}
+		out = append(out, lc)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {
+	var n int64
+	err := s.row(ctx, s.r, `SELECT COUNT(*) FROM files WHERE sha256 = ?`, sha256).Scan(&n)
+	return n > 0, err
+}
+
+// ---- index snapshots
+
+func (s *sqlStore) channelState(ctx context.Context, tx *sql.Tx, channelID int64) (int64, time.Time, error) {
+	var rev, updated int64
+	err := s.row(ctx, tx, `SELECT revision, updated_at FROM channels WHERE id = ?`, channelID).Scan(&rev, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, &NotFoundError{Kind: "channel", Name: strconv.FormatInt(channelID, 10)}
+	}
+	return rev, fromMicros(updated), err
+}
+
+func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error) {
+	var snap Snapshot
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
+			return err
+		}
+		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports
+			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
+			WHERE f.channel_id = ? AND f.subdir = ? AND l.label = ? ORDER BY f.filename`, channelID, subdir, label)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		snap.Records = []repodata.Record{}
+		for rows.Next() {
+			var r repodata.Record
+			var rec, rx []byte
+			if err := rows.Scan(&r.Filename, &r.Name, &r.Version, &r.Build, &r.BuildNumber, &r.Timestamp, &rec, &rx); err != nil {
+				return err
+			}
+			r.JSON, r.RunExports = rec, nilIfEmpty(rx)
+			snap.Records = append(snap.Records, r)
+		}
+		return rows.Err()
+	})
+	return snap, err
+}
+
+func nilIfEmpty(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error) {
+	var snap ChannelSnapshot
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
+			return err
+		}
+		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags
+			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
+			WHERE f.channel_id = ? AND l.label = ? ORDER BY f.subdir, f.filename`, channelID, label)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		snap.Packages = []repodata.PackageInfo{}
+		for rows.Next() {
+			var p repodata.PackageInfo
+			var rec, rx, about []byte
+			var flags int64
+			if err := rows.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags); err != nil {
+				return err
+			}
+			p.JSON, p.RunExports, p.About, p.Flags = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags)
+			snap.Packages = append(snap.Packages, p)
+		}
+		return rows.Err()
+	})
+	return snap, err
+}
+
+// ---- history
+
+func (s *sqlStore) Events(ctx context.Context, channelID int64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.query(ctx, s.r, `SELECT e.id, e.channel_id, COALESCE(u.name, ''), e.action, e.detail, e.created_at
+		FROM events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.channel_id = ? ORDER BY e.id DESC LIMIT ?`, channelID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var detail string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.ChannelID, &e.Actor, &e.Action, &detail, &created); err != nil {
+			return nil, err
+		}
+		e.Detail, e.CreatedAt = json.RawMessage(detail), fromMicros(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

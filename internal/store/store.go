@@ -1,0 +1,213 @@
+// Package store holds Wharf's metadata: users, channels, packages, files, labels and history,
+// on SQLite (embedded, the default) or PostgreSQL (scale-out). Every change that alters what a
+// channel serves bumps that channel's revision in the same transaction, so index caches keyed
+// by (channel, revision) are never stale, on one replica or many.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/repodata"
+)
+
+// NotFoundError says which thing does not exist.
+type NotFoundError struct {
+	Kind string // "user", "channel", "file"
+	Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
+
+// ConflictError says that a unique thing already exists in another form.
+type ConflictError struct {
+	Kind   string
+	Name   string
+	Reason string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s %q already exists: %s", e.Kind, e.Name, e.Reason)
+}
+
+// IsNotFound reports whether err is a *NotFoundError.
+func IsNotFound(err error) bool {
+	var nf *NotFoundError
+	return errors.As(err, &nf)
+}
+
+// IsConflict reports whether err is a *ConflictError.
+func IsConflict(err error) bool {
+	var c *ConflictError
+	return errors.As(err, &c)
+}
+
+// User is an account.
+type User struct {
+	ID           int64
+	Name         string
+	Email        string
+	PasswordHash string
+	Admin        bool
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Name         string
+	Email        string
+	PasswordHash string
+	Admin        bool
+}
+
+// Channel is a channel or a subchannel ("parent/child").
+type Channel struct {
+	ID          int64
+	Name        string
+	ParentID    int64 // 0 for a top-level channel
+	OwnerUserID int64 // 0 when owned by no user
+	Private     bool
+	Revision    int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time // time of the last revision bump
+}
+
+// NewChannel is what CreateChannel needs. For a subchannel Name is "parent/child" and the
+// parent must exist.
+type NewChannel struct {
+	Name        string
+	OwnerUserID int64
+	Private     bool
+	ActorID     int64
+}
+
+// File is one stored package file.
+type File struct {
+	ID          int64
+	ChannelID   int64
+	Kind        string // "conda"
+	Package     string
+	Subdir      string
+	Filename    string
+	SHA256      string
+	MD5         string
+	Size        int64
+	Version     string
+	Build       string
+	BuildNumber int64
+	Timestamp   int64
+	Labels      []string
+	UploaderID  int64
+	CreatedAt   time.Time
+}
+
+// NewFile is an uploaded file whose blob is already durable.
+type NewFile struct {
+	ChannelID   int64
+	Kind        string
+	Package     string
+	Subdir      string
+	Filename    string
+	SHA256      string
+	MD5         string
+	Size        int64
+	Version     string
+	Build       string
+	BuildNumber int64
+	Timestamp   int64
+	Record      json.RawMessage
+	RunExports  json.RawMessage
+	About       json.RawMessage
+	Flags       repodata.Flags
+	Labels      []string
+	UploaderID  int64
+}
+
+// FileRef names a file inside a channel.
+type FileRef struct {
+	Subdir   string `json:"subdir"`
+	Filename string `json:"filename"`
+}
+
+func (r FileRef) String() string { return r.Subdir + "/" + r.Filename }
+
+// CopyRequest copies or moves files between labels and channels.
+//
+// Within one channel, copy adds ToLabels to the files and move also takes FromLabel off them.
+// Across channels, copy creates the files in the target channel (sharing the blob) with
+// ToLabels, and move then takes them out of the source: only FromLabel when it is given, the
+// whole file otherwise. Files empty means every file that carries FromLabel.
+type CopyRequest struct {
+	FromChannelID int64
+	FromLabel     string
+	Files         []FileRef
+	ToChannelID   int64
+	ToLabels      []string
+	Move          bool
+	ActorID       int64
+}
+
+// LabelCount is a label and how many files carry it.
+type LabelCount struct {
+	Label string `json:"label"`
+	Files int64  `json:"files"`
+}
+
+// Event is one entry of a channel's history.
+type Event struct {
+	ID        int64           `json:"id"`
+	ChannelID int64           `json:"-"`
+	Actor     string          `json:"actor"`
+	Action    string          `json:"action"`
+	Detail    json.RawMessage `json:"detail"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Snapshot is what one subdir of one label of a channel held at one revision.
+type Snapshot struct {
+	Revision  int64
+	UpdatedAt time.Time
+	Records   []repodata.Record // sorted by filename
+}
+
+// ChannelSnapshot is every file of one label of a channel, for channeldata.json.
+type ChannelSnapshot struct {
+	Revision  int64
+	UpdatedAt time.Time
+	Packages  []repodata.PackageInfo
+}
+
+// Store is Wharf's metadata store. Implementations must pass storetest.Run.
+type Store interface {
+	CreateUser(ctx context.Context, u NewUser) (User, error)
+	UserByName(ctx context.Context, name string) (User, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+
+	CreateChannel(ctx context.Context, c NewChannel) (Channel, error)
+	ChannelByName(ctx context.Context, name string) (Channel, error)
+	ListChannels(ctx context.Context) ([]Channel, error)
+
+	// AddFile records an uploaded file. It returns created=false and the stored file when the
+	// same filename with the same sha256 is already there, and a *ConflictError when the
+	// filename is taken by other bytes.
+	AddFile(ctx context.Context, f NewFile) (stored File, created bool, err error)
+	// File returns a file; a non-empty label also requires the file to carry it.
+	File(ctx context.Context, channelID int64, ref FileRef, label string) (File, error)
+	ListFiles(ctx context.Context, channelID int64, label string) ([]File, error)
+	RemoveFile(ctx context.Context, channelID int64, ref FileRef, actorID int64) error
+	CopyFiles(ctx context.Context, req CopyRequest) ([]File, error)
+	Labels(ctx context.Context, channelID int64) ([]LabelCount, error)
+	// BlobInUse reports whether any file still names the blob of this sha256.
+	BlobInUse(ctx context.Context, sha256 string) (bool, error)
+
+	SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error)
+	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)
+
+	Events(ctx context.Context, channelID int64, limit int) ([]Event, error)
+
+	Close() error
+}

@@ -1,0 +1,456 @@
+// Package storetest is the conformance suite every store.Store backend must pass.
+package storetest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Run runs the whole suite; newStore returns an empty, migrated store for one test.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Users", testUsers},
+		{"Channels", testChannels},
+		{"AddFileIsIdempotentAndImmutable", testAddFile},
+		{"ConcurrentSameFilename", testConcurrentSameFilename},
+		{"ConcurrentDifferentFiles", testConcurrentDifferentFiles},
+		{"SnapshotsFollowLabelsAndSubdirs", testSnapshots},
+		{"RemoveFile", testRemoveFile},
+		{"CopyAndMoveBetweenLabels", testCopyMoveLabels},
+		{"CopyAndMoveBetweenChannels", testCopyMoveChannels},
+		{"History", testHistory},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+func mustUser(t *testing.T, s store.Store, name string) store.User {
+	t.Helper()
+	u, err := s.CreateUser(t.Context(), store.NewUser{Name: name, Email: name + "@example.com", PasswordHash: "x", Admin: true})
+	if err != nil {
+		t.Fatalf("CreateUser(%s): %v", name, err)
+	}
+	return u
+}
+
+func mustChannel(t *testing.T, s store.Store, name string) store.Channel {
+	t.Helper()
+	c, err := s.CreateChannel(t.Context(), store.NewChannel{Name: name})
+	if err != nil {
+		t.Fatalf("CreateChannel(%s): %v", name, err)
+	}
+	return c
+}
+
+// file builds a NewFile whose content is named by seed.
+func file(ch store.Channel, subdir, name, version, seed string, labels ...string) store.NewFile {
+	sum := sha256.Sum256([]byte(seed))
+	sha := hex.EncodeToString(sum[:])
+	fn := fmt.Sprintf("%s-%s-0.conda", name, version)
+	rec, _ := json.Marshal(map[string]any{"name": name, "version": version, "build": "0", "build_number": 0,
+		"depends": []string{}, "subdir": subdir, "sha256": sha, "md5": sha[:32], "size": len(seed)})
+	return store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: subdir, Filename: fn,
+		SHA256: sha, MD5: sha[:32], Size: int64(len(seed)), Version: version, Build: "0",
+		Record: rec, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`), Labels: labels}
+}
+
+func revision(t *testing.T, s store.Store, name string) int64 {
+	t.Helper()
+	c, err := s.ChannelByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Revision
+}
+
+func filenames(t *testing.T, s store.Store, ch store.Channel, label, subdir string) []string {
+	t.Helper()
+	snap, err := s.SubdirSnapshot(t.Context(), ch.ID, label, subdir)
+	if err != nil {
+		t.Fatalf("SubdirSnapshot: %v", err)
+	}
+	out := []string{}
+	for _, r := range snap.Records {
+		out = append(out, r.Filename)
+	}
+	return out
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	if !u.Admin || u.ID == 0 || u.CreatedAt.IsZero() {
+		t.Errorf("created user = %+v", u)
+	}
+	if _, err := s.CreateUser(ctx, store.NewUser{Name: "alice", Email: "x@y", PasswordHash: "h"}); !store.IsConflict(err) {
+		t.Errorf("second alice: err = %v, want conflict", err)
+	}
+	got, err := s.UserByName(ctx, "alice")
+	if err != nil || got.ID != u.ID || got.Email != "alice@example.com" {
+		t.Errorf("UserByName = %+v, %v", got, err)
+	}
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.Name != "alice" {
+		t.Errorf("UserByID = %+v, %v", got, err)
+	}
+	if _, err := s.UserByName(ctx, "bob"); !store.IsNotFound(err) {
+		t.Errorf("UserByName(bob) err = %v, want not found", err)
+	}
+}
+
+func testChannels(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	c, err := s.CreateChannel(ctx, store.NewChannel{Name: "acme", OwnerUserID: u.ID, ActorID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Revision < 1 || c.OwnerUserID != u.ID || c.Private {
+		t.Errorf("channel = %+v", c)
+	}
+	if _, err := s.CreateChannel(ctx, store.NewChannel{Name: "acme"}); !store.IsConflict(err) {
+		t.Errorf("duplicate channel: err = %v, want conflict", err)
+	}
+	sub, err := s.CreateChannel(ctx, store.NewChannel{Name: "acme/dev", Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.ParentID != c.ID || !sub.Private {
+		t.Errorf("subchannel = %+v, want parent %d and private", sub, c.ID)
+	}
+	if _, err := s.CreateChannel(ctx, store.NewChannel{Name: "nope/dev"}); !store.IsNotFound(err) {
+		t.Errorf("subchannel without parent: err = %v, want not found", err)
+	}
+	list, err := s.ListChannels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Name)
+	}
+	if diff := cmp.Diff([]string{"acme", "acme/dev"}, names); diff != "" {
+		t.Errorf("ListChannels (-want +got):\n%s", diff)
+	}
+	if _, err := s.ChannelByName(ctx, "other"); !store.IsNotFound(err) {
+		t.Errorf("ChannelByName(other) err = %v", err)
+	}
+}
+
+func testAddFile(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	rev0 := revision(t, s, "acme")
+	nf := file(ch, "linux-64", "demo", "1.0", "bytes-1")
+	f, created, err := s.AddFile(ctx, nf)
+	if err != nil || !created {
+		t.Fatalf("AddFile = %v, created %v", err, created)
+	}
+	if diff := cmp.Diff([]string{"main"}, f.Labels); diff != "" {
+		t.Errorf("default labels (-want +got):\n%s", diff)
+	}
+	if f.SHA256 != nf.SHA256 || f.Package != "demo" || f.Kind != "conda" || f.Size != nf.Size {
+		t.Errorf("stored = %+v", f)
+	}
+	rev1 := revision(t, s, "acme")
+	if rev1 <= rev0 {
+		t.Errorf("revision after upload = %d, want > %d", rev1, rev0)
+	}
+
+	again, created, err := s.AddFile(ctx, nf)
+	if err != nil || created || again.ID != f.ID {
+		t.Errorf("same bytes again = %+v, created %v, err %v; want the stored file, not created", again, created, err)
+	}
+	if rev := revision(t, s, "acme"); rev != rev1 {
+		t.Errorf("revision after no-op upload = %d, want %d", rev, rev1)
+	}
+
+	other := file(ch, "linux-64", "demo", "1.0", "bytes-2")
+	if _, _, err := s.AddFile(ctx, other); !store.IsConflict(err) {
+		t.Errorf("other bytes, same name: err = %v, want conflict", err)
+	}
+	got, err := s.File(ctx, ch.ID, store.FileRef{Subdir: "linux-64", Filename: nf.Filename}, "")
+	if err != nil || got.SHA256 != nf.SHA256 {
+		t.Errorf("after conflict, stored file = %+v, %v; want the first bytes", got, err)
+	}
+	// The same filename in another subdir is another file.
+	if _, created, err := s.AddFile(ctx, file(ch, "osx-64", "demo", "1.0", "bytes-3")); err != nil || !created {
+		t.Errorf("same filename in osx-64: created %v, err %v", created, err)
+	}
+	if in, err := s.BlobInUse(ctx, nf.SHA256); err != nil || !in {
+		t.Errorf("BlobInUse(stored) = %v, %v", in, err)
+	}
+	if in, err := s.BlobInUse(ctx, other.SHA256); err != nil || in {
+		t.Errorf("BlobInUse(refused) = %v, %v", in, err)
+	}
+}
+
+func testConcurrentSameFilename(t *testing.T, s store.Store) {
+	ch := mustChannel(t, s, "acme")
+	var wg sync.WaitGroup
+	results := make([]error, 10)
+	created := make([]bool, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, created[i], results[i] = s.AddFile(t.Context(), file(ch, "noarch", "race", "1.0", fmt.Sprint("content-", i)))
+		}()
+	}
+	wg.Wait()
+	wins, conflicts := 0, 0
+	for i, err := range results {
+		switch {
+		case err == nil && created[i]:
+			wins++
+		case store.IsConflict(err):
+			conflicts++
+		default:
+			t.Errorf("upload %d: created %v, err %v; want created or conflict", i, created[i], err)
+		}
+	}
+	if wins != 1 || conflicts != 9 {
+		t.Errorf("wins %d, conflicts %d; want 1 and 9", wins, conflicts)
+	}
+	if got := filenames(t, s, ch, "main", "noarch"); len(got) != 1 {
+		t.Errorf("snapshot = %v, want one file", got)
+	}
+}
+
+func testConcurrentDifferentFiles(t *testing.T, s store.Store) {
+	ch := mustChannel(t, s, "acme")
+	var wg sync.WaitGroup
+	errs := make([]error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = s.AddFile(t.Context(), file(ch, "linux-64", fmt.Sprintf("pkg%02d", i), "1.0", fmt.Sprint("c", i)))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("upload %d: %v", i, err)
+		}
+	}
+	if got := filenames(t, s, ch, "main", "linux-64"); len(got) != 50 {
+		t.Errorf("snapshot has %d files, want 50", len(got))
+	}
+}
+
+func testSnapshots(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	a := file(ch, "linux-64", "b-pkg", "1.0", "a")
+	b := file(ch, "linux-64", "a-pkg", "1.0", "b", "main", "dev")
+	c := file(ch, "noarch", "c-pkg", "1.0", "c", "dev")
+	for _, nf := range []store.NewFile{a, b, c} {
+		if _, _, err := s.AddFile(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"a-pkg-1.0-0.conda", "b-pkg-1.0-0.conda"}, filenames(t, s, ch, "main", "linux-64")); diff != "" {
+		t.Errorf("main/linux-64 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a-pkg-1.0-0.conda"}, filenames(t, s, ch, "dev", "linux-64")); diff != "" {
+		t.Errorf("dev/linux-64 (-want +got):\n%s", diff)
+	}
+	if got := filenames(t, s, ch, "main", "noarch"); len(got) != 0 {
+		t.Errorf("main/noarch = %v, want empty", got)
+	}
+	snap, err := s.SubdirSnapshot(ctx, ch.ID, "main", "linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := snap.Records[0]
+	if r.Name != "a-pkg" || r.Version != "1.0" || r.Build != "0" || string(r.JSON) != string(b.Record) || string(r.RunExports) != string(b.RunExports) {
+		t.Errorf("record = %+v", r)
+	}
+	if snap.Revision != revision(t, s, "acme") || snap.UpdatedAt.IsZero() {
+		t.Errorf("snapshot revision %d at %v", snap.Revision, snap.UpdatedAt)
+	}
+	cs, err := s.ChannelSnapshot(ctx, ch.ID, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Packages) != 2 || cs.Packages[0].Subdir != "linux-64" || cs.Packages[1].Subdir != "noarch" || string(cs.Packages[1].About) != `{"summary":"s"}` {
+		t.Errorf("channel snapshot = %+v", cs.Packages)
+	}
+	labels, err := s.Labels(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.LabelCount{{Label: "dev", Files: 2}, {Label: "main", Files: 2}}, labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	files, err := s.ListFiles(ctx, ch.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || len(files[0].Labels) != 2 {
+		t.Errorf("ListFiles = %+v", files)
+	}
+}
+
+func testRemoveFile(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	nf := file(ch, "noarch", "gone", "1.0", "x")
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	rev := revision(t, s, "acme")
+	ref := store.FileRef{Subdir: "noarch", Filename: nf.Filename}
+	if err := s.RemoveFile(ctx, ch.ID, ref, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := filenames(t, s, ch, "main", "noarch"); len(got) != 0 {
+		t.Errorf("after remove: %v", got)
+	}
+	if revision(t, s, "acme") <= rev {
+		t.Error("remove did not bump the revision")
+	}
+	if err := s.RemoveFile(ctx, ch.ID, ref, 0); !store.IsNotFound(err) {
+		t.Errorf("second remove: %v, want not found", err)
+	}
+	if in, _ := s.BlobInUse(ctx, nf.SHA256); in {
+		t.Error("blob still in use after its only file was removed")
+	}
+}
+
+func testCopyMoveLabels(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	nf := file(ch, "noarch", "p", "1.0", "x", "dev")
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	ref := store.FileRef{Subdir: "noarch", Filename: nf.Filename}
+	rev := revision(t, s, "acme")
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: ch.ID, Files: []store.FileRef{ref}, ToLabels: []string{"staging"}}); err != nil {
+		t.Fatal(err)
+	}
+	if revision(t, s, "acme") <= rev {
+		t.Error("copy did not bump the revision")
+	}
+	for _, l := range []string{"dev", "staging"} {
+		if got := filenames(t, s, ch, l, "noarch"); len(got) != 1 {
+			t.Errorf("after copy, label %s = %v", l, got)
+		}
+	}
+	// Move the whole dev label to main.
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: ch.ID, FromLabel: "dev", ToLabels: []string{"main"}, Move: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := filenames(t, s, ch, "dev", "noarch"); len(got) != 0 {
+		t.Errorf("after move, dev = %v", got)
+	}
+	if got := filenames(t, s, ch, "main", "noarch"); len(got) != 1 {
+		t.Errorf("after move, main = %v", got)
+	}
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: ch.ID, Files: []store.FileRef{ref}, ToLabels: []string{"x"}, Move: true}); err == nil {
+		t.Error("move within a channel without a source label succeeded")
+	}
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: ch.ID, Files: []store.FileRef{{Subdir: "noarch", Filename: "nope-1-0.conda"}}, ToLabels: []string{"x"}}); !store.IsNotFound(err) {
+		t.Errorf("copy of a missing file: %v, want not found", err)
+	}
+}
+
+func testCopyMoveChannels(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	src := mustChannel(t, s, "acme")
+	dst := mustChannel(t, s, "prod")
+	nf := file(src, "linux-64", "p", "1.0", "x", "main", "dev")
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	ref := store.FileRef{Subdir: "linux-64", Filename: nf.Filename}
+	got, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, Files: []store.FileRef{ref}, ToLabels: []string{"main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ChannelID != dst.ID || got[0].SHA256 != nf.SHA256 {
+		t.Errorf("copied = %+v", got)
+	}
+	if names := filenames(t, s, dst, "main", "linux-64"); len(names) != 1 {
+		t.Errorf("target main = %v", names)
+	}
+	// Copying again is a no-op; a same-named file with other bytes is a conflict.
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, Files: []store.FileRef{ref}}); err != nil {
+		t.Errorf("copy again: %v", err)
+	}
+	third := mustChannel(t, s, "third")
+	if _, _, err := s.AddFile(ctx, file(third, "linux-64", "p", "1.0", "other bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: third.ID, Files: []store.FileRef{ref}}); !store.IsConflict(err) {
+		t.Errorf("copy onto other bytes: %v, want conflict", err)
+	}
+	// Move only the dev label out: the source keeps main.
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, FromLabel: "dev", ToLabels: []string{"dev"}, Move: true}); err != nil {
+		t.Fatal(err)
+	}
+	if names := filenames(t, s, src, "dev", "linux-64"); len(names) != 0 {
+		t.Errorf("source dev after move = %v", names)
+	}
+	if names := filenames(t, s, src, "main", "linux-64"); len(names) != 1 {
+		t.Errorf("source main after move = %v", names)
+	}
+	// A move without a label takes the whole file out of the source.
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, Files: []store.FileRef{ref}, Move: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.File(ctx, src.ID, ref, ""); !store.IsNotFound(err) {
+		t.Errorf("source file after whole move: %v, want not found", err)
+	}
+	if f, err := s.File(ctx, dst.ID, ref, "dev"); err != nil || len(f.Labels) != 2 {
+		t.Errorf("target file = %+v, %v; want labels dev and main", f, err)
+	}
+}
+
+func testHistory(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	ch, err := s.CreateChannel(ctx, store.NewChannel{Name: "acme", ActorID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nf := file(ch, "noarch", "p", "1.0", "x")
+	nf.UploaderID = u.ID
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, ch.ID, store.FileRef{Subdir: "noarch", Filename: nf.Filename}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx, ch.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Actor+" "+e.Action)
+		if !json.Valid(e.Detail) || e.CreatedAt.IsZero() {
+			t.Errorf("event %+v", e)
+		}
+	}
+	if diff := cmp.Diff([]string{"alice file.remove", "alice file.upload", "alice channel.create"}, got); diff != "" {
+		t.Errorf("events, newest first (-want +got):\n%s", diff)
+	}
+}
