@@ -1,0 +1,50 @@
+package blob
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	gblob "gocloud.dev/blob"
+)
+
+// s3Store keeps blobs in an S3 bucket, through s3blob.
+//
+// S3 makes an object visible only when its PUT (or CompleteMultipartUpload) succeeds, and it
+// is durable once acknowledged, so Put's promise reduces to never letting a wrong body be
+// committed: the body is counted, a short or long one fails before the last byte is handed
+// over, and the failed upload is aborted (a multipart upload's parts are discarded by the
+// transfer manager). The SDK adds a CRC32 checksum to each request, which S3 verifies.
+type s3Store struct {
+	bucketStore
+}
+
+func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if size < 0 {
+		return fmt.Errorf("put %s: negative size %d", key, size)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	er := newExactReader(ctx, r, size)
+	err := s.b.Upload(ctx, key, er, &gblob.WriterOptions{
+		ContentType: "application/octet-stream",
+		// The length lets the transfer manager size its parts without guessing.
+		BeforeWrite: func(as func(any) bool) error {
+			var in *transfermanager.UploadObjectInput
+			if as(&in) {
+				in.ContentLength = aws.Int64(size)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if !er.done() {
+		// Cannot happen unless the uploader stopped reading early; say so rather than claim success.
+		return fmt.Errorf("put %s: uploader stopped before the end of the body", key)
+	}
+	return nil
+}
