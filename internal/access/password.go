@@ -1,0 +1,86 @@
+package access
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+const (
+	argonMemory  = 19 * 1024
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+	// MaxPasswordBytes bounds the work an attacker can ask of the hash.
+	MaxPasswordBytes = 4096
+)
+
+// hashSlots bounds concurrent hashes so a login flood cannot exhaust memory.
+var hashSlots = make(chan struct{}, 4)
+
+// HashPassword returns an argon2id PHC string.
+func HashPassword(password string) (string, error) {
+	if len(password) > MaxPasswordBytes {
+		return "", fmt.Errorf("password is longer than %d bytes", MaxPasswordBytes)
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := derive(password, salt, argonMemory, argonTime, argonThreads)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+func derive(password string, salt []byte, m, t uint32, p uint8) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey([]byte(password), salt, t, m, p, argonKeyLen)
+}
+
+// dummyHash is verified against when the user does not exist, so that an unknown name costs
+// the same time as a wrong password.
+var dummyHash, _ = HashPassword("wharf-no-such-user")
+
+// CheckPassword reports whether password matches the PHC string hash. An empty hash (no such
+// user) still costs one full hash.
+func CheckPassword(hash, password string) bool {
+	if hash == "" {
+		hash = dummyHash
+		password += "\x00" // never matches
+	}
+	if len(password) > MaxPasswordBytes {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if errors.Join(err1, err2) != nil || len(want) == 0 {
+		return false
+	}
+	got := derive(password, salt, m, t, p)
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// GeneratePassword returns a random password for accounts created without one.
+func GeneratePassword() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,194 @@
+// Package client is the wharf command's client of the REST API.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wharfhq/wharf/internal/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Client talks to one Wharf api.
+type Client struct {
+	Server   string // base URL, e.g. http://127.0.0.1:8080
+	Username string
+	Password string
+	HTTP     *http.Client
+}
+
+// APIError is an error the server answered with.
+type APIError struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
+	if e.Status == http.StatusUnauthorized {
+		msg += " (pass --username and set WHARF_PASSWORD)"
+	}
+	return msg
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) url(path string, q url.Values) string {
+	u := strings.TrimRight(c.Server, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// channelPath is a channel name as one path segment ("acme%2Fdev").
+func channelPath(name string) string { return "/api/v1/channels/" + url.PathEscape(name) }
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, size int64, contentType string, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), body)
+	if err != nil {
+		return 0, err
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.Username != "" {
+		req.SetBasicAuth(c.Username, c.Password)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("cannot reach %s: %w", c.Server, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error struct{ Code, Message, RequestID string } `json:"error"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
+			e.Error.Message = strings.TrimSpace(string(b))
+		}
+		return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, RequestID: e.Error.RequestID}
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("reading the answer of %s %s: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	_, err := c.do(ctx, method, path, nil, body, -1, "application/json", out)
+	return err
+}
+
+// Whoami returns the signed-in user.
+func (c *Client) Whoami(ctx context.Context) (map[string]any, error) {
+	var out map[string]any
+	return out, c.doJSON(ctx, "GET", "/api/v1/user", nil, &out)
+}
+
+// CreateChannel creates a channel or subchannel ("parent/child").
+func (c *Client) CreateChannel(ctx context.Context, name string, private bool) (api.ChannelInfo, error) {
+	var out api.ChannelInfo
+	return out, c.doJSON(ctx, "POST", "/api/v1/channels", api.NewChannelRequest{Name: name, Private: private}, &out)
+}
+
+// Channels lists the channels the caller may see.
+func (c *Client) Channels(ctx context.Context) ([]api.ChannelInfo, error) {
+	var out []api.ChannelInfo
+	return out, c.doJSON(ctx, "GET", "/api/v1/channels", nil, &out)
+}
+
+// Channel shows one channel.
+func (c *Client) Channel(ctx context.Context, name string) (api.ChannelInfo, error) {
+	var out api.ChannelInfo
+	return out, c.doJSON(ctx, "GET", channelPath(name), nil, &out)
+}
+
+// Files lists a channel's files, optionally only those with label.
+func (c *Client) Files(ctx context.Context, channel, label string) ([]api.FileInfo, error) {
+	var out []api.FileInfo
+	q := url.Values{}
+	if label != "" {
+		q.Set("label", label)
+	}
+	_, err := c.do(ctx, "GET", channelPath(channel)+"/files", q, nil, -1, "", &out)
+	return out, err
+}
+
+// Upload sends one package file. created is false when the same bytes were already there.
+func (c *Client) Upload(ctx context.Context, channel, path string, labels []string) (info api.FileInfo, created bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return info, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return info, false, err
+	}
+	q := url.Values{}
+	for _, l := range labels {
+		q.Add("label", l)
+	}
+	status, err := c.do(ctx, "PUT", channelPath(channel)+"/files/"+url.PathEscape(filepath.Base(path)), q, f, st.Size(), "application/octet-stream", &info)
+	return info, status == http.StatusCreated, err
+}
+
+// RemoveFile removes a file from a channel.
+func (c *Client) RemoveFile(ctx context.Context, channel string, ref store.FileRef) error {
+	_, err := c.do(ctx, "DELETE", channelPath(channel)+"/files/"+url.PathEscape(ref.Subdir)+"/"+url.PathEscape(ref.Filename), nil, nil, -1, "", nil)
+	return err
+}
+
+// Copy copies or moves files between labels and channels.
+func (c *Client) Copy(ctx context.Context, channel string, req api.CopyRequest) ([]api.FileInfo, error) {
+	var out []api.FileInfo
+	return out, c.doJSON(ctx, "POST", channelPath(channel)+"/copy", req, &out)
+}
+
+// Labels lists a channel's labels.
+func (c *Client) Labels(ctx context.Context, channel string) ([]store.LabelCount, error) {
+	var out []store.LabelCount
+	return out, c.doJSON(ctx, "GET", channelPath(channel)+"/labels", nil, &out)
+}
+
+// History lists a channel's events, newest first.
+func (c *Client) History(ctx context.Context, channel string, limit int) ([]store.Event, error) {
+	var out []store.Event
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	_, err := c.do(ctx, "GET", channelPath(channel)+"/history", q, nil, -1, "", &out)
+	return out, err
+}

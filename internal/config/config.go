@@ -1,0 +1,115 @@
+// Package config holds Wharf's typed server configuration: defaults, environment variables
+// (WHARF_*), and flags, in that order of precedence (flags win).
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Config is everything `wharf serve` needs.
+type Config struct {
+	Listen         string // address to listen on
+	DataDir        string // SQLite file, blobs and temporary uploads live here by default
+	Database       string // "" = <data>/wharf.db (SQLite); postgres://… for PostgreSQL
+	Storage        string // "" = <data>/blobs; s3://bucket?endpoint=… for S3
+	MaxUploadBytes int64  // largest package file accepted
+	LogFormat      string // "text" or "json"
+	// ExtraSubdirs are platform subdirs accepted besides conda's known ones (noarch,
+	// linux-64, …), for in-house platforms.
+	ExtraSubdirs []string
+}
+
+// Default returns the configuration `wharf serve` uses with no flags.
+func Default() Config {
+	return Config{
+		Listen:         "127.0.0.1:8080",
+		DataDir:        "wharf-data",
+		MaxUploadBytes: 2 << 30,
+		LogFormat:      "text",
+	}
+}
+
+// FromEnv overlays WHARF_LISTEN, WHARF_DATA, WHARF_DATABASE, WHARF_STORAGE,
+// WHARF_MAX_UPLOAD_BYTES, WHARF_LOG_FORMAT and WHARF_EXTRA_SUBDIRS (comma-separated) on c.
+func (c Config) FromEnv(getenv func(string) string) (Config, error) {
+	set := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Listen, "WHARF_LISTEN")
+	set(&c.DataDir, "WHARF_DATA")
+	set(&c.Database, "WHARF_DATABASE")
+	set(&c.Storage, "WHARF_STORAGE")
+	set(&c.LogFormat, "WHARF_LOG_FORMAT")
+	if v := getenv("WHARF_EXTRA_SUBDIRS"); v != "" {
+		c.ExtraSubdirs = strings.Split(v, ",")
+	}
+	if v := getenv("WHARF_MAX_UPLOAD_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("WHARF_MAX_UPLOAD_BYTES=%q: want a positive number of bytes", v)
+		}
+		c.MaxUploadBytes = n
+	}
+	return c, nil
+}
+
+// Resolve fills the derived defaults and checks the result.
+func (c Config) Resolve() (Config, error) {
+	if c.DataDir == "" {
+		return c, fmt.Errorf("the data directory may not be empty")
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "wharf.db")
+	}
+	if c.Storage == "" {
+		c.Storage = filepath.Join(c.DataDir, "blobs")
+	}
+	if c.MaxUploadBytes <= 0 {
+		return c, fmt.Errorf("the maximum upload size must be positive")
+	}
+	for _, sd := range c.ExtraSubdirs {
+		if !subdirPattern(sd) {
+			return c, fmt.Errorf("extra subdir %q: want <platform>-<arch>, lowercase letters and digits", sd)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return c, fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	return c, nil
+}
+
+// subdirPattern is conda's generic subdir form, ^[a-z0-9]+-[a-z0-9]+$.
+func subdirPattern(s string) bool {
+	a, b, ok := strings.Cut(s, "-")
+	word := func(w string) bool {
+		if w == "" {
+			return false
+		}
+		for _, r := range w {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+		return true
+	}
+	return ok && word(a) && word(b)
+}
+
+// TempDir is where uploads are spooled before they are checked and stored.
+func (c Config) TempDir() string { return filepath.Join(c.DataDir, "tmp") }
+
+// UsesPostgres reports whether the metadata store is PostgreSQL.
+func (c Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// Getenv is os.Getenv, for FromEnv.
+var Getenv = os.Getenv

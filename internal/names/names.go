@@ -1,0 +1,53 @@
+// Package names validates the names users choose for channels (and, later, accounts), which
+// appear in URLs next to Wharf's own routes.
+package names
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wharfhq/wharf/internal/conda"
+)
+
+// reserved are top-level names that would shadow a route or confuse a client.
+var reserved = map[string]bool{
+	"api": true, "conda": true, "pypi": true, "t": true, "login": true, "logout": true, "signup": true,
+	"static": true, "admin": true, "label": true, "labels": true, "shards": true, "settings": true,
+	"user": true, "users": true, "org": true, "orgs": true, "channels": true, "packages": true,
+	"search": true, "health": true, "healthz": true, "metrics": true, "openapi.json": true, "favicon.ico": true,
+}
+
+// Segment checks one segment of a channel name: lowercase letters, digits, '-', '_' and '.',
+// starting with a letter or digit, at most 64 characters.
+func Segment(s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("%q must be 1 to 64 characters", s)
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_' || r == '.')
+		if !ok {
+			return fmt.Errorf("%q may hold only lowercase letters, digits, '-', '_' and '.', and must start with a letter or digit", s)
+		}
+	}
+	if strings.Contains(s, "..") {
+		return fmt.Errorf("%q may not contain \"..\"", s)
+	}
+	return nil
+}
+
+// Channel checks a channel name, "name" or "name/subchannel".
+func Channel(name string) error {
+	parts := strings.Split(name, "/")
+	if len(parts) > 2 {
+		return fmt.Errorf("channel name %q: at most one level of subchannel (parent/child)", name)
+	}
+	for i, p := range parts {
+		if err := Segment(p); err != nil {
+			return fmt.Errorf("channel name: %w", err)
+		}
+		if reserved[p] || conda.ValidSubdir(p) || (i > 0 && p == "label") {
+			return fmt.Errorf("channel name %q: %q is reserved", name, p)
+		}
+	}
+	return nil
+}
