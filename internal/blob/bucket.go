@@ -11,14 +11,15 @@ import (
 
 // bucketStore holds what the filesystem and S3 stores share: everything but Put.
 type bucketStore struct {
-	b *gblob.Bucket
+	b        *gblob.Bucket
+	readOpts *gblob.ReaderOptions // nil for the defaults
 }
 
 func (s *bucketStore) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	if offset < 0 {
 		return nil, fmt.Errorf("open %s: negative offset %d", key, offset)
 	}
-	r, err := s.b.NewRangeReader(ctx, key, offset, length, nil)
+	r, err := s.b.NewRangeReader(ctx, key, offset, length, s.readOpts)
 	if err != nil {
 		return nil, wrapErr("open", key, err)
 	}
@@ -54,3 +55,8 @@ func wrapErr(op, key string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", op, key, err)
 }
+
+var (
+	_ Store = (*fsStore)(nil)
+	_ Store = (*s3Store)(nil)
+)

@@ -34,6 +34,9 @@ type fsStore struct {
 	root string
 	// synced holds directories whose own entry in their parent is known to be on disk.
 	synced sync.Map
+	// The fsync calls, as fields so a test can check what is synced and when.
+	syncFile func(*os.File) error
+	syncDir  func(dir string) error
 }
 
 // tempName matches the names fileblob gives its temp files.
@@ -64,7 +67,7 @@ func openFS(path string) (*fsStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open blob directory %s: %w", root, err)
 	}
-	return &fsStore{bucketStore: bucketStore{b: b}, root: root}, nil
+	return &fsStore{bucketStore: bucketStore{b: b}, root: root, syncFile: (*os.File).Sync, syncDir: syncDir}, nil
 }
 
 func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
@@ -93,7 +96,7 @@ func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, size int64) 
 	}
 	_, err = io.Copy(w, newExactReader(ctx, r, size))
 	if err == nil {
-		err = f.Sync()
+		err = s.syncFile(f)
 	}
 	if err != nil {
 		// Cancelling first makes fileblob's Close delete the temp file instead of renaming it.
@@ -117,7 +120,7 @@ func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, size int64) 
 // every directory's own entry is durable; directories already seen are skipped, so the
 // steady state is one directory fsync per Put.
 func (s *fsStore) syncDirs(dir string) error {
-	if err := syncDir(dir); err != nil {
+	if err := s.syncDir(dir); err != nil {
 		return err
 	}
 	for dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)) {
@@ -125,7 +128,7 @@ func (s *fsStore) syncDirs(dir string) error {
 			return nil
 		}
 		parent := filepath.Dir(dir)
-		if err := syncDir(parent); err != nil {
+		if err := s.syncDir(parent); err != nil {
 			return err
 		}
 		s.synced.Store(dir, struct{}{})

@@ -67,7 +67,7 @@ func openS3(ctx context.Context, u *url.URL) (Store, error) {
 		_ = b.Close()
 		return nil, fmt.Errorf("open blob store %s: %w", redact(u), err)
 	}
-	return &s3Store{bucketStore{b: b}}, nil
+	return &s3Store{bucketStore{b: b, readOpts: s3ReadOpts}}, nil
 }
 
 // redact drops any user:password from u before it goes into an error message.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	gblob "gocloud.dev/blob"
 )
 
@@ -19,6 +20,19 @@ import (
 // transfer manager). The SDK adds a CRC32 checksum to each request, which S3 verifies.
 type s3Store struct {
 	bucketStore
+}
+
+// s3ReadOpts silences the SDK's warning, on stderr for every ranged read or multipart-uploaded
+// object, that the response had no checksum to validate; whole-object checksums that are there
+// are still validated.
+var s3ReadOpts = &gblob.ReaderOptions{
+	BeforeRead: func(as func(any) bool) error {
+		var opts *[]func(*s3.Options)
+		if as(&opts) {
+			*opts = append(*opts, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+		}
+		return nil
+	},
 }
 
 func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"BlobInvisibleUntilPutReturns", testInvisibleUntilDone},
 		{"ConcurrentPutsOfSameContent", testConcurrentPuts},
 		{"LargeBlob", testLarge},
+		{"LargeBlobWithBadEndStoresNothing", testLargeBadEnd},
 		{"KeysSharingFanOut", testFanOut},
 	}
 	for _, tc := range tests {
@@ -351,6 +352,20 @@ func testLarge(t *testing.T, s blob.Store) {
 	if got := read(t, s, key, off, 5000); !bytes.Equal(got, b[off:off+5000]) {
 		t.Fatalf("range at %d: read %d bytes, want 5000 (or they differ)", off, len(got))
 	}
+}
+
+// Large enough for an S3 multipart upload: a failure in a later part, or a long body detected
+// only at the end, must abort the upload rather than complete it.
+func testLargeBadEnd(t *testing.T, s blob.Store) {
+	b, key := content(t, 20<<20)
+	if err := s.Put(t.Context(), key, &failingReader{b[:17<<20]}, int64(len(b))); !errors.Is(err, errBroken) {
+		t.Fatalf("Put(reader failing at 17 of 20 MiB) = %v; want the reader's error", err)
+	}
+	wantAbsent(t, s, key)
+	if err := s.Put(t.Context(), key, io.MultiReader(bytes.NewReader(b), bytes.NewReader([]byte{0})), int64(len(b))); !errors.Is(err, blob.ErrSizeMismatch) {
+		t.Fatalf("Put(20 MiB + 1 byte as 20 MiB) = %v; want ErrSizeMismatch", err)
+	}
+	wantAbsent(t, s, key)
 }
 
 func testFanOut(t *testing.T, s blob.Store) {
