@@ -1,0 +1,48 @@
+package config
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestDefaultsResolveIntoTheDataDirectory(t *testing.T) {
+	c, err := Default().Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Database != filepath.Join("wharf-data", "wharf.db") || c.Storage != filepath.Join("wharf-data", "blobs") {
+		t.Errorf("defaults = %+v", c)
+	}
+	if c.UsesPostgres() {
+		t.Error("default store is PostgreSQL")
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	env := map[string]string{"WHARF_LISTEN": ":9000", "WHARF_DATABASE": "postgres://x/y", "WHARF_EXTRA_SUBDIRS": "linux-fake,osx-fake", "WHARF_MAX_UPLOAD_BYTES": "1024"}
+	c, err := Default().FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":9000" || !c.UsesPostgres() || len(c.ExtraSubdirs) != 2 || c.MaxUploadBytes != 1024 {
+		t.Errorf("from env = %+v", c)
+	}
+	for k, v := range map[string]string{"WHARF_MAX_UPLOAD_BYTES": "lots", "WHARF_EXTRA_SUBDIRS": "Linux_64", "WHARF_LOG_FORMAT": "xml"} {
+		c, err := Default().FromEnv(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		})
+		if err == nil {
+			_, err = c.Resolve()
+		}
+		if err == nil {
+			t.Errorf("%s=%s accepted", k, v)
+		}
+	}
+}
