@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -116,6 +117,10 @@ func walkJSON(what string, data []byte, lim Limits, allowArray bool) error {
 		case json.Number:
 			if len(t) > lim.MaxJSONString {
 				return invalidf("%s has a number longer than %s", what, humanSize(int64(lim.MaxJSONString)))
+			}
+			// 1e999 is valid JSON, but Go and Rust (serde_json) clients refuse to decode it.
+			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
+				return invalidf("%s has the number %.40s, which is out of range", what, t)
 			}
 		}
 	}
