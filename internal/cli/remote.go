@@ -1,0 +1,389 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/api"
+	"github.com/wharfhq/wharf/internal/client"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// remote holds the flags of every command that talks to a server.
+type remote struct {
+	server   string
+	username string
+	asJSON   bool
+}
+
+func addRemoteFlags(cmd *cobra.Command, r *remote) {
+	f := cmd.Flags()
+	def := os.Getenv("WHARF_SERVER")
+	if def == "" {
+		def = "http://127.0.0.1:8080"
+	}
+	f.StringVar(&r.server, "server", def, "server URL [WHARF_SERVER]")
+	f.StringVarP(&r.username, "username", "u", os.Getenv("WHARF_USERNAME"), "account name; the password comes from WHARF_PASSWORD [WHARF_USERNAME]")
+	f.BoolVar(&r.asJSON, "json", false, "print the result as JSON")
+}
+
+func (r *remote) client() (*client.Client, error) {
+	pw := os.Getenv("WHARF_PASSWORD")
+	if r.username != "" && pw == "" {
+		return nil, fmt.Errorf("set WHARF_PASSWORD to the password of %s", r.username)
+	}
+	return &client.Client{Server: r.server, Username: r.username, Password: pw}, nil
+}
+
+func printJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func table(cmd *cobra.Command, header string, rows [][]string) {
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	w.Flush()
+}
+
+func channelCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "channel", Short: "Create, list and inspect channels"}
+
+	var r remote
+	var private bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a channel, or a subchannel as PARENT/CHILD",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ch, err := c.CreateChannel(cmd.Context(), args[0], private)
+			if err != nil {
+				return err
+			}
+			if r.asJSON {
+				return printJSON(cmd, ch)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created channel %s\nconda: %s/conda/%s\n", ch.Name, strings.TrimRight(r.server, "/"), ch.Name)
+			return nil
+		},
+	}
+	addRemoteFlags(create, &r)
+	create.Flags().BoolVar(&private, "private", false, "only the owner and admins may see it")
+
+	var lr remote
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the channels you may see",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := lr.client()
+			if err != nil {
+				return err
+			}
+			chs, err := c.Channels(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if lr.asJSON {
+				return printJSON(cmd, chs)
+			}
+			var rows [][]string
+			for _, ch := range chs {
+				rows = append(rows, []string{ch.Name, privacy(ch.Private), fmt.Sprint(ch.Revision)})
+			}
+			table(cmd, "NAME\tPRIVACY\tREVISION", rows)
+			return nil
+		},
+	}
+	addRemoteFlags(list, &lr)
+
+	var sr remote
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a channel and its labels",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := sr.client()
+			if err != nil {
+				return err
+			}
+			ch, err := c.Channel(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			labels, err := c.Labels(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if sr.asJSON {
+				return printJSON(cmd, map[string]any{"channel": ch, "labels": labels})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s, revision %d)\n", ch.Name, privacy(ch.Private), ch.Revision)
+			for _, l := range labels {
+				fmt.Fprintf(cmd.OutOrStdout(), "  label %s: %d files\n", l.Label, l.Files)
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(show, &sr)
+
+	var hr remote
+	var limit int
+	history := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Show what happened to a channel, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := hr.client()
+			if err != nil {
+				return err
+			}
+			evs, err := c.History(cmd.Context(), args[0], limit)
+			if err != nil {
+				return err
+			}
+			if hr.asJSON {
+				return printJSON(cmd, evs)
+			}
+			var rows [][]string
+			for _, e := range evs {
+				rows = append(rows, []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, string(e.Detail)})
+			}
+			table(cmd, "TIME\tWHO\tWHAT\tDETAIL", rows)
+			return nil
+		},
+	}
+	addRemoteFlags(history, &hr)
+	history.Flags().IntVar(&limit, "limit", 100, "how many events")
+
+	cmd.AddCommand(create, list, show, history)
+	return cmd
+}
+
+func privacy(private bool) string {
+	if private {
+		return "private"
+	}
+	return "public"
+}
+
+func uploadCmd() *cobra.Command {
+	var r remote
+	var channel string
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "upload FILE... -c CHANNEL [-l LABEL]...",
+		Short: "Upload conda packages (.conda, .tar.bz2) to a channel",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if channel == "" {
+				return fmt.Errorf("name the channel to upload to with -c CHANNEL")
+			}
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			var results []api.FileInfo
+			var failed int
+			for _, path := range args {
+				info, created, err := c.Upload(cmd.Context(), channel, path, labels)
+				if err != nil {
+					failed++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", path, err)
+					continue
+				}
+				results = append(results, info)
+				if !r.asJSON {
+					state := "uploaded"
+					if !created {
+						state = "already there (same bytes)"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s to %s/%s/%s [%s]\n", path, state, channel, info.Subdir, info.Filename, strings.Join(info.Labels, ", "))
+				}
+			}
+			if r.asJSON {
+				if err := printJSON(cmd, results); err != nil {
+					return err
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d uploads failed", failed, len(args))
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(cmd, &r)
+	cmd.Flags().StringVarP(&channel, "channel", "c", "", "channel to upload to (PARENT/CHILD for a subchannel)")
+	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "label to put on the files (repeatable; default main)")
+	return cmd
+}
+
+// parseRef reads SUBDIR/FILENAME.
+func parseRef(s string) (store.FileRef, error) {
+	sub, fn, ok := strings.Cut(s, "/")
+	if !ok || sub == "" || fn == "" || strings.Contains(fn, "/") {
+		return store.FileRef{}, fmt.Errorf("%q: name a file as SUBDIR/FILENAME, e.g. noarch/demo-1.0-0.conda", s)
+	}
+	return store.FileRef{Subdir: sub, Filename: fn}, nil
+}
+
+func fileCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "file", Short: "List and remove files of a channel"}
+
+	var lr remote
+	var label string
+	list := &cobra.Command{
+		Use:   "list CHANNEL [--label LABEL]",
+		Short: "List a channel's files",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := lr.client()
+			if err != nil {
+				return err
+			}
+			files, err := c.Files(cmd.Context(), args[0], label)
+			if err != nil {
+				return err
+			}
+			if lr.asJSON {
+				return printJSON(cmd, files)
+			}
+			var rows [][]string
+			for _, f := range files {
+				rows = append(rows, []string{f.Subdir + "/" + f.Filename, fmt.Sprint(f.Size), strings.Join(f.Labels, ","), f.SHA256[:12]})
+			}
+			table(cmd, "FILE\tSIZE\tLABELS\tSHA256", rows)
+			return nil
+		},
+	}
+	addRemoteFlags(list, &lr)
+	list.Flags().StringVarP(&label, "label", "l", "", "only files with this label")
+
+	var rr remote
+	remove := &cobra.Command{
+		Use:   "remove CHANNEL SUBDIR/FILENAME...",
+		Short: "Remove files from a channel (they leave its repodata at once)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rr.client()
+			if err != nil {
+				return err
+			}
+			var removed []string
+			for _, a := range args[1:] {
+				ref, err := parseRef(a)
+				if err != nil {
+					return err
+				}
+				if err := c.RemoveFile(cmd.Context(), args[0], ref); err != nil {
+					return fmt.Errorf("%s: %w", a, err)
+				}
+				removed = append(removed, ref.String())
+				if !rr.asJSON {
+					fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s\n", ref, args[0])
+				}
+			}
+			if rr.asJSON {
+				return printJSON(cmd, map[string]any{"channel": args[0], "removed": removed})
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(remove, &rr)
+	cmd.AddCommand(list, remove)
+	return cmd
+}
+
+func labelCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "label", Short: "List a channel's labels (copy and move files with wharf copy / wharf move)"}
+	var r remote
+	list := &cobra.Command{
+		Use:   "list CHANNEL",
+		Short: "List a channel's labels and how many files carry each",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			labels, err := c.Labels(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if r.asJSON {
+				return printJSON(cmd, labels)
+			}
+			var rows [][]string
+			for _, l := range labels {
+				rows = append(rows, []string{l.Label, fmt.Sprint(l.Files)})
+			}
+			table(cmd, "LABEL\tFILES", rows)
+			return nil
+		},
+	}
+	addRemoteFlags(list, &r)
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func copyCmd(move bool) *cobra.Command {
+	var r remote
+	var req api.CopyRequest
+	verb, short := "copy", "Copy files to other labels or another channel"
+	if move {
+		verb, short = "move", "Move files to other labels or another channel"
+	}
+	cmd := &cobra.Command{
+		Use:   verb + " CHANNEL [SUBDIR/FILENAME...] [--from-label L] [--to-label L]... [--to-channel C]",
+		Short: short,
+		Long: short + `. With no files named, every file of --from-label is taken.
+Within one channel, copy adds the labels and move also takes --from-label off. Across channels,
+the files are created in the target (sharing storage) with the --to-label labels (default main);
+move then takes them out of the source: only --from-label when given, the whole file otherwise.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args[1:] {
+				ref, err := parseRef(a)
+				if err != nil {
+					return err
+				}
+				req.Files = append(req.Files, ref)
+			}
+			req.Move = move
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			files, err := c.Copy(cmd.Context(), args[0], req)
+			if err != nil {
+				return err
+			}
+			if r.asJSON {
+				return printJSON(cmd, files)
+			}
+			for _, f := range files {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s/%s/%s [%s]\n", f.Channel, f.Subdir, f.Filename, strings.Join(f.Labels, ", "))
+			}
+			return nil
+		},
+	}
+	addRemoteFlags(cmd, &r)
+	f := cmd.Flags()
+	f.StringVar(&req.FromLabel, "from-label", "", "label to take the files from")
+	f.StringArrayVar(&req.ToLabels, "to-label", nil, "label to put on the files (repeatable; default main)")
+	f.StringVar(&req.ToChannel, "to-channel", "", "channel to copy or move the files to (default: the same channel)")
+	return cmd
+}

@@ -1,0 +1,165 @@
+// Package cli holds the wharf command's subcommands. Each one parses flags and calls into the
+// packages that do the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/blob"
+	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/server"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Root is the wharf command.
+func Root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "wharf",
+		Short:         "Wharf: a private conda and PyPI package server",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true))
+	return root
+}
+
+// storageFlags are the flags that say where the data lives, shared by serve and admin.
+func storageFlags(cmd *cobra.Command, cfg *config.Config) {
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite file, blobs, temporary uploads) [WHARF_DATA]")
+	f.StringVar(&cfg.Database, "database", cfg.Database, "metadata store: postgres://… for PostgreSQL (default <data>/wharf.db) [WHARF_DATABASE]")
+}
+
+func loadConfig() config.Config {
+	cfg, err := config.Default().FromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wharf:", err)
+		os.Exit(2)
+	}
+	return cfg
+}
+
+func serveCmd() *cobra.Command {
+	cfg := loadConfig()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Long: `Run the Wharf server. With no flags it listens on 127.0.0.1:8080 and keeps everything in
+./wharf-data: a SQLite database and a blob directory, created on first start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cfg.Resolve()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg)
+		},
+	}
+	storageFlags(cmd, &cfg)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on [WHARF_LISTEN]")
+	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "blob storage: a directory, or s3://bucket?endpoint=…&region=… (default <data>/blobs) [WHARF_STORAGE]")
+	f.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", cfg.MaxUploadBytes, "largest package file accepted [WHARF_MAX_UPLOAD_BYTES]")
+	f.StringSliceVar(&cfg.ExtraSubdirs, "extra-subdirs", cfg.ExtraSubdirs, "platform subdirs to accept besides conda's known ones, comma-separated [WHARF_EXTRA_SUBDIRS]")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json [WHARF_LOG_FORMAT]")
+	return cmd
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+func serve(ctx context.Context, cfg config.Config) error {
+	log := newLogger(cfg.LogFormat)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	// Uploads interrupted by a crash leave spooled files behind; none is referenced.
+	if err := os.RemoveAll(cfg.TempDir()); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bl, err := blob.Open(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	defer bl.Close()
+	// A crash in the middle of a blob write leaves a temp file beside the blobs; an hour is
+	// longer than any live upload can stall between writes.
+	if n, err := blob.CleanTemp(ctx, bl, time.Hour); err != nil {
+		log.Warn("cleaning blob temp files failed", "err", err)
+	} else if n > 0 {
+		log.Info("removed blob temp files left by an interrupted write", "files", n)
+	}
+	limits := conda.DefaultLimits()
+	limits.ExtraSubdirs = cfg.ExtraSubdirs
+	srv, err := server.New(st, bl, server.Options{MaxUploadBytes: cfg.MaxUploadBytes, TempDir: cfg.TempDir(), Limits: limits, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("wharf listening", "url", "http://"+ln.Addr().String(), "database", describeDSN(cfg.Database), "storage", describeDSN(cfg.Storage))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// describeDSN shows where data lives without any password in it.
+func describeDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+			return dsn[:i+3] + "…@" + rest[at+1:]
+		}
+		return dsn
+	}
+	if abs, err := filepath.Abs(dsn); err == nil {
+		return abs
+	}
+	return dsn
+}

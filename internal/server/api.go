@@ -1,0 +1,235 @@
+package server
+
+import (
+	"encoding/json"
+	"github.com/wharfhq/wharf/internal/api"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+func channelInfo(ch store.Channel) api.ChannelInfo {
+	ci := api.ChannelInfo{Name: ch.Name, Private: ch.Private, Revision: ch.Revision, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
+	if ch.ParentID != 0 {
+		ci.Parent, _, _ = cut(ch.Name, "/")
+	}
+	return ci
+}
+
+func cut(s, sep string) (string, string, bool) {
+	for i := 0; i+len(sep) <= len(s); i++ {
+		if s[i:i+len(sep)] == sep {
+			return s[:i], s[i+len(sep):], true
+		}
+	}
+	return s, "", false
+}
+
+func fileInfo(channel string, f store.File) api.FileInfo {
+	return api.FileInfo{Channel: channel, Package: f.Package, Kind: f.Kind, Subdir: f.Subdir, Filename: f.Filename,
+		Version: f.Version, Build: f.Build, SHA256: f.SHA256, MD5: f.MD5, Size: f.Size, Labels: f.Labels, CreatedAt: f.CreatedAt}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// readJSON decodes a small JSON body strictly.
+func readJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+			return errBadRequest("send the body as application/json")
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("invalid JSON body: " + err.Error())
+	}
+	return nil
+}
+
+func (s *Server) apiWhoami(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.store.UserByID(r.Context(), c.principal.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"name": u.Name, "email": u.Email, "admin": u.Admin, "created_at": u.CreatedAt})
+}
+
+func (s *Server) apiListChannels(w http.ResponseWriter, r *http.Request, c *call) error {
+	all, err := s.store.ListChannels(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []api.ChannelInfo{}
+	for _, ch := range all {
+		if access.Visible(c.principal, resourceOf(ch)) {
+			out = append(out, channelInfo(ch))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// resolveNewChannel decides what creating a channel is an action on: the server for a
+// top-level channel, the parent for a subchannel (whose owner may then create it).
+func (s *Server) resolveNewChannel(r *http.Request, c *call) (access.Resource, error) {
+	var req api.NewChannelRequest
+	if err := readJSON(r, &req); err != nil {
+		return access.Resource{}, err
+	}
+	if err := names.Channel(req.Name); err != nil {
+		return access.Resource{}, errBadRequest(err.Error())
+	}
+	c.newChannel = req
+	if parent, _, ok := cut(req.Name, "/"); ok {
+		ch, err := s.store.ChannelByName(r.Context(), parent)
+		if err != nil {
+			return access.Resource{}, err
+		}
+		return resourceOf(ch), nil
+	}
+	return access.Resource{}, nil
+}
+
+func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	ch, err := s.store.CreateChannel(r.Context(), store.NewChannel{
+		Name: c.newChannel.Name, Private: c.newChannel.Private, OwnerUserID: c.principal.UserID, ActorID: c.principal.UserID,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, channelInfo(ch))
+}
+
+func (s *Server) apiShowChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	return writeJSON(w, http.StatusOK, channelInfo(c.channel))
+}
+
+func (s *Server) apiListFiles(w http.ResponseWriter, r *http.Request, c *call) error {
+	label := r.URL.Query().Get("label")
+	files, err := s.store.ListFiles(r.Context(), c.channel.ID, label)
+	if err != nil {
+		return err
+	}
+	out := make([]api.FileInfo, 0, len(files))
+	for _, f := range files {
+		out = append(out, fileInfo(c.channel.Name, f))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
+	ref := store.FileRef{Subdir: r.PathValue("subdir"), Filename: r.PathValue("filename")}
+	if !s.validSubdir(ref.Subdir) {
+		return ref, errNotFound("unknown subdir " + strconv.Quote(ref.Subdir))
+	}
+	return ref, nil
+}
+
+func (s *Server) apiShowFile(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := s.fileRef(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.store.File(r.Context(), c.channel.ID, ref, "")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, fileInfo(c.channel.Name, f))
+}
+
+func (s *Server) apiRemoveFile(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := s.fileRef(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveFile(r.Context(), c.channel.ID, ref, c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req api.CopyRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	for _, l := range append(append([]string{}, req.ToLabels...), req.FromLabel) {
+		if l != "" && !conda.ValidLabel(l) {
+			return errBadRequest("invalid label " + strconv.Quote(l) + ": start with a letter; letters, digits, '_', '-', '.', '/'")
+		}
+	}
+	for _, f := range req.Files {
+		if !s.validSubdir(f.Subdir) || f.Filename == "" {
+			return errBadRequest("name each file as {\"subdir\": …, \"filename\": …}")
+		}
+	}
+	if len(req.Files) == 0 && req.FromLabel == "" {
+		return errBadRequest("name the files to copy, or the label whose files to copy (from_label)")
+	}
+	target := c.channel
+	if req.ToChannel != "" && req.ToChannel != c.channel.Name {
+		ch, err := s.store.ChannelByName(r.Context(), req.ToChannel)
+		if err != nil {
+			return err
+		}
+		// Writing into the target is an upload there: ask the policy about it too.
+		if !access.May(c.principal, access.ArtifactCreate, resourceOf(ch)) {
+			return refuse(c.principal, resourceOf(ch))
+		}
+		target = ch
+	}
+	if req.Move && target.ID == c.channel.ID && req.FromLabel == "" {
+		return errBadRequest("a move inside one channel needs from_label, the label to move the files off")
+	}
+	if req.Move && req.FromLabel == "" && !access.May(c.principal, access.ArtifactDelete, resourceOf(c.channel)) {
+		return errForbidden("moving files out of a channel removes them there, which you may not do")
+	}
+	files, err := s.store.CopyFiles(r.Context(), store.CopyRequest{
+		FromChannelID: c.channel.ID, FromLabel: req.FromLabel, Files: req.Files,
+		ToChannelID: target.ID, ToLabels: req.ToLabels, Move: req.Move, ActorID: c.principal.UserID,
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]api.FileInfo, 0, len(files))
+	for _, f := range files {
+		out = append(out, fileInfo(target.Name, f))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) error {
+	labels, err := s.store.Labels(r.Context(), c.channel.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, labels)
+}
+
+func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) error {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	evs, err := s.store.Events(r.Context(), c.channel.ID, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, evs)
+}
+
+// drain reads what is left of a request body so the connection can be reused, within reason.
+func drain(r io.Reader) {
+	io.CopyN(io.Discard, r, 1<<20)
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// httpError is an error with the status and code a client sees. Its message is written for
+// the user: what was wrong and what to do.
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+func errBadRequest(msg string) error { return &httpError{http.StatusBadRequest, "bad_request", msg} }
+func errNotFound(msg string) error   { return &httpError{http.StatusNotFound, "not_found", msg} }
+func errForbidden(msg string) error  { return &httpError{http.StatusForbidden, "forbidden", msg} }
+func errUnauthorized(msg string) error {
+	return &httpError{http.StatusUnauthorized, "unauthorized", msg}
+}
+func errTooLarge(msg string) error {
+	return &httpError{http.StatusRequestEntityTooLarge, "too_large", msg}
+}
+
+// errClientGone marks a request whose client went away; nothing useful can be answered.
+var errClientGone = errors.New("client closed the request")
+
+// classify maps any error to what the client is told.
+func classify(err error) *httpError {
+	var he *httpError
+	var bad *conda.InvalidPackageError
+	var nf *store.NotFoundError
+	var cf *store.ConflictError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &bad):
+		return &httpError{http.StatusBadRequest, "invalid_package", bad.Error()}
+	case errors.As(err, &nf):
+		return &httpError{http.StatusNotFound, "not_found", nf.Error()}
+	case errors.As(err, &cf):
+		return &httpError{http.StatusConflict, "conflict", cf.Error()}
+	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
+		return &httpError{499, "client_closed", "the request was cancelled"}
+	default:
+		return &httpError{http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request id"}
+	}
+}
+
+// writeError is the one place an error becomes an HTTP answer (and, for 5xx, a log line).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	he := classify(err)
+	id := requestID(r.Context())
+	if he.status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "path", redactPath(r.URL.Path), "err", err)
+	}
+	if he.status == 499 {
+		return // nobody is listening
+	}
+	if he.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="wharf", charset="UTF-8"`)
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(he.status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
+			"code": he.code, "message": he.message, "request_id": id,
+		}})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(he.status)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(he.message + "\n"))
+	}
+}
+
+// logAttrs is for handlers that want to note something without failing.
+func (s *Server) warn(ctx context.Context, msg string, args ...any) {
+	s.log.WarnContext(ctx, msg, append([]any{slog.String("request_id", requestID(ctx))}, args...)...)
+}

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/repodata"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// indexCache holds what each (channel, label, subdir) serves, built once per channel revision.
+// A request costs one revision look-up (done already when the channel was resolved); a stale
+// entry is rebuilt by one goroutine while the others wait for it, and requests that arrive
+// during a rebuild join the next one, so a burst of changes costs one or two rebuilds.
+type indexCache struct {
+	store store.Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	subdirs map[indexKey]*subdirIndex
+	chans   map[indexKey]*channelIndex
+	sf      singleflight.Group
+}
+
+type indexKey struct {
+	channelID int64
+	label     string
+	subdir    string
+}
+
+func (k indexKey) String() string {
+	return fmt.Sprintf("%d\x00%s\x00%s", k.channelID, k.label, k.subdir)
+}
+
+func newIndexCache(st store.Store, log *slog.Logger) *indexCache {
+	return &indexCache{store: st, log: log, subdirs: map[indexKey]*subdirIndex{}, chans: map[indexKey]*channelIndex{}}
+}
+
+// artefact is one file the index serves.
+type artefact struct {
+	body        []byte
+	etag        string
+	contentType string
+	immutable   bool
+}
+
+func newArtefact(body []byte, contentType string) *artefact {
+	sum := sha256.Sum256(body)
+	return &artefact{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// subdirIndex is one subdir of one label at one revision. repodata.json and its zstd form are
+// built eagerly (every client asks for one of them); the rest on first request.
+type subdirIndex struct {
+	key     indexKey
+	rev     int64
+	mod     time.Time
+	records []repodata.Record
+
+	json, zst *artefact
+	bz2       func() (*artefact, error)
+	current   func() ([2]*artefact, error)
+	runExp    func() ([2]*artefact, error)
+	shards    func() (*shardSet, error)
+}
+
+type shardSet struct {
+	index  *artefact
+	shards map[string]*artefact
+}
+
+func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string) (*subdirIndex, error) {
+	key := indexKey{ch.ID, label, subdir}
+	for {
+		c.mu.Lock()
+		e := c.subdirs[key]
+		c.mu.Unlock()
+		if e != nil && e.rev >= ch.Revision {
+			return e, nil
+		}
+		v, err, _ := c.sf.Do("s"+key.String(), func() (any, error) {
+			// Detached from the first caller: its disconnect must not fail the others.
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			return c.buildSubdir(bctx, key)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if e := v.(*subdirIndex); e.rev >= ch.Revision {
+			return e, nil
+		}
+	}
+}
+
+func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirIndex, error) {
+	start := time.Now()
+	snap, err := c.store.SubdirSnapshot(ctx, key.channelID, key.label, key.subdir)
+	if err != nil {
+		return nil, err
+	}
+	body := repodata.BuildRepodata(key.subdir, snap.Records)
+	zst, err := repodata.CompressZstd(body)
+	if err != nil {
+		return nil, err
+	}
+	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records}
+	e.json = newArtefact(body, "application/json")
+	e.zst = &artefact{body: zst, contentType: "application/zstd", etag: strings.TrimSuffix(e.json.etag, `"`) + `-zst"`}
+	e.bz2 = sync.OnceValues(func() (*artefact, error) {
+		b, err := repodata.CompressBzip2(body)
+		if err != nil {
+			return nil, err
+		}
+		return &artefact{body: b, contentType: "application/x-bzip2", etag: strings.TrimSuffix(e.json.etag, `"`) + `-bz2"`}, nil
+	})
+	e.current = sync.OnceValues(func() ([2]*artefact, error) {
+		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, e.records, conda.CompareVersions))
+	})
+	e.runExp = sync.OnceValues(func() ([2]*artefact, error) {
+		return jsonAndZstd(repodata.BuildRunExports(key.subdir, e.records))
+	})
+	e.shards = sync.OnceValues(func() (*shardSet, error) {
+		idx, shards, err := repodata.BuildShards(key.subdir, e.records, e.mod)
+		if err != nil {
+			return nil, err
+		}
+		set := &shardSet{index: newArtefact(idx, "application/zstd"), shards: make(map[string]*artefact, len(shards))}
+		for h, b := range shards {
+			set.shards[h] = &artefact{body: b, contentType: "application/zstd", etag: `"` + h + `"`, immutable: true}
+		}
+		return set, nil
+	})
+
+	c.mu.Lock()
+	if old := c.subdirs[key]; old == nil || old.rev < e.rev {
+		c.subdirs[key] = e
+	}
+	c.mu.Unlock()
+	c.log.DebugContext(ctx, "repodata built", "channel_id", key.channelID, "label", key.label, "subdir", key.subdir,
+		"revision", snap.Revision, "records", len(snap.Records), "bytes", len(body), "duration_ms", time.Since(start).Milliseconds())
+	return e, nil
+}
+
+func jsonAndZstd(body []byte) ([2]*artefact, error) {
+	zst, err := repodata.CompressZstd(body)
+	if err != nil {
+		return [2]*artefact{}, err
+	}
+	j := newArtefact(body, "application/json")
+	return [2]*artefact{j, {body: zst, contentType: "application/zstd", etag: strings.TrimSuffix(j.etag, `"`) + `-zst"`}}, nil
+}
+
+// artefact returns what the subdir serves under file, or nil if it serves nothing there.
+func (e *subdirIndex) artefact(file string) (*artefact, error) {
+	pick := func(f func() ([2]*artefact, error), i int) (*artefact, error) {
+		a, err := f()
+		if err != nil {
+			return nil, err
+		}
+		return a[i], nil
+	}
+	switch file {
+	case "repodata.json":
+		return e.json, nil
+	case "repodata.json.zst":
+		return e.zst, nil
+	case "repodata.json.bz2":
+		return e.bz2()
+	case "current_repodata.json":
+		return pick(e.current, 0)
+	case "current_repodata.json.zst":
+		return pick(e.current, 1)
+	case "run_exports.json":
+		return pick(e.runExp, 0)
+	case "run_exports.json.zst":
+		return pick(e.runExp, 1)
+	case "repodata_shards.msgpack.zst":
+		set, err := e.shards()
+		if err != nil {
+			return nil, err
+		}
+		return set.index, nil
+	}
+	if h, ok := strings.CutPrefix(file, "shards/"); ok {
+		h, ok = strings.CutSuffix(h, ".msgpack.zst")
+		if !ok {
+			return nil, nil
+		}
+		set, err := e.shards()
+		if err != nil {
+			return nil, err
+		}
+		return set.shards[h], nil
+	}
+	return nil, nil
+}
+
+// channelIndex is channeldata.json of one label of a channel at one revision.
+type channelIndex struct {
+	rev int64
+	mod time.Time
+	*artefact
+}
+
+func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string) (*channelIndex, error) {
+	key := indexKey{channelID: ch.ID, label: label}
+	for {
+		c.mu.Lock()
+		e := c.chans[key]
+		c.mu.Unlock()
+		if e != nil && e.rev >= ch.Revision {
+			return e, nil
+		}
+		v, err, _ := c.sf.Do("c"+key.String(), func() (any, error) {
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			snap, err := c.store.ChannelSnapshot(bctx, key.channelID, label)
+			if err != nil {
+				return nil, err
+			}
+			e := &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt,
+				artefact: newArtefact(repodata.BuildChanneldata(snap.Packages, conda.CompareVersions), "application/json")}
+			c.mu.Lock()
+			if old := c.chans[key]; old == nil || old.rev < e.rev {
+				c.chans[key] = e
+			}
+			c.mu.Unlock()
+			return e, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if e := v.(*channelIndex); e.rev >= ch.Revision {
+			return e, nil
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyPathToken
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// pathToken is the /t/<token>/ segment the request came with, if any.
+func pathToken(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(keyPathToken).(string)
+	return t, ok
+}
+
+// splitToken removes one /t/<token> segment from p: at the start, or right after /conda or
+// /pypi (where conda puts it when channel_alias has a path).
+func splitToken(p string) (rest, token string, ok bool) {
+	for _, prefix := range []string{"", "/conda", "/pypi"} {
+		if !strings.HasPrefix(p, prefix+"/t/") {
+			continue
+		}
+		after := p[len(prefix)+3:]
+		i := strings.IndexByte(after, '/')
+		if i < 0 {
+			return prefix + "/", after, true
+		}
+		return prefix + after[i:], after[:i], true
+	}
+	return p, "", false
+}
+
+// redactPath is what logs, metrics and error pages may show of a path.
+func redactPath(p string) string {
+	rest, _, ok := splitToken(p)
+	if !ok {
+		return p
+	}
+	if strings.HasPrefix(p, "/t/") {
+		return "/t/<redacted>" + rest
+	}
+	for _, prefix := range []string{"/conda", "/pypi"} {
+		if strings.HasPrefix(p, prefix+"/t/") {
+			return prefix + "/t/<redacted>" + strings.TrimPrefix(rest, prefix)
+		}
+	}
+	return "<redacted>"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		idb := make([]byte, 8)
+		rand.Read(idb)
+		id := hex.EncodeToString(idb)
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		w.Header().Set("X-Request-Id", id)
+
+		shown := redactPath(r.URL.Path)
+		if rest, tok, ok := splitToken(r.URL.Path); ok {
+			ctx = context.WithValue(ctx, keyPathToken, tok)
+			r2 := r.Clone(ctx)
+			r2.URL.Path = rest
+			if r.URL.RawPath != "" {
+				r2.URL.RawPath, _, _ = splitToken(r.URL.RawPath)
+			}
+			r2.RequestURI = "" // holds the token; nobody downstream may read it
+			r = r2
+			// A page fetched with a token in its URL must not hand that URL on.
+			w.Header().Set("Referrer-Policy", "no-referrer")
+		} else {
+			r = r.WithContext(ctx)
+		}
+
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				// The panic value and stack may hold request data; log them against the
+				// request id with the redacted path only.
+				s.log.ErrorContext(ctx, "panic serving request", "request_id", id, "path", shown,
+					"panic", redactPanic(fmt.Sprint(v), r), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					s.writeError(sw, r, fmt.Errorf("panic"))
+				}
+			}
+			s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", shown,
+				"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func redactPanic(msg string, r *http.Request) string {
+	if tok, ok := pathToken(r.Context()); ok && tok != "" {
+		msg = strings.ReplaceAll(msg, tok, "<redacted>")
+	}
+	return msg
+}
+
+// identify finds who is asking. For now: an account's name and password over HTTP Basic.
+// Wrong credentials are a 401 even on public routes: falling back to anonymous would hide a
+// misconfigured client.
+func (s *Server) identify(r *http.Request) (access.Principal, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		if h := r.Header.Get("Authorization"); h != "" {
+			return access.Principal{}, errUnauthorized("the Authorization header is not HTTP Basic with a username and password")
+		}
+		return access.Principal{}, nil
+	}
+	u, err := s.store.UserByName(r.Context(), user)
+	if err != nil && !store.IsNotFound(err) {
+		return access.Principal{}, err
+	}
+	if !access.CheckPassword(u.PasswordHash, pass) || u.Disabled {
+		return access.Principal{}, errUnauthorized("wrong username or password")
+	}
+	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Disabled}, nil
+}

@@ -1,0 +1,170 @@
+// Package server is Wharf's HTTP surface: the conda channels, the REST API, and the middleware
+// every request passes through. Every route is in one table with the action it needs; the
+// request path is always: identify the principal, resolve the resource, ask access.May, act.
+package server
+
+import (
+	"context"
+	"github.com/wharfhq/wharf/internal/api"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/blob"
+	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	MaxUploadBytes int64
+	TempDir        string // where uploads are spooled; must exist or be creatable
+	Limits         conda.Limits
+	Logger         *slog.Logger
+}
+
+// Server serves Wharf over HTTP.
+type Server struct {
+	store   store.Store
+	blobs   blob.Store
+	opts    Options
+	log     *slog.Logger
+	index   *indexCache
+	handler http.Handler
+}
+
+// New builds a Server over a store and a blob store.
+func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = 2 << 30
+	}
+	if opts.Limits.MaxIndexJSON == 0 {
+		opts.Limits = conda.DefaultLimits()
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	if err := os.MkdirAll(opts.TempDir, 0o750); err != nil {
+		return nil, err
+	}
+	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger}
+	s.index = newIndexCache(st, s.log)
+	s.handler = s.middleware(s.routes())
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// call is one request on its way through the route table.
+type call struct {
+	principal  access.Principal
+	channel    store.Channel // set by resolvers that name a channel
+	conda      condaPath     // set by the conda resolver
+	newChannel api.NewChannelRequest
+}
+
+// route is one line of the route table: what a request must be allowed to do, and on what.
+type route struct {
+	method  string
+	pattern string
+	action  access.Action
+	// resolve names the resource the action is on; nil means the server itself.
+	resolve func(r *http.Request, c *call) (access.Resource, error)
+	handle  func(w http.ResponseWriter, r *http.Request, c *call) error
+}
+
+func (s *Server) routes() http.Handler {
+	table := []route{
+		// conda channels: /conda/<channel>[/<sub>][/label/<label>]/<subdir>/<file>
+		{"GET", "/conda/", access.ArtifactDownload, s.resolveConda, s.condaGet},
+		{"HEAD", "/conda/", access.ArtifactDownload, s.resolveConda, s.condaGet},
+
+		// REST API. Channel names travel as one path segment: "acme%2Fdev" for a subchannel.
+		{"GET", "/api/v1/user", access.UserView, nil, s.apiWhoami},
+		{"GET", "/api/v1/channels", access.ChannelView, nil, s.apiListChannels},
+		{"POST", "/api/v1/channels", access.ChannelCreate, s.resolveNewChannel, s.apiCreateChannel},
+		{"GET", "/api/v1/channels/{channel}", access.ChannelView, s.resolveChannel, s.apiShowChannel},
+		{"GET", "/api/v1/channels/{channel}/files", access.ChannelView, s.resolveChannel, s.apiListFiles},
+		{"PUT", "/api/v1/channels/{channel}/files/{filename}", access.ArtifactCreate, s.resolveChannel, s.apiUpload},
+		{"GET", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ChannelView, s.resolveChannel, s.apiShowFile},
+		{"DELETE", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDelete, s.resolveChannel, s.apiRemoveFile},
+		{"POST", "/api/v1/channels/{channel}/copy", access.ArtifactEdit, s.resolveChannel, s.apiCopy},
+		{"GET", "/api/v1/channels/{channel}/labels", access.ChannelView, s.resolveChannel, s.apiLabels},
+		{"GET", "/api/v1/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.apiHistory},
+	}
+	mux := http.NewServeMux()
+	for _, rt := range table {
+		mux.Handle(rt.method+" "+rt.pattern, s.serveRoute(rt))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := s.store.ListChannels(ctx); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNotFound("no such page"))
+	})
+	return mux
+}
+
+// serveRoute is the one request path: principal, resource, policy, handler.
+func (s *Server) serveRoute(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := func() error {
+			c := &call{}
+			p, err := s.identify(r)
+			if err != nil {
+				return err
+			}
+			c.principal = p
+			var res access.Resource
+			if rt.resolve != nil {
+				if res, err = rt.resolve(r, c); err != nil {
+					return err
+				}
+			}
+			if !access.May(p, rt.action, res) {
+				return refuse(p, res)
+			}
+			return rt.handle(w, r, c)
+		}()
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the
+// caller may not know exists, 401 for an anonymous caller, 403 otherwise.
+func refuse(p access.Principal, res access.Resource) error {
+	if res.Channel != "" && !access.Visible(p, res) {
+		return errNotFound("channel " + res.Channel + " not found")
+	}
+	if p.Anonymous() {
+		return errUnauthorized("sign in: send a username and password with HTTP Basic")
+	}
+	return errForbidden("you may not do this")
+}
+
+func resourceOf(ch store.Channel) access.Resource {
+	return access.Resource{Channel: ch.Name, Private: ch.Private, OwnerUserID: ch.OwnerUserID}
+}
+
+func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, error) {
+	ch, err := s.store.ChannelByName(r.Context(), r.PathValue("channel"))
+	if err != nil {
+		return access.Resource{}, err
+	}
+	c.channel = ch
+	return resourceOf(ch), nil
+}
