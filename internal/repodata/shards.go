@@ -27,7 +27,8 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 		byName[r.Name] = append(byName[r.Name], r)
 	}
 	shards = make(map[string][]byte, len(byName))
-	hashes := make(map[string][]byte, len(byName))
+	// map[string]any: msgpack sorts the keys of only a few map types.
+	hashes := make(map[string]any, len(byName))
 	for name, rs := range byName {
 		shard := map[string]any{"packages": map[string]any{}, "packages.conda": map[string]any{}, "removed": []string{}}
 		for _, r := range rs {
