@@ -65,7 +65,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "path", redactPath(r.URL.Path), "err", err)
 	}
 	if he.status == 499 {
-		return // nobody is listening
+		w.WriteHeader(he.status) // nobody is listening; this is for the access log
+		return
 	}
 	if he.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="wharf", charset="UTF-8"`)

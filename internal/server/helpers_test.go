@@ -62,7 +62,7 @@ type env struct {
 	tempDir string
 }
 
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t *testing.T, b backend, opts ...func(*server.Options)) *env {
 	t.Helper()
 	st, err := store.Open(t.Context(), b.store(t))
 	if err != nil {
@@ -78,7 +78,11 @@ func newEnv(t *testing.T, b backend) *env {
 	limits := conda.DefaultLimits()
 	limits.ExtraSubdirs = []string{"linux-fake", "osx-fake", "win-fake"}
 	tmp := t.TempDir()
-	srv, err := server.New(cs, bl, server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20})
+	o := server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := server.New(cs, bl, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,9 @@ type Options struct {
 	MaxUploadBytes int64
 	TempDir        string // where uploads are spooled; must exist or be creatable
 	Limits         conda.Limits
-	Logger         *slog.Logger
+	// UploadIdleTimeout drops an upload whose client sends nothing for this long.
+	UploadIdleTimeout time.Duration
+	Logger            *slog.Logger
 }
 
 // Server serves Wharf over HTTP.
@@ -45,6 +47,9 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	if opts.Limits.MaxIndexJSON == 0 {
 		opts.Limits = conda.DefaultLimits()
+	}
+	if opts.UploadIdleTimeout == 0 {
+		opts.UploadIdleTimeout = time.Minute
 	}
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()

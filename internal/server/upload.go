@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
@@ -52,12 +53,15 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 		os.Remove(tmp.Name())
 	}()
 	sh, mh := sha256.New(), md5.New()
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes)
+	body := &idleReader{r: http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: s.opts.UploadIdleTimeout}
 	size, err := io.Copy(io.MultiWriter(tmp, sh, mh), body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return &httpError{http.StatusRequestTimeout, "timeout", fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
 		}
 		if ctx.Err() != nil {
 			return errClientGone
@@ -115,4 +119,19 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	w.Header().Set("Location", "/conda/"+c.channel.Name+"/"+f.Subdir+"/"+f.Filename)
 	return writeJSON(w, status, fileInfo(c.channel.Name, f))
+}
+
+// idleReader moves the connection's read deadline on before every read, so an upload may take
+// as long as it needs while data flows, but a client that stops sending is dropped.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	if i.idle > 0 {
+		i.rc.SetReadDeadline(time.Now().Add(i.idle)) // unsupported writers just keep no deadline
+	}
+	return i.r.Read(p)
 }
