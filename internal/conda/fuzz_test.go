@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/conda/condatest"
 )
@@ -71,6 +73,59 @@ func FuzzReadPackage(f *testing.F) {
 			if raw != nil && !json.Valid(raw) {
 				t.Fatalf("invalid JSON kept: %s", raw)
 			}
+		}
+	})
+}
+
+// FuzzReadCondaTars fuzzes the uncompressed tars inside a well-formed .conda, where the member
+// and JSON checks live; FuzzReadPackage rarely gets through the compression layers.
+func FuzzReadCondaTars(f *testing.F) {
+	info := func(extra ...condatest.Entry) []condatest.Entry {
+		return append([]condatest.Entry{
+			{Name: "info/index.json", Data: []byte(`{"name":"demo","version":"1.0","build":"0","build_number":0,"subdir":"noarch","noarch":"generic","depends":["a"],"constrains":null}`)},
+			{Name: "info/about.json", Data: []byte(`{"home":"x","extra":{"a":[1,2]}}`)},
+			{Name: "info/run_exports.json", Data: []byte(`["demo >=1"]`)},
+			{Name: "info/paths.json", Data: []byte(`{"paths":[{"_path":"bin/.demo-pre-link.sh","prefix_placeholder":"/p","file_mode":"binary"}],"paths_version":1}`)},
+			{Name: "info/has_prefix", Data: []byte("/p text a\nb\n")},
+			{Name: "info/files", Data: []byte("etc/conda/activate.d/x\n")},
+		}, extra...)
+	}
+	pkg := []condatest.Entry{
+		{Name: "bin/a", Data: []byte("x")},
+		{Name: "lib/l", Type: tar.TypeSymlink, Linkname: "../bin/a"},
+		{Name: "lib/h", Type: tar.TypeLink, Linkname: "bin/a"},
+		{Name: "etc/", Type: tar.TypeDir},
+	}
+	f.Add(condatest.Tar(f, info()), condatest.Tar(f, pkg))
+	f.Add(condatest.Tar(f, info(condatest.Entry{Name: "info/x", Type: tar.TypeSymlink, Linkname: "y"})), condatest.Tar(f, nil))
+	f.Add(condatest.Tar(f, info()), condatest.Tar(f, []condatest.Entry{{Name: "../x"}, {Name: "a", Mode: 0o4755}}))
+
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lim := conda.DefaultLimits()
+	lim.MinDecompressed = 4 << 20
+	f.Fuzz(func(t *testing.T, infoTar, pkgTar []byte) {
+		data, err := condatest.Zip([]condatest.ZipMember{
+			{Name: "metadata.json", Data: []byte(`{"conda_pkg_format_version": 2}`)},
+			{Name: "info-demo-1.0-0.tar.zst", Data: enc.EncodeAll(infoTar, nil)},
+			{Name: "pkg-demo-1.0-0.tar.zst", Data: enc.EncodeAll(pkgTar, nil)},
+		}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := conda.ReadPackage(bytes.NewReader(data), int64(len(data)), "demo-1.0-0.conda", lim)
+		if err != nil {
+			var ipe *conda.InvalidPackageError
+			if !errors.As(err, &ipe) {
+				t.Fatalf("error %v (%T) is not an *InvalidPackageError", err, err)
+			}
+			return
+		}
+		rec, err := p.Record(strings.Repeat("a", 64), strings.Repeat("b", 32), int64(len(data)))
+		if err != nil || !json.Valid(rec.JSON) {
+			t.Fatalf("Record: %s, %v", rec.JSON, err)
 		}
 	})
 }

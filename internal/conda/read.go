@@ -172,6 +172,9 @@ func (s *scanner) wrap(where string, err error) error {
 	if errors.As(err, &ipe) {
 		return err
 	}
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		return invalidf("%s needs more than %s of zstd decoder memory (window or frame too large)", where, humanSize(int64(s.lim.MaxZstdMemory)))
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return invalidf("%s is truncated", where)
 	}
@@ -284,11 +287,19 @@ func (s *scanner) checkMember(hdr *tar.Header, where string, mode tarMode) (stri
 	}
 	inInfo := underInfo(lower)
 
-	// A member below a symlink would be written through it on extraction.
-	for i := 0; i < len(name); i++ {
-		if name[i] == '/' {
-			if _, ok := s.symlinks[s.hash(name[:i])]; ok {
-				return "", invalidf("member %q lies inside the symlink %q", raw, name[:i])
+	// A member below a symlink would be written through it on extraction. The prefixes are
+	// hashed incrementally: rehashing each one would cost O(len²) per member.
+	if len(s.symlinks) > 0 {
+		var h maphash.Hash
+		h.SetSeed(s.seed)
+		start := 0
+		for i := 0; i < len(name); i++ {
+			if name[i] == '/' {
+				h.WriteString(name[start:i])
+				start = i
+				if _, ok := s.symlinks[h.Sum64()]; ok {
+					return "", invalidf("member %q lies inside the symlink %q", raw, name[:i])
+				}
 			}
 		}
 	}

@@ -349,6 +349,7 @@ func TestReadPackageRejects(t *testing.T) {
 		{"trailing data", condatest.Spec{IndexJSON: append(indexWith(""), " {}"...)}, "data after the top-level value"},
 		{"empty index.json", condatest.Spec{IndexJSON: []byte{}}, "info/index.json is empty"},
 		{"NaN", condatest.Spec{IndexJSON: indexWith(`,"x":NaN`)}, "info/index.json is not valid JSON"},
+		{"huge number", condatest.Spec{IndexJSON: indexWith(`,"x":1e999`)}, "info/index.json has the number 1e999, which is out of range"},
 		{"about not JSON", condatest.Spec{AboutJSON: []byte(`{"home":`)}, "info/about.json is not valid JSON"},
 		{"about a list", condatest.Spec{AboutJSON: []byte(`[]`)}, "info/about.json must be a JSON object"},
 		{"about duplicate keys", condatest.Spec{AboutJSON: []byte(`{"a":1,"a":2}`)}, `info/about.json has the key "a" more than once`},
@@ -416,6 +417,22 @@ func TestReadPackageBombs(t *testing.T) {
 				t.Errorf("ReadPackage allocated %d MiB in total; want far less than the 64 MiB cap", alloc>>20)
 			}
 		})
+	}
+}
+
+func TestReadPackageZstdWindow(t *testing.T) {
+	// Over one zstd block (128 KiB), so the encoder cannot know the size before it starts.
+	spec := condatest.Spec{ZstdWindow: 8 << 20, Files: map[string][]byte{"a": bytes.Repeat([]byte("abc"), 100_000)}}
+	data := condatest.Build(t, spec)
+	lim := conda.DefaultLimits()
+	if _, err := conda.ReadPackage(bytes.NewReader(data), int64(len(data)), spec.Filename(), lim); err != nil {
+		t.Fatalf("8 MiB window with the default limits: %v", err)
+	}
+	lim.MaxZstdMemory = 1 << 20
+	_, err := conda.ReadPackage(bytes.NewReader(data), int64(len(data)), spec.Filename(), lim)
+	var ipe *conda.InvalidPackageError
+	if !errors.As(err, &ipe) || !strings.Contains(ipe.Reason, "pkg-demo-1.0-0.tar.zst needs more than 1 MiB of zstd decoder memory") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -81,6 +82,10 @@ type Spec struct {
 	ZipDeflate     bool        // Deflate the standard members instead of storing them
 	ZipComment     string
 	ZipPrefix      []byte // bytes written before the zip (a polyglot or self-extractor)
+	// ZstdWindow, if set, compresses the tars of a .conda as streams with this window size (a
+	// power of two) and no content size, as conda-package-handling does; by default each
+	// frame records its content size and needs no larger window.
+	ZstdWindow int
 }
 
 // Entry is one raw tar member.
@@ -238,11 +243,11 @@ func build(s Spec) ([]byte, error) {
 			pkgEntries = append(pkgEntries, e)
 		}
 	}
-	infoTar, err := tarZst(infoEntries)
+	infoTar, err := tarZst(infoEntries, s.ZstdWindow)
 	if err != nil {
 		return nil, err
 	}
-	pkgTar, err := tarZst(pkgEntries)
+	pkgTar, err := tarZst(pkgEntries, s.ZstdWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -505,10 +510,31 @@ func zstdFrame(data []byte) ([]byte, error) {
 	return enc.EncodeAll(data, nil), nil
 }
 
-func tarZst(entries []Entry) ([]byte, error) {
+func zstdStream(window int) func([]byte) ([]byte, error) {
+	return func(data []byte) ([]byte, error) {
+		var b bytes.Buffer
+		enc, err := zstd.NewWriter(&b, zstd.WithWindowSize(window), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		// Write through a plain io.Writer so the encoder cannot learn the size up front.
+		if _, err := bytes.NewReader(data).WriteTo(struct{ io.Writer }{enc}); err != nil {
+			return nil, err
+		}
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}
+}
+
+func tarZst(entries []Entry, window int) ([]byte, error) {
 	segs, err := writeTar(entries)
 	if err != nil {
 		return nil, err
+	}
+	if window > 0 {
+		return compressSegments(segs, zstdStream(window))
 	}
 	return compressSegments(segs, zstdFrame)
 }
@@ -516,11 +542,26 @@ func tarZst(entries []Entry) ([]byte, error) {
 // TarZst returns a zstd-compressed tar of entries, for building .conda members by hand.
 func TarZst(t testing.TB, entries []Entry) []byte {
 	t.Helper()
-	b, err := tarZst(entries)
+	b, err := tarZst(entries, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Tar returns the uncompressed tar of entries (Zeros included).
+func Tar(t testing.TB, entries []Entry) []byte {
+	t.Helper()
+	segs, err := writeTar(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, sg := range segs {
+		b.Write(sg.data)
+		b.Write(make([]byte, sg.zeros))
+	}
+	return b.Bytes()
 }
 
 // TarBz2Bytes returns a bzip2-compressed tar of entries: a .tar.bz2 with nothing generated.
