@@ -18,17 +18,13 @@ import (
 )
 
 // indexCache holds what each (channel, label, subdir) serves, built once per channel revision.
-// A request costs one revision look-up (done already when the channel was resolved); a stale
-// entry is rebuilt by one goroutine while the others wait for it, and requests that arrive
-// during a rebuild join the next one, so a burst of changes costs one or two rebuilds.
+// A request costs one revision look-up, done already when the channel was resolved.
 type indexCache struct {
 	store store.Store
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	subdirs map[indexKey]*subdirIndex
-	chans   map[indexKey]*channelIndex
-	sf      singleflight.Group
+	subdirs revCache[*subdirIndex]
+	chans   revCache[*channelIndex]
 }
 
 type indexKey struct {
@@ -42,7 +38,7 @@ func (k indexKey) String() string {
 }
 
 func newIndexCache(st store.Store, log *slog.Logger) *indexCache {
-	return &indexCache{store: st, log: log, subdirs: map[indexKey]*subdirIndex{}, chans: map[indexKey]*channelIndex{}}
+	return &indexCache{store: st, log: log}
 }
 
 // artefact is one file the index serves.
@@ -80,26 +76,7 @@ type shardSet struct {
 
 func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string) (*subdirIndex, error) {
 	key := indexKey{ch.ID, label, subdir}
-	for {
-		c.mu.Lock()
-		e := c.subdirs[key]
-		c.mu.Unlock()
-		if e != nil && e.rev >= ch.Revision {
-			return e, nil
-		}
-		v, err, _ := c.sf.Do("s"+key.String(), func() (any, error) {
-			// Detached from the first caller: its disconnect must not fail the others.
-			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-			defer cancel()
-			return c.buildSubdir(bctx, key)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if e := v.(*subdirIndex); e.rev >= ch.Revision {
-			return e, nil
-		}
-	}
+	return c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context) (*subdirIndex, error) { return c.buildSubdir(ctx, key) })
 }
 
 func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirIndex, error) {
@@ -141,11 +118,6 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirInde
 		return set, nil
 	})
 
-	c.mu.Lock()
-	if old := c.subdirs[key]; old == nil || old.rev < e.rev {
-		c.subdirs[key] = e
-	}
-	c.mu.Unlock()
 	c.log.DebugContext(ctx, "repodata built", "channel_id", key.channelID, "label", key.label, "subdir", key.subdir,
 		"revision", snap.Revision, "records", len(snap.Records), "bytes", len(body), "duration_ms", time.Since(start).Milliseconds())
 	return e, nil
@@ -214,33 +186,62 @@ type channelIndex struct {
 
 func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string) (*channelIndex, error) {
 	key := indexKey{channelID: ch.ID, label: label}
-	for {
-		c.mu.Lock()
-		e := c.chans[key]
-		c.mu.Unlock()
-		if e != nil && e.rev >= ch.Revision {
-			return e, nil
-		}
-		v, err, _ := c.sf.Do("c"+key.String(), func() (any, error) {
-			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-			defer cancel()
-			snap, err := c.store.ChannelSnapshot(bctx, key.channelID, label)
-			if err != nil {
-				return nil, err
-			}
-			e := &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt,
-				artefact: newArtefact(repodata.BuildChanneldata(snap.Packages, conda.CompareVersions), "application/json")}
-			c.mu.Lock()
-			if old := c.chans[key]; old == nil || old.rev < e.rev {
-				c.chans[key] = e
-			}
-			c.mu.Unlock()
-			return e, nil
-		})
+	return c.chans.get(ctx, key, ch.Revision, func(ctx context.Context) (*channelIndex, error) {
+		snap, err := c.store.ChannelSnapshot(ctx, key.channelID, label)
 		if err != nil {
 			return nil, err
 		}
-		if e := v.(*channelIndex); e.rev >= ch.Revision {
+		return &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt,
+			artefact: newArtefact(repodata.BuildChanneldata(snap.Packages, conda.CompareVersions), "application/json")}, nil
+	})
+}
+
+func (e *subdirIndex) revision() int64  { return e.rev }
+func (e *channelIndex) revision() int64 { return e.rev }
+
+// revCache keeps one entry per key, each built from the store at some revision. A request
+// that needs revision rev or later gets the cached entry if it is recent enough; otherwise one
+// goroutine builds while the others wait for it, and requests that arrive during a build join
+// the next one, so a burst of changes costs one or two rebuilds.
+type revCache[T interface{ revision() int64 }] struct {
+	mu sync.Mutex
+	m  map[indexKey]T
+	sf singleflight.Group
+}
+
+func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build func(context.Context) (T, error)) (T, error) {
+	var zero T
+	for {
+		rc.mu.Lock()
+		e, ok := rc.m[key]
+		rc.mu.Unlock()
+		if ok && e.revision() >= rev {
+			return e, nil
+		}
+		v, err, _ := rc.sf.Do(key.String(), func() (any, error) {
+			// Detached from the first caller: its disconnect must not fail the others.
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			e, err := build(bctx)
+			if err != nil {
+				return nil, err
+			}
+			rc.mu.Lock()
+			if rc.m == nil {
+				rc.m = map[indexKey]T{}
+			}
+			if old, ok := rc.m[key]; !ok || old.revision() < e.revision() {
+				rc.m[key] = e
+			}
+			rc.mu.Unlock()
+			return e, nil
+		})
+		if err != nil {
+			return zero, err
+		}
+		// Revisions only grow, so a build that started before rev was read is the only way
+		// to get an older one: go round once more and join a build that sees it.
+		if e := v.(T); e.revision() >= rev {
 			return e, nil
 		}
 	}
