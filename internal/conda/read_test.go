@@ -246,6 +246,8 @@ func TestReadPackageRejects(t *testing.T) {
 		}(), filename: "demo-1.0-0.tar.bz2", want: "truncated"},
 		{name: "renamed conda", data: valid, filename: "demo-1.0-1.conda", want: `unexpected member "pkg-demo-1.0-0.tar.zst" in the .conda archive (expected metadata.json, info-demo-1.0-1.tar.zst, pkg-demo-1.0-1.tar.zst)`},
 		{name: "local header disagrees with central directory", data: corruptLocal, filename: "demo-1.0-0.conda", want: "local headers disagree"},
+		{name: "data after the zip", data: append(bytes.Clone(valid), "trailing"...), filename: "demo-1.0-0.conda", want: "data after the end of central directory record"},
+		{name: "zip comment", spec: condatest.Spec{ZipComment: "hello"}, want: "the .conda archive has a zip comment"},
 
 		// Outer zip.
 		{name: "duplicate zip member", spec: condatest.Spec{ZipMembers: []condatest.ZipMember{{Name: "metadata.json", Data: []byte(`{"conda_pkg_format_version":2}`)}}}, want: `member "metadata.json" more than once`},

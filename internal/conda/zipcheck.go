@@ -39,6 +39,10 @@ func openZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
 		return nil, invalidf("not a valid .conda (zip) archive: %v", err)
 	}
+	if zr.Comment != "" {
+		// Nothing writes comments into a .conda; like Warehouse, refuse room for a second format.
+		return nil, invalidf("the .conda archive has a zip comment")
+	}
 	seen := make(map[string]bool, len(zr.File))
 	for _, f := range zr.File {
 		n := f.Name
