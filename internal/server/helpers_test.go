@@ -44,25 +44,25 @@ func (c *countingStore) SubdirSnapshot(ctx context.Context, channelID int64, lab
 
 type backend struct {
 	name  string
-	store func(t *testing.T) string // dsn
-	blobs func(t *testing.T) string // url
+	store func(t testing.TB) string // dsn
+	blobs func(t testing.TB) string // url
 }
 
 var backends = []backend{
-	{"sqlite+fs", func(t *testing.T) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t *testing.T) string { return t.TempDir() }},
-	{"postgres+s3", func(t *testing.T) string { return storetest.Postgres(t) }, func(t *testing.T) string { return blobtest.FakeS3(t) }},
+	{"sqlite+fs", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string { return t.TempDir() }},
+	{"postgres+s3", func(t testing.TB) string { return storetest.Postgres(t) }, func(t testing.TB) string { return blobtest.FakeS3(t) }},
 }
 
 // env is a running server with an admin account.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	store   *countingStore
 	blobs   blob.Store
 	tempDir string
 }
 
-func newEnv(t *testing.T, b backend, opts ...func(*server.Options)) *env {
+func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	t.Helper()
 	st, err := store.Open(t.Context(), b.store(t))
 	if err != nil {
@@ -116,7 +116,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %q: %v", r.body, err)
