@@ -157,8 +157,13 @@ func (p *Package) Record(sha256hex, md5hex string, size int64) (repodata.Record,
 			m[k] = v
 		}
 	}
-	if _, ok := m["depends"]; !ok {
+	// Clients decode these into lists, so never emit null (a Package may come from storage
+	// rather than from ReadPackage, which already normalises them).
+	if v, ok := m["depends"]; !ok || string(v) == "null" {
 		m["depends"] = json.RawMessage("[]")
+	}
+	if v, ok := m["constrains"]; ok && string(v) == "null" {
+		m["constrains"] = json.RawMessage("[]")
 	}
 	m["md5"] = json.RawMessage(strconv.Quote(md5hex))
 	m["sha256"] = json.RawMessage(strconv.Quote(sha256hex))

@@ -492,3 +492,52 @@ func TestDecompressedCap(t *testing.T) {
 		}
 	}
 }
+
+func TestRecord(t *testing.T) {
+	p := mustRead(t, condatest.Spec{
+		Depends: []string{"vc >=14.1,<15.0a0"},
+		Index: map[string]any{
+			"md5": "0", "sha256": "0", "size": 1, "url": "https://evil/x", "fn": "x.conda", "base_url": "https://evil",
+			"channel": "evil", "legacy_bz2_md5": "0", "legacy_bz2_size": 1, "indexed_timestamp": 1, "arch": "x86_64",
+			"platform": "linux", "has_prefix": true, "mtime": 1, "ucs": 4, "requires_features": map[string]any{},
+			"binstar": map[string]any{}, "target-triplet": "x", "machine": "x", "operatingsystem": "x",
+			"track_features": "mkl", "custom": map[string]any{"b": 1, "a": []int{2}},
+		},
+		RunExports: map[string]any{"weak": []string{"demo"}},
+	})
+	sha := strings.Repeat("ab", 32)
+	md := strings.Repeat("cd", 16)
+	rec, err := p.Record(sha, md, 1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"build":"0","build_number":0,"custom":{"a":[2],"b":1},"depends":["vc >=14.1,<15.0a0"],"md5":"` + md +
+		`","name":"demo","sha256":"` + sha + `","size":1234,"subdir":"linux-64","timestamp":1718000000000,"track_features":"mkl","version":"1.0"}`
+	if string(rec.JSON) != want {
+		t.Errorf("record\n got %s\nwant %s", rec.JSON, want)
+	}
+	if string(rec.RunExports) != `{"weak":["demo"]}` || rec.Filename != "demo-1.0-0.conda" || rec.Timestamp != 1718000000000 {
+		t.Errorf("record fields %+v", rec)
+	}
+
+	for _, bad := range [][2]string{{"ABAB", md}, {sha, "xyz"}, {strings.ToUpper(sha), md}, {sha, md + "0"}} {
+		if _, err := p.Record(bad[0], bad[1], 1); err == nil {
+			t.Errorf("Record(%q, %q) accepted bad checksums", bad[0], bad[1])
+		}
+	}
+	if _, err := p.Record(sha, md, -1); err == nil {
+		t.Error("Record accepted a negative size")
+	}
+
+	// Nested values are kept as uploaded (only compacted), not re-sorted.
+	p = mustRead(t, condatest.Spec{IndexJSON: indexWith(`, "custom": {"b": 1, "a": [2, {"z": 0, "y": "<&>"}]}`)})
+	if rec, err = p.Record(sha, md, 1); err != nil || !strings.Contains(string(rec.JSON), `"custom":{"b":1,"a":[2,{"z":0,"y":"<&>"}]}`) {
+		t.Errorf("nested value not verbatim: %s, %v", rec.JSON, err)
+	}
+
+	stored := &conda.Package{Filename: "x-1-0.conda", Index: map[string]json.RawMessage{"name": raw(`"x"`), "depends": raw(`null`), "constrains": raw(`null`)}}
+	rec, err = stored.Record(sha, md, 1)
+	if err != nil || !strings.Contains(string(rec.JSON), `"constrains":[],"depends":[]`) {
+		t.Errorf("null lists: %s, %v", rec.JSON, err)
+	}
+}
