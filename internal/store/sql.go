@@ -77,7 +77,7 @@ func (s *sqlStore) Close() error {
 	return err
 }
 
-func now() int64                  { return time.Now().UnixMicro() }
+func now() int64                    { return time.Now().UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // queryer is what both *sql.DB and *sql.Tx offer.
