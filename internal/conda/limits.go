@@ -10,7 +10,7 @@ const (
 
 // Limits bound what ReadPackage will read from one upload. Every cap exists because an uploader
 // controls the bytes: without them a 50 KiB file could make the server decompress terabytes or
-// hold gigabytes of JSON.
+// hold gigabytes of JSON. A zero field means the DefaultLimits value, so Limits{} is safe.
 type Limits struct {
 	// Largest accepted size of info members that are held in memory and parsed whole.
 	MaxIndexJSON      int64 // info/index.json
@@ -58,9 +58,40 @@ func DefaultLimits() Limits {
 	}
 }
 
+// orDefaults fills zero fields from DefaultLimits.
+func (l Limits) orDefaults() Limits {
+	d := DefaultLimits()
+	set := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxIndexJSON, d.MaxIndexJSON)
+	set(&l.MaxAboutJSON, d.MaxAboutJSON)
+	set(&l.MaxRunExportsJSON, d.MaxRunExportsJSON)
+	set(&l.MaxListing, d.MaxListing)
+	set(&l.MinDecompressed, d.MinDecompressed)
+	set(&l.DecompressionRatio, d.DecompressionRatio)
+	set(&l.MaxDecompressed, d.MaxDecompressed)
+	setInt(&l.MaxMembers, d.MaxMembers)
+	setInt(&l.MaxJSONDepth, d.MaxJSONDepth)
+	setInt(&l.MaxJSONList, d.MaxJSONList)
+	setInt(&l.MaxJSONString, d.MaxJSONString)
+	if l.MaxZstdMemory == 0 {
+		l.MaxZstdMemory = d.MaxZstdMemory
+	}
+	return l
+}
+
 // DecompressedCap returns the most decompressed bytes accepted for a package of the given
 // compressed size.
 func (l Limits) DecompressedCap(compressed int64) int64 {
+	l = l.orDefaults()
 	c := l.MinDecompressed
 	if compressed > 0 && l.DecompressionRatio > 0 {
 		if compressed > l.MaxDecompressed/l.DecompressionRatio {

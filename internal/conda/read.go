@@ -37,7 +37,7 @@ func ReadPackage(r io.ReaderAt, size int64, filename string, lim Limits) (*Packa
 		return nil, invalidf("the file is empty")
 	}
 	rr := &recordingReaderAt{r: r}
-	s := newScanner(lim, size)
+	s := newScanner(lim.orDefaults(), size)
 	defer s.close()
 	stem := strings.TrimSuffix(filename, format.Ext())
 	switch format {

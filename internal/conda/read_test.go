@@ -478,6 +478,17 @@ func TestReadPackageIOError(t *testing.T) {
 	}
 }
 
+func TestZeroLimitsMeanDefaults(t *testing.T) {
+	spec := condatest.Spec{Depends: []string{"a", "b"}, About: map[string]any{"x": []any{map[string]any{}}}}
+	data := condatest.Build(t, spec)
+	if _, err := conda.ReadPackage(bytes.NewReader(data), int64(len(data)), spec.Filename(), conda.Limits{}); err != nil {
+		t.Fatalf("Limits{}: %v", err)
+	}
+	if got := (conda.Limits{}).DecompressedCap(1000); got != 64<<20 {
+		t.Errorf("Limits{}.DecompressedCap = %d", got)
+	}
+}
+
 func TestDecompressedCap(t *testing.T) {
 	lim := conda.DefaultLimits()
 	for _, tt := range []struct{ size, want int64 }{
