@@ -24,7 +24,10 @@ type Options struct {
 	Limits         conda.Limits
 	// UploadIdleTimeout drops an upload whose client sends nothing for this long.
 	UploadIdleTimeout time.Duration
-	Logger            *slog.Logger
+	// ConcurrentReads bounds how many uploaded packages are read at once: a .conda may
+	// declare a 128 MiB zstd window, which the decoder allocates.
+	ConcurrentReads int
+	Logger          *slog.Logger
 }
 
 // Server serves Wharf over HTTP.
@@ -35,6 +38,7 @@ type Server struct {
 	log     *slog.Logger
 	index   *indexCache
 	handler http.Handler
+	reads   chan struct{} // slots for package reads
 }
 
 // New builds a Server over a store and a blob store.
@@ -51,13 +55,16 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if opts.UploadIdleTimeout == 0 {
 		opts.UploadIdleTimeout = time.Minute
 	}
+	if opts.ConcurrentReads <= 0 {
+		opts.ConcurrentReads = 4
+	}
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
 	}
 	if err := os.MkdirAll(opts.TempDir, 0o750); err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger}
+	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads)}
 	s.index = newIndexCache(st, s.log)
 	s.handler = s.middleware(s.routes())
 	return s, nil

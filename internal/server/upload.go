@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -73,7 +74,7 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	sha, md := hex.EncodeToString(sh.Sum(nil)), hex.EncodeToString(mh.Sum(nil))
 
-	pkg, err := conda.ReadPackage(tmp, size, filename, s.opts.Limits)
+	pkg, err := s.readPackage(ctx, tmp, size, filename)
 	if err != nil {
 		return err
 	}
@@ -134,4 +135,15 @@ func (i *idleReader) Read(p []byte) (int, error) {
 		i.rc.SetReadDeadline(time.Now().Add(i.idle)) // unsupported writers just keep no deadline
 	}
 	return i.r.Read(p)
+}
+
+// readPackage reads an uploaded package once a read slot is free.
+func (s *Server) readPackage(ctx context.Context, r io.ReaderAt, size int64, filename string) (*conda.Package, error) {
+	select {
+	case s.reads <- struct{}{}:
+	case <-ctx.Done():
+		return nil, errClientGone
+	}
+	defer func() { <-s.reads }()
+	return conda.ReadPackage(r, size, filename, s.opts.Limits)
 }
