@@ -1,8 +1,11 @@
 package repodata
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"runtime"
 	"strings"
 	"unicode/utf8"
@@ -12,45 +15,101 @@ import (
 )
 
 // BuildRepodata returns repodata.json for one subdir. recs must be sorted by filename (the
-// store returns them so); each record's JSON is emitted byte for byte. It appends into one
-// pre-sized buffer: on a channel of 500k packages this is the hot path.
+// store returns them so); each record's JSON is emitted byte for byte.
 func BuildRepodata(subdir string, recs []Record) []byte {
-	return buildIndex(subdir, recs, nil, func(b []byte, r Record) []byte { return append(b, r.JSON...) })
+	var b bytes.Buffer
+	b.Grow(indexSize(subdir, recs))
+	writeIndex(&b, subdir, recs, nil, writeRecord)
+	return b.Bytes()
 }
 
-// buildIndex writes {"info":{"subdir":S},"packages":{…},"packages.conda":{…},"removed":[],
-// "repodata_version":1}; keep, if set, picks the records; value writes one record's value.
-func buildIndex(subdir string, recs []Record, keep func(int) bool, value func([]byte, Record) []byte) []byte {
+// BuildRepodataZstd streams repodata.json for one subdir through zstd, without ever holding
+// the whole JSON: on a large channel that is hundreds of megabytes, and on many machines
+// faulting in that much fresh memory costs more than building it. It also returns the sha256
+// and length of the JSON, so repodata.json can be served (built on demand) with a validator
+// known in advance.
+func BuildRepodataZstd(subdir string, recs []Record) (zst []byte, jsonSHA256 [32]byte, jsonLen int64, err error) {
+	var out bytes.Buffer
+	out.Grow(indexSize(subdir, recs)/5 + 1024)
+	zw, err := zstd.NewWriter(&out, zstdOptions()...)
+	if err != nil {
+		return nil, jsonSHA256, 0, err
+	}
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(zw, h)}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	writeIndex(bw, subdir, recs, nil, writeRecord)
+	if err := bw.Flush(); err != nil {
+		zw.Close()
+		return nil, jsonSHA256, 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, jsonSHA256, 0, err
+	}
+	copy(jsonSHA256[:], h.Sum(nil))
+	return out.Bytes(), jsonSHA256, cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// indexWriter is what both *bytes.Buffer and *bufio.Writer offer; their writes only fail
+// through the underlying writer, which callers check when they flush.
+type indexWriter interface {
+	Write(p []byte) (int, error)
+	WriteString(s string) (int, error)
+	WriteByte(c byte) error
+}
+
+func writeRecord(w indexWriter, r Record) { w.Write(r.JSON) }
+
+func indexSize(subdir string, recs []Record) int {
 	size := 160 + len(subdir)
 	for _, r := range recs {
 		size += len(r.Filename) + len(r.JSON) + 8
 	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"info":{"subdir":`...)
-	b = appendString(b, subdir)
-	b = append(b, `},"packages":{`...)
-	b = appendGroup(b, recs, ".tar.bz2", keep, value)
-	b = append(b, `},"packages.conda":{`...)
-	b = appendGroup(b, recs, ".conda", keep, value)
-	b = append(b, `},"removed":[],"repodata_version":1}`...)
-	return b
+	return size
 }
 
-func appendGroup(b []byte, recs []Record, suffix string, keep func(int) bool, value func([]byte, Record) []byte) []byte {
+// writeIndex writes {"info":{"subdir":S},"packages":{…},"packages.conda":{…},"removed":[],
+// "repodata_version":1}; keep, if set, picks the records; value writes one record's value.
+func writeIndex(w indexWriter, subdir string, recs []Record, keep func(int) bool, value func(indexWriter, Record)) {
+	w.WriteString(`{"info":{"subdir":`)
+	writeString(w, subdir)
+	w.WriteString(`},"packages":{`)
+	writeGroup(w, recs, ".tar.bz2", keep, value)
+	w.WriteString(`},"packages.conda":{`)
+	writeGroup(w, recs, ".conda", keep, value)
+	w.WriteString(`},"removed":[],"repodata_version":1}`)
+}
+
+func writeGroup(w indexWriter, recs []Record, suffix string, keep func(int) bool, value func(indexWriter, Record)) {
 	first := true
 	for i, r := range recs {
 		if !strings.HasSuffix(r.Filename, suffix) || (keep != nil && !keep(i)) {
 			continue
 		}
 		if !first {
-			b = append(b, ',')
+			w.WriteByte(',')
 		}
 		first = false
-		b = appendString(b, r.Filename)
-		b = append(b, ':')
-		b = value(b, r)
+		writeString(w, r.Filename)
+		w.WriteByte(':')
+		value(w, r)
 	}
-	return b
+}
+
+func writeString(w indexWriter, s string) {
+	var buf [256]byte
+	w.Write(appendString(buf[:0], s))
 }
 
 // appendString appends s as a JSON string. Filenames and subdirs are plain ASCII, so the
@@ -74,7 +133,7 @@ func appendString(b []byte, s string) []byte {
 func CompressZstd(b []byte) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(b)/8 + 1024)
-	w, err := zstd.NewWriter(&out, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	w, err := zstd.NewWriter(&out, zstdOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +145,10 @@ func CompressZstd(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+func zstdOptions() []zstd.EOption {
+	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0))}
 }
 
 // CompressBzip2 compresses b with bzip2 (repodata.json.bz2, deprecated but still fetched).
@@ -116,21 +179,25 @@ func BuildCurrentRepodata(subdir string, recs []Record, cmp func(a, b string) in
 		}
 	}
 	keep := func(i int) bool { return cmp(recs[i].Version, newest[recs[i].Name]) == 0 }
-	return buildIndex(subdir, recs, keep, func(b []byte, r Record) []byte { return append(b, r.JSON...) })
+	var b bytes.Buffer
+	writeIndex(&b, subdir, recs, keep, writeRecord)
+	return b.Bytes()
 }
 
 // BuildRunExports returns run_exports.json (CEP-12): every package, with {} when it exports
 // nothing.
 func BuildRunExports(subdir string, recs []Record) []byte {
-	b := buildIndex(subdir, recs, nil, func(b []byte, r Record) []byte {
-		b = append(b, `{"run_exports":`...)
+	var w bytes.Buffer
+	writeIndex(&w, subdir, recs, nil, func(w indexWriter, r Record) {
+		w.WriteString(`{"run_exports":`)
 		if len(r.RunExports) == 0 {
-			b = append(b, `{}`...)
+			w.WriteString(`{}`)
 		} else {
-			b = append(b, r.RunExports...)
+			w.Write(r.RunExports)
 		}
-		return append(b, '}')
+		w.WriteByte('}')
 	})
+	b := w.Bytes()
 	// CEP-12 puts the format version in info and has no removed list.
 	b = bytes.Replace(b, []byte(`{"info":{"subdir":`), []byte(`{"info":{"version":1,"subdir":`), 1)
 	return bytes.Replace(b, []byte(`},"removed":[],"repodata_version":1}`), []byte(`}}`), 1)

@@ -90,6 +90,21 @@ func TestCompressedFormsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestStreamedZstdEqualsTheJSON(t *testing.T) {
+	recs := synthetic(3000)
+	want := repodata.BuildRepodata("linux-64", recs)
+	z, sum, n, err := repodata.BuildRepodataZstd("linux-64", recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unzstd(t, z); !bytes.Equal(got, want) {
+		t.Error("the streamed .zst does not decompress to repodata.json")
+	}
+	if sum != sha256.Sum256(want) || n != int64(len(want)) {
+		t.Errorf("sha256/length of the stream = %x/%d, want those of repodata.json", sum, n)
+	}
+}
+
 func TestCurrentRepodataKeepsTheNewestVersion(t *testing.T) {
 	recs := []repodata.Record{
 		rec("a-1.10-0.conda", "a", "1.10", ""),

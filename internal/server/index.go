@@ -54,16 +54,16 @@ func newArtefact(body []byte, contentType string) *artefact {
 	return &artefact{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
-// subdirIndex is one subdir of one label at one revision. repodata.json and its zstd form are
-// built eagerly (every client asks for one of them); the rest on first request.
+// subdirIndex is one subdir of one label at one revision. repodata.json.zst is built eagerly
+// (the form conda, mamba and pixi fetch); the rest on first request.
 type subdirIndex struct {
 	key     indexKey
 	rev     int64
 	mod     time.Time
 	records []repodata.Record
 
-	json, zst *artefact
-	bz2       func() (*artefact, error)
+	zst       *artefact
+	json, bz2 func() (*artefact, error)
 	current   func() ([2]*artefact, error)
 	runExp    func() ([2]*artefact, error)
 	shards    func() (*shardSet, error)
@@ -85,20 +85,28 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirInde
 	if err != nil {
 		return nil, err
 	}
-	body := repodata.BuildRepodata(key.subdir, snap.Records)
-	zst, err := repodata.CompressZstd(body)
+	zst, sum, jsonLen, err := repodata.BuildRepodataZstd(key.subdir, snap.Records)
 	if err != nil {
 		return nil, err
 	}
 	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records}
-	e.json = newArtefact(body, "application/json")
-	e.zst = &artefact{body: zst, contentType: "application/zstd", etag: strings.TrimSuffix(e.json.etag, `"`) + `-zst"`}
+	etag := hex.EncodeToString(sum[:16])
+	e.zst = &artefact{body: zst, contentType: "application/zstd", etag: `"` + etag + `-zst"`}
+	// Most clients take the .zst or the shards; the plain JSON, as large as the channel, is
+	// built when first asked for.
+	e.json = sync.OnceValues(func() (*artefact, error) {
+		return &artefact{body: repodata.BuildRepodata(key.subdir, e.records), contentType: "application/json", etag: `"` + etag + `"`}, nil
+	})
 	e.bz2 = sync.OnceValues(func() (*artefact, error) {
-		b, err := repodata.CompressBzip2(body)
+		j, err := e.json()
 		if err != nil {
 			return nil, err
 		}
-		return &artefact{body: b, contentType: "application/x-bzip2", etag: strings.TrimSuffix(e.json.etag, `"`) + `-bz2"`}, nil
+		b, err := repodata.CompressBzip2(j.body)
+		if err != nil {
+			return nil, err
+		}
+		return &artefact{body: b, contentType: "application/x-bzip2", etag: `"` + etag + `-bz2"`}, nil
 	})
 	e.current = sync.OnceValues(func() ([2]*artefact, error) {
 		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, e.records, conda.CompareVersions))
@@ -119,7 +127,7 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirInde
 	})
 
 	c.log.DebugContext(ctx, "repodata built", "channel_id", key.channelID, "label", key.label, "subdir", key.subdir,
-		"revision", snap.Revision, "records", len(snap.Records), "bytes", len(body), "duration_ms", time.Since(start).Milliseconds())
+		"revision", snap.Revision, "records", len(snap.Records), "json_bytes", jsonLen, "zst_bytes", len(zst), "duration_ms", time.Since(start).Milliseconds())
 	return e, nil
 }
 
@@ -143,7 +151,7 @@ func (e *subdirIndex) artefact(file string) (*artefact, error) {
 	}
 	switch file {
 	case "repodata.json":
-		return e.json, nil
+		return e.json()
 	case "repodata.json.zst":
 		return e.zst, nil
 	case "repodata.json.bz2":
