@@ -84,9 +84,18 @@ func BenchmarkBuildRepodataJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkBuildShards: go test -run '^$' -bench BuildShards -benchmem ./internal/repodata/
+// BenchmarkBuildShards builds every shard of a subdir from records whose msgpack form was
+// stored at upload, as the server does.
+//
+//	go test -run '^$' -bench BuildShards -benchmem ./internal/repodata/
 func BenchmarkBuildShards(b *testing.B) {
 	recs := synthetic(100_000)
+	for i := range recs {
+		var err error
+		if recs[i].Msgpack, err = repodata.EncodeShardRecord(recs[i].JSON); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := repodata.BuildShards("linux-64", recs, time.Time{}); err != nil {

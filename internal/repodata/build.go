@@ -108,23 +108,24 @@ func writeGroup(w indexWriter, recs []Record, suffix string, keep func(int) bool
 }
 
 func writeString(w indexWriter, s string) {
-	var buf [256]byte
-	w.Write(appendString(buf[:0], s))
+	if !plainString(s) {
+		q, _ := json.Marshal(s)
+		w.Write(q)
+		return
+	}
+	w.WriteByte('"')
+	w.WriteString(s)
+	w.WriteByte('"')
 }
 
-// appendString appends s as a JSON string. Filenames and subdirs are plain ASCII, so the
-// fast path is a copy; anything else goes through encoding/json.
-func appendString(b []byte, s string) []byte {
+// plainString reports whether s needs no JSON escaping (filenames and subdirs always).
+func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&' {
+			return false
 		}
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return true
 }
 
 // CompressZstd compresses b with zstd, on every core, at the fastest level: repodata of a

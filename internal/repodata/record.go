@@ -17,6 +17,9 @@ type Record struct {
 	Timestamp   int64           // as in index.json (ms since the epoch, seconds in old packages), 0 if absent
 	JSON        json.RawMessage // the repodata record
 	RunExports  json.RawMessage // info/run_exports.json normalised to an object, or nil
+	// Msgpack is the record as a CEP-16 shard holds it (EncodeShardRecord of JSON), computed
+	// once at upload so that shards are built by concatenation; nil means encode on demand.
+	Msgpack []byte
 }
 
 // PackageInfo is what channeldata.json needs of one file beyond its Record.

@@ -221,6 +221,27 @@ func TestShards(t *testing.T) {
 	}
 }
 
+func TestShardsFromStoredMsgpack(t *testing.T) {
+	recs := synthetic(500)
+	created := time.Unix(1700000000, 0)
+	idx1, sh1, err := repodata.BuildShards("linux-64", recs, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if recs[i].Msgpack, err = repodata.EncodeShardRecord(recs[i].JSON); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx2, sh2, err := repodata.BuildShards("linux-64", recs, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(idx1, idx2) || !cmp.Equal(sh1, sh2) {
+		t.Error("shards from stored msgpack differ from shards encoded on demand")
+	}
+}
+
 func fixtures(t *testing.T) string {
 	dir := os.Getenv("WHARF_FIXTURES")
 	if dir == "" {

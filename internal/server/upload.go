@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/repodata"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -85,6 +86,10 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	shardRec, err := repodata.EncodeShardRecord(rec.JSON)
+	if err != nil {
+		return err
+	}
 
 	key := blob.Key(sha)
 	if _, err := s.blobs.Stat(ctx, key); errors.Is(err, blob.ErrNotFound) {
@@ -104,7 +109,7 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	f, created, err := s.store.AddFile(ctx, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "conda", Package: pkg.Name, Subdir: pkg.Subdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: pkg.Version, Build: pkg.Build, BuildNumber: pkg.BuildNumber,
-		Timestamp: pkg.Timestamp, Record: rec.JSON, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,
+		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,
 		Labels: labels, UploaderID: c.principal.UserID,
 	})
 	if err != nil {

@@ -337,11 +337,11 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 			return err
 		}
 		var id int64
-		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`,
 			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
-			[]byte(nf.Record), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now()).Scan(&id)
+			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now()).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errExists // roll back the revision bump: nothing changed
 		}
@@ -597,8 +597,8 @@ func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int6
 		return 0, err
 	}
 	var id int64
-	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, created_at)
-		SELECT ?, ?, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, run_exports, about, flags, uploader_id, ? FROM files WHERE id = ?
+	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at)
+		SELECT ?, ?, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, ? FROM files WHERE id = ?
 		ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`, to, pkgID, now(), src.id).Scan(&id)
 	if err == nil {
 		return id, nil
@@ -678,7 +678,7 @@ func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, s
 		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports
+		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.record_msgpack, f.run_exports
 			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
 			WHERE f.channel_id = ? AND f.subdir = ? AND l.label = ? ORDER BY f.filename`, channelID, subdir, label)
 		if err != nil {
@@ -688,11 +688,14 @@ func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, s
 		snap.Records = []repodata.Record{}
 		for rows.Next() {
 			var r repodata.Record
-			var rec, rx []byte
-			if err := rows.Scan(&r.Filename, &r.Name, &r.Version, &r.Build, &r.BuildNumber, &r.Timestamp, &rec, &rx); err != nil {
+			var rec, mp, rx []byte
+			if err := rows.Scan(&r.Filename, &r.Name, &r.Version, &r.Build, &r.BuildNumber, &r.Timestamp, &rec, &mp, &rx); err != nil {
 				return err
 			}
 			r.JSON, r.RunExports = rec, nilIfEmpty(rx)
+			if len(mp) > 0 {
+				r.Msgpack = mp
+			}
 			snap.Records = append(snap.Records, r)
 		}
 		return rows.Err()

@@ -120,11 +120,13 @@ type NewFile struct {
 	BuildNumber int64
 	Timestamp   int64
 	Record      json.RawMessage
-	RunExports  json.RawMessage
-	About       json.RawMessage
-	Flags       repodata.Flags
-	Labels      []string
-	UploaderID  int64
+	// RecordMsgpack is Record as a CEP-16 shard holds it (repodata.EncodeShardRecord).
+	RecordMsgpack []byte
+	RunExports    json.RawMessage
+	About         json.RawMessage
+	Flags         repodata.Flags
+	Labels        []string
+	UploaderID    int64
 }
 
 // FileRef names a file inside a channel.

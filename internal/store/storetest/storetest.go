@@ -67,7 +67,7 @@ func file(ch store.Channel, subdir, name, version, seed string, labels ...string
 		"depends": []string{}, "subdir": subdir, "sha256": sha, "md5": sha[:32], "size": len(seed)})
 	return store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: subdir, Filename: fn,
 		SHA256: sha, MD5: sha[:32], Size: int64(len(seed)), Version: version, Build: "0",
-		Record: rec, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`), Labels: labels}
+		Record: rec, RecordMsgpack: []byte{0x80}, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`), Labels: labels}
 }
 
 func revision(t *testing.T, s store.Store, name string) int64 {
@@ -279,7 +279,7 @@ func testSnapshots(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	r := snap.Records[0]
-	if r.Name != "a-pkg" || r.Version != "1.0" || r.Build != "0" || string(r.JSON) != string(b.Record) || string(r.RunExports) != string(b.RunExports) {
+	if r.Name != "a-pkg" || r.Version != "1.0" || r.Build != "0" || string(r.JSON) != string(b.Record) || string(r.RunExports) != string(b.RunExports) || string(r.Msgpack) != string(b.RecordMsgpack) {
 		t.Errorf("record = %+v", r)
 	}
 	if snap.Revision != revision(t, s, "acme") || snap.UpdatedAt.IsZero() {
