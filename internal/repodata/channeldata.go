@@ -1,49 +1,74 @@
 package repodata
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+)
 
-// aboutKeys are the about.json fields channeldata.json carries, as conda-index writes them.
-var aboutKeys = []string{"description", "dev_url", "doc_url", "home", "license", "source_url", "summary", "identifiers", "keywords", "tags", "icon_url", "icon_hash", "recipe_origin", "source_git_url"}
+// channeldataKeys are the fields channeldata.json takes from about.json, as conda-index does
+// (CHANNELDATA_FIELDS). license is among them, but the record's own license, from index.json,
+// comes first.
+var channeldataKeys = []string{
+	"description", "dev_url", "doc_url", "doc_source_url", "home", "license", "source_url",
+	"source_git_url", "summary", "icon_url", "icon_hash", "tags", "identifiers", "keywords",
+	"recipe_origin",
+}
 
-// BuildChanneldata returns channeldata.json (CEP-38) for the files of one label of a channel.
-// For each package name it describes the newest version (by cmp), with the subdirs the name
-// is built for and the run_exports of each version.
+// BuildChanneldata returns channeldata.json (CEP-38) for the files of one channel (or label)
+// across its subdirs:
+//
+//	{"channeldata_version":1,"packages":{name:{…}},"subdirs":[…]}
+//
+// subdirs is every subdir with a file, and noarch. For each package name, as CEP-38 and
+// conda-index have it:
+//   - version, reference_package ("<subdir>/<fn>"): of the newest file, ordered by version
+//     (cmp, conda's order), then timestamp, build number, .conda before .tar.bz2, and path;
+//   - the about.json fields of channeldataKeys: each from the newest file that has it (a
+//     non-empty value wins over an empty one), license first from the record;
+//   - subdirs: where the name has files;
+//   - run_exports: {version: run_exports} for every version that has some, from the newest
+//     file of that version; {} when none do;
+//   - timestamp: the most recent of all its files, in seconds (0 if none has one);
+//   - the booleans of Flags: true if any file of the name sets it (conda-index ORs them over
+//     every version and subdir, since the file has one value per name).
 func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 	type pkg struct {
-		newest     *PackageInfo
-		subdirs    map[string]bool
-		runExports map[string]json.RawMessage
-		flags      map[string]Flags // per version string
+		files   []*PackageInfo
+		subdirs map[string]bool
+		flags   Flags
+		ts      int64
 	}
 	pkgs := map[string]*pkg{}
-	allSubdirs := map[string]bool{"noarch": true}
+	subdirs := map[string]bool{"noarch": true}
 	for i := range infos {
 		in := &infos[i]
-		allSubdirs[in.Subdir] = true
+		if in.Name == "" {
+			continue
+		}
+		subdirs[in.Subdir] = true
 		p := pkgs[in.Name]
 		if p == nil {
-			p = &pkg{subdirs: map[string]bool{}, runExports: map[string]json.RawMessage{}, flags: map[string]Flags{}}
+			p = &pkg{subdirs: map[string]bool{}}
 			pkgs[in.Name] = p
 		}
+		p.files = append(p.files, in)
 		p.subdirs[in.Subdir] = true
-		p.flags[in.Version] = orFlags(p.flags[in.Version], in.Flags)
-		if len(in.RunExports) > 0 {
-			p.runExports[in.Version] = in.RunExports
-		}
-		if p.newest == nil || newer(in, p.newest, cmp) {
-			p.newest = in
-		}
+		p.flags = orFlags(p.flags, in.Flags)
+		p.ts = max(p.ts, seconds(in.Timestamp))
 	}
-	out := map[string]any{}
+	out := make(map[string]map[string]any, len(pkgs))
 	for name, p := range pkgs {
-		n := p.newest
-		// The flags describe the newest version, OR-ed over its builds.
-		f := p.flags[n.Version]
+		// Newest first.
+		slices.SortFunc(p.files, func(a, b *PackageInfo) int { return -compareFiles(a, b, cmp) })
+		n := p.files[0]
+		f := p.flags
 		entry := map[string]any{
 			"version":           n.Version,
-			"subdirs":           sortedNames(p.subdirs),
 			"reference_package": n.Subdir + "/" + n.Filename,
-			"run_exports":       map[string]json.RawMessage{},
+			"subdirs":           sortedNames(p.subdirs),
+			"timestamp":         p.ts,
 			"activate.d":        f.ActivateD,
 			"deactivate.d":      f.DeactivateD,
 			"pre_link":          f.PreLink,
@@ -52,54 +77,138 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 			"binary_prefix":     f.BinaryPrefix,
 			"text_prefix":       f.TextPrefix,
 		}
-		if re, ok := p.runExports[n.Version]; ok {
-			entry["run_exports"] = re
-		}
-		if n.Timestamp > 0 {
-			ts := n.Timestamp
-			if ts > 253402300799 { // milliseconds; CEP-38 wants seconds
-				ts /= 1000
+		runExports := map[string]json.RawMessage{}
+		for _, in := range p.files {
+			if _, ok := runExports[in.Version]; !ok && !emptyJSON(in.RunExports) {
+				runExports[in.Version] = in.RunExports
 			}
-			entry["timestamp"] = ts
-		}
-		var about map[string]json.RawMessage
-		if len(n.About) > 0 && json.Unmarshal(n.About, &about) == nil {
-			for _, k := range aboutKeys {
-				if v, ok := about[k]; ok && string(v) != "null" {
+			for k, v := range channeldataFields(in) {
+				if old, ok := entry[k].(json.RawMessage); !ok || (emptyJSON(old) && !emptyJSON(v)) {
 					entry[k] = v
 				}
 			}
 		}
-		if _, ok := entry["license"]; !ok {
-			var rec map[string]json.RawMessage
-			if json.Unmarshal(n.JSON, &rec) == nil {
-				if v, ok := rec["license"]; ok {
-					entry["license"] = v
-				}
-			}
-		}
+		entry["run_exports"] = runExports
 		out[name] = entry
 	}
-	b, _ := json.Marshal(map[string]any{
+	return marshalText(map[string]any{
 		"channeldata_version": 1,
 		"packages":            out,
-		"subdirs":             sortedNames(allSubdirs),
+		"subdirs":             sortedNames(subdirs),
 	})
-	return b
 }
 
-// newer orders files of one name: version, then build number, then timestamp.
-func newer(a, b *PackageInfo, cmp func(a, b string) int) bool {
+// channeldataFields returns the channeldataKeys fields one file offers: about.json's, with
+// the record's license over about's.
+func channeldataFields(in *PackageInfo) map[string]json.RawMessage {
+	fields := map[string]json.RawMessage{}
+	var about map[string]json.RawMessage
+	json.Unmarshal(in.About, &about) // nil About, or not an object: no fields
+	for _, k := range channeldataKeys {
+		if v, ok := about[k]; ok && !isNull(v) {
+			fields[k] = v
+		}
+	}
+	for _, k := range []string{"description", "summary"} {
+		if v, ok := fields[k]; ok {
+			fields[k] = oneLine(v)
+		}
+	}
+	var rec struct{ License json.RawMessage }
+	if json.Unmarshal(in.JSON, &rec) == nil && len(rec.License) > 0 && !isNull(rec.License) {
+		fields["license"] = rec.License
+	}
+	return fields
+}
+
+// compareFiles orders the files of one name, oldest first.
+func compareFiles(a, b *PackageInfo, cmp func(a, b string) int) int {
 	if c := cmp(a.Version, b.Version); c != 0 {
-		return c > 0
+		return c
 	}
-	if a.BuildNumber != b.BuildNumber {
-		return a.BuildNumber > b.BuildNumber
+	if c := compareInt(seconds(a.Timestamp), seconds(b.Timestamp)); c != 0 {
+		return c
 	}
-	if a.Timestamp != b.Timestamp {
-		return a.Timestamp > b.Timestamp
+	if c := compareInt(a.BuildNumber, b.BuildNumber); c != 0 {
+		return c
 	}
-	return a.Subdir+"/"+a.Filename > b.Subdir+"/"+b.Filename
+	if c := compareInt(extRank(a.Filename), extRank(b.Filename)); c != 0 {
+		return c
+	}
+	// Any fixed order will do; reversed so that, newest first, paths come in ascending order.
+	return -strings.Compare(a.Subdir+"/"+a.Filename, b.Subdir+"/"+b.Filename)
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// extRank puts .conda after (newer than) .tar.bz2: the format conda prefers.
+func extRank(fn string) int64 {
+	if strings.HasSuffix(fn, extV2) {
+		return 1
+	}
+	return 0
+}
+
+// seconds turns a timestamp into seconds: index.json has milliseconds, old packages seconds,
+// and conda-index tells them apart by this bound (the year 9999 in seconds).
+func seconds(ts int64) int64 {
+	if ts > 253402300799 {
+		return ts / 1000
+	}
+	return ts
+}
+
+// oneLine strips a description or summary and puts it on one line, as conda-index does (it
+// also joins a list of strings, which some recipes give).
+func oneLine(v json.RawMessage) json.RawMessage {
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		var parts []string
+		if json.Unmarshal(v, &parts) != nil {
+			return v
+		}
+		s = strings.Join(parts, "")
+	}
+	return marshalText(strings.ReplaceAll(strings.TrimSpace(s), "\n", " "))
+}
+
+// marshalText encodes v as JSON, leaving <, > and & as they are.
+func marshalText(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // descriptions are full of <, > and &
+	enc.Encode(v)            // cannot fail: v holds only strings, numbers, bools, maps, JSON
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// emptyJSON reports whether v is absent, null, "", [] or {}: what conda-index treats as no
+// value.
+func emptyJSON(v json.RawMessage) bool {
+	var x any
+	if len(v) == 0 || json.Unmarshal(v, &x) != nil {
+		return true
+	}
+	switch x := x.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 func orFlags(a, b Flags) Flags {

@@ -8,25 +8,79 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
-	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/repodata"
 )
 
-func rec(fn, name, version string, extra string) repodata.Record {
+// compareVersions stands in for conda.CompareVersions, which this package cannot import
+// (internal/conda imports it): dot-separated parts compare by their leading number, then a
+// part with a suffix ("0rc1") comes before the bare number ("0"), then suffixes by bytes.
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(pa), len(pb)) {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		nx, sx := splitNumber(x)
+		ny, sy := splitNumber(y)
+		if c := nx - ny; c != 0 {
+			return max(-1, min(1, c))
+		}
+		switch {
+		case sx == sy:
+		case sx == "":
+			return 1
+		case sy == "":
+			return -1
+		default:
+			return strings.Compare(sx, sy)
+		}
+	}
+	return 0
+}
+
+func splitNumber(s string) (int, string) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, _ := strconv.Atoi(s[:i])
+	return n, s[i:]
+}
+
+func TestCompareVersionsStub(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"1.10", "1.9", 1}, {"1.0rc1", "1.0", -1}, {"1.0", "1.0.0", 0}, {"2", "10", -1}} {
+		if got := compareVersions(c.a, c.b); got != c.want {
+			t.Errorf("compareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// rec returns a record with JSON as the server stores it: compact, keys sorted.
+func rec(fn, name, version string, extra map[string]any) repodata.Record {
 	sum := sha256.Sum256([]byte(fn))
-	j := fmt.Sprintf(`{"build":"0","build_number":0,"depends":[],"md5":"%s","name":"%s","sha256":"%s","size":10,"subdir":"linux-64","version":"%s"%s}`,
-		hex.EncodeToString(sum[:16]), name, hex.EncodeToString(sum[:]), version, extra)
-	return repodata.Record{Filename: fn, Name: name, Version: version, Build: "0", JSON: json.RawMessage(j)}
+	m := map[string]any{"build": "0", "build_number": 0, "depends": []string{}, "md5": hex.EncodeToString(sum[:16]),
+		"name": name, "sha256": hex.EncodeToString(sum[:]), "size": 10, "subdir": "linux-64", "version": version}
+	for k, v := range extra {
+		m[k] = v
+	}
+	j, _ := json.Marshal(m)
+	return repodata.Record{Filename: fn, Name: name, Version: version, Build: "0", JSON: j}
 }
 
 func decode(t *testing.T, b []byte) map[string]any {
@@ -36,108 +90,6 @@ func decode(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("invalid JSON %q: %v", b, err)
 	}
 	return m
-}
-
-func TestEmptySubdir(t *testing.T) {
-	got := string(repodata.BuildRepodata("noarch", nil))
-	want := `{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-}
-
-func TestRecordsAreEmittedByteForByte(t *testing.T) {
-	recs := []repodata.Record{
-		rec("a-1.0-0.conda", "a", "1.0", `,"track_features":"x"`),
-		rec("a-1.0-0.tar.bz2", "a", "1.0", ""),
-		rec("b-2.0-0.conda", "b", "2.0", `,"constrains":["c <2"]`),
-	}
-	b := repodata.BuildRepodata("linux-64", recs)
-	for _, r := range recs {
-		if !bytes.Contains(b, append([]byte(`"`+r.Filename+`":`), r.JSON...)) {
-			t.Errorf("%s is not emitted verbatim", r.Filename)
-		}
-	}
-	m := decode(t, b)
-	if len(m["packages"].(map[string]any)) != 1 || len(m["packages.conda"].(map[string]any)) != 2 {
-		t.Errorf("placement: %s", b)
-	}
-	if m["repodata_version"] != float64(1) || m["info"].(map[string]any)["subdir"] != "linux-64" {
-		t.Errorf("header: %s", b)
-	}
-	if r, ok := m["removed"].([]any); !ok || len(r) != 0 {
-		t.Errorf("removed = %v, want []", m["removed"])
-	}
-}
-
-func TestCompressedFormsRoundTrip(t *testing.T) {
-	b := repodata.BuildRepodata("linux-64", synthetic(2000))
-	z, err := repodata.CompressZstd(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _ := zstd.NewReader(nil)
-	defer d.Close()
-	if got, err := d.DecodeAll(z, nil); err != nil || !bytes.Equal(got, b) {
-		t.Errorf("zstd round trip: %v", err)
-	}
-	bz, err := repodata.CompressBzip2(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(bz))); err != nil || !bytes.Equal(got, b) {
-		t.Errorf("bzip2 round trip: %v", err)
-	}
-}
-
-func TestStreamedZstdEqualsTheJSON(t *testing.T) {
-	recs := synthetic(3000)
-	want := repodata.BuildRepodata("linux-64", recs)
-	z, sum, n, err := repodata.BuildRepodataZstd("linux-64", recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := unzstd(t, z); !bytes.Equal(got, want) {
-		t.Error("the streamed .zst does not decompress to repodata.json")
-	}
-	if sum != sha256.Sum256(want) || n != int64(len(want)) {
-		t.Errorf("sha256/length of the stream = %x/%d, want those of repodata.json", sum, n)
-	}
-}
-
-func TestCurrentRepodataKeepsTheNewestVersion(t *testing.T) {
-	recs := []repodata.Record{
-		rec("a-1.10-0.conda", "a", "1.10", ""),
-		rec("a-1.10-1.conda", "a", "1.10", ""),
-		rec("a-1.9-0.conda", "a", "1.9", ""),
-		rec("b-1.0rc1-0.conda", "b", "1.0rc1", ""),
-		rec("b-1.0-0.conda", "b", "1.0", ""),
-	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Filename < recs[j].Filename })
-	m := decode(t, repodata.BuildCurrentRepodata("linux-64", recs, conda.CompareVersions))
-	var got []string
-	for fn := range m["packages.conda"].(map[string]any) {
-		got = append(got, fn)
-	}
-	sort.Strings(got)
-	if diff := cmp.Diff([]string{"a-1.10-0.conda", "a-1.10-1.conda", "b-1.0-0.conda"}, got); diff != "" {
-		t.Errorf("current (-want +got):\n%s", diff)
-	}
-}
-
-func TestRunExports(t *testing.T) {
-	a := rec("a-1-0.conda", "a", "1", "")
-	a.RunExports = json.RawMessage(`{"weak":["a >=1"]}`)
-	b := rec("b-1-0.tar.bz2", "b", "1", "")
-	m := decode(t, repodata.BuildRunExports("linux-64", []repodata.Record{a, b}))
-	want := map[string]any{
-		"info":           map[string]any{"subdir": "linux-64", "version": float64(1)},
-		"packages":       map[string]any{"b-1-0.tar.bz2": map[string]any{"run_exports": map[string]any{}}},
-		"packages.conda": map[string]any{"a-1-0.conda": map[string]any{"run_exports": map[string]any{"weak": []any{"a >=1"}}}},
-	}
-	if diff := cmp.Diff(want, m); diff != "" {
-		t.Errorf("run_exports (-want +got):\n%s", diff)
-	}
 }
 
 func unzstd(t *testing.T, b []byte) []byte {
@@ -151,223 +103,219 @@ func unzstd(t *testing.T, b []byte) []byte {
 	return out
 }
 
-func TestShards(t *testing.T) {
-	recs := []repodata.Record{rec("a-1-0.conda", "a", "1", ""), rec("a-2-0.tar.bz2", "a", "2", ""), rec("b-1-0.conda", "b", "1", `,"timestamp":1718000000000`)}
-	created := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	index, shards, err := repodata.BuildShards("linux-64", recs, created)
-	if err != nil {
-		t.Fatal(err)
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	var idx struct {
-		Version int               `msgpack:"version"`
-		Info    map[string]any    `msgpack:"info"`
-		Shards  map[string][]byte `msgpack:"shards"`
-	}
-	if err := msgpack.Unmarshal(unzstd(t, index), &idx); err != nil {
-		t.Fatal(err)
-	}
-	wantInfo := map[string]any{"subdir": "linux-64", "base_url": "./", "shards_base_url": "./shards/", "created_at": "2026-11-01T12:00:00Z"}
-	if idx.Version != 1 || !cmp.Equal(wantInfo, idx.Info) || len(idx.Shards) != 2 {
-		t.Fatalf("index = %+v", idx)
-	}
-	for name, h := range idx.Shards {
-		z, ok := shards[hex.EncodeToString(h)]
-		if !ok {
-			t.Fatalf("shard of %s not built", name)
-		}
-		if sum := sha256.Sum256(z); !bytes.Equal(sum[:], h) {
-			t.Errorf("shard %s: hash is not the sha256 of the compressed bytes", name)
-		}
-		var shard map[string]map[string]map[string]any
-		raw := unzstd(t, z)
-		var generic map[string]any
-		if err := msgpack.Unmarshal(raw, &generic); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := generic["removed"].([]any); !ok {
-			t.Errorf("shard %s: removed = %T", name, generic["removed"])
-		}
-		delete(generic, "removed")
-		b, _ := msgpack.Marshal(generic)
-		if err := msgpack.Unmarshal(b, &shard); err != nil {
-			t.Fatal(err)
-		}
-		for _, group := range []string{"packages", "packages.conda"} {
-			if shard[group] == nil {
-				t.Errorf("shard %s lacks %s", name, group)
-			}
-			for fn, r := range shard[group] {
-				if s, ok := r["sha256"].([]byte); !ok || len(s) != 32 {
-					t.Errorf("%s: sha256 = %T", fn, r["sha256"])
-				}
-				if m, ok := r["md5"].([]byte); !ok || len(m) != 16 {
-					t.Errorf("%s: md5 = %T", fn, r["md5"])
-				}
-				if r["name"] != name {
-					t.Errorf("%s in the shard of %s", fn, name)
-				}
-			}
-		}
-		if name == "b" {
-			ts := shard["packages.conda"]["b-1-0.conda"]["timestamp"]
-			if fmt.Sprint(ts) != "1718000000000" {
-				t.Errorf("timestamp = %v (%T), want an integer", ts, ts)
-			}
+	slices.Sort(out)
+	return out
+}
+
+func TestEmptySubdir(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"repodata", repodata.BuildRepodata("noarch", nil),
+			`{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`},
+		{"current_repodata", repodata.BuildCurrentRepodata("noarch", []repodata.Record{}, compareVersions),
+			`{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`},
+		{"run_exports", repodata.BuildRunExports("noarch", nil),
+			`{"info":{"subdir":"noarch","version":1},"packages":{},"packages.conda":{}}`},
+	} {
+		if string(c.got) != c.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", c.name, c.got, c.want)
 		}
 	}
-	again, shards2, _ := repodata.BuildShards("linux-64", recs, created)
-	if !bytes.Equal(index, again) || !cmp.Equal(shards, shards2) {
-		t.Error("shards are not deterministic")
+	z, sum, n, err := repodata.BuildRepodataZstd("noarch", nil)
+	want := repodata.BuildRepodata("noarch", nil)
+	if err != nil || !bytes.Equal(unzstd(t, z), want) || sum != sha256.Sum256(want) || n != int64(len(want)) {
+		t.Errorf("BuildRepodataZstd of nothing: %v", err)
 	}
 }
 
-func TestShardsFromStoredMsgpack(t *testing.T) {
-	recs := synthetic(500)
-	created := time.Unix(1700000000, 0)
-	idx1, sh1, err := repodata.BuildShards("linux-64", recs, created)
-	if err != nil {
-		t.Fatal(err)
+func TestRepodataShape(t *testing.T) {
+	recs := []repodata.Record{
+		rec("a-1.0-0.conda", "a", "1.0", map[string]any{"track_features": "x"}),
+		rec("a-1.0-0.tar.bz2", "a", "1.0", nil),
+		rec("b-2.0-0.conda", "b", "2.0", map[string]any{"constrains": []string{"c <2"}}),
+		rec("c-1.0-0.zip", "c", "1.0", nil), // neither format: left out
 	}
-	for i := range recs {
-		if recs[i].Msgpack, err = repodata.EncodeShardRecord(recs[i].JSON); err != nil {
-			t.Fatal(err)
+	b := repodata.BuildRepodata("linux-64", recs)
+	for _, r := range recs[:3] {
+		if !bytes.Contains(b, append([]byte(`"`+r.Filename+`":`), r.JSON...)) {
+			t.Errorf("%s is not emitted byte for byte", r.Filename)
 		}
 	}
-	idx2, sh2, err := repodata.BuildShards("linux-64", recs, created)
-	if err != nil {
-		t.Fatal(err)
+	want := map[string]any{
+		"info":             map[string]any{"subdir": "linux-64"},
+		"packages":         map[string]any{"a-1.0-0.tar.bz2": decode(t, recs[1].JSON)},
+		"packages.conda":   map[string]any{"a-1.0-0.conda": decode(t, recs[0].JSON), "b-2.0-0.conda": decode(t, recs[2].JSON)},
+		"removed":          []any{},
+		"repodata_version": float64(1),
 	}
-	if !bytes.Equal(idx1, idx2) || !cmp.Equal(sh1, sh2) {
-		t.Error("shards from stored msgpack differ from shards encoded on demand")
+	if diff := cmp.Diff(want, decode(t, b)); diff != "" {
+		t.Errorf("repodata (-want +got):\n%s", diff)
+	}
+	if bytes.Contains(b, []byte("base_url")) {
+		t.Error("repodata has a base_url")
 	}
 }
 
-func fixtures(t *testing.T) string {
-	dir := os.Getenv("WHARF_FIXTURES")
-	if dir == "" {
-		t.Skip("WHARF_FIXTURES is not set: the shared fixtures are not available")
+func TestKeysAreSortedWhateverTheInputOrder(t *testing.T) {
+	recs := synthetic(300)
+	shuffled := slices.Clone(recs)
+	slices.Reverse(shuffled)
+	before := slices.Clone(shuffled)
+	if !bytes.Equal(repodata.BuildRepodata("linux-64", recs), repodata.BuildRepodata("linux-64", shuffled)) {
+		t.Error("unsorted input gives other bytes")
 	}
-	return filepath.Join(dir, "conda", "conda_format_repo")
-}
-
-// TestFixtureRepodata rebuilds a real channel's repodata.json from its own records.
-func TestFixtureRepodata(t *testing.T) {
-	dir := fixtures(t)
-	for _, sub := range []string{"linux-64", "osx-64", "win-64", "win-32", "noarch"} {
-		raw, err := os.ReadFile(filepath.Join(dir, sub, "repodata.json"))
-		if err != nil {
-			t.Fatal(err)
+	if !slices.EqualFunc(before, shuffled, func(a, b repodata.Record) bool { return a.Filename == b.Filename }) {
+		t.Error("the caller's slice was reordered")
+	}
+	// The keys come out in byte order.
+	b := repodata.BuildRepodata("linux-64", shuffled)
+	last := 0
+	for _, r := range recs { // sorted, .conda after .tar.bz2 as in the file
+		if strings.HasSuffix(r.Filename, ".conda") {
+			continue
 		}
-		var fx struct {
-			Packages      map[string]json.RawMessage `json:"packages"`
-			PackagesConda map[string]json.RawMessage `json:"packages.conda"`
+		i := bytes.Index(b, []byte(`"`+r.Filename+`":`))
+		if i < last {
+			t.Fatalf("%s out of order", r.Filename)
 		}
-		if err := json.Unmarshal(raw, &fx); err != nil {
-			t.Fatal(err)
-		}
-		var recs []repodata.Record
-		for _, group := range []map[string]json.RawMessage{fx.Packages, fx.PackagesConda} {
-			for fn, r := range group {
-				var m map[string]any
-				json.Unmarshal(r, &m)
-				b, _ := json.Marshal(m) // keys sorted, compact
-				recs = append(recs, repodata.Record{Filename: fn, Name: m["name"].(string), Version: m["version"].(string), JSON: b})
+		last = i
+	}
+	for _, r := range recs {
+		if strings.HasSuffix(r.Filename, ".conda") {
+			i := bytes.Index(b, []byte(`"`+r.Filename+`":`))
+			if i < last {
+				t.Fatalf("%s out of order", r.Filename)
 			}
-		}
-		sort.Slice(recs, func(i, j int) bool { return recs[i].Filename < recs[j].Filename })
-		want := decode(t, raw)
-		got := decode(t, repodata.BuildRepodata(sub, recs))
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s (-fixture +built):\n%s", sub, diff)
+			last = i
 		}
 	}
 }
 
-// TestFixtureShardIndex reads a real producer's shard index with the shapes we produce.
-func TestFixtureShardIndex(t *testing.T) {
-	dir := filepath.Join(fixtures(t), "linux-64")
-	raw, err := os.ReadFile(filepath.Join(dir, "repodata_shards.msgpack.zst"))
-	if err != nil {
-		t.Fatal(err)
+func TestFilenamesAreJSONEscaped(t *testing.T) {
+	odd := []string{`a"b-1-0.conda`, `a\b-1-0.conda`, "a<b>&-1-0.conda", "é-1-0.conda", "a\tb-1-0.tar.bz2"}
+	var recs []repodata.Record
+	for _, fn := range odd {
+		recs = append(recs, rec(fn, "a", "1", nil))
 	}
-	var idx struct {
-		Version int               `msgpack:"version"`
-		Info    map[string]any    `msgpack:"info"`
-		Shards  map[string][]byte `msgpack:"shards"`
-	}
-	if err := msgpack.Unmarshal(unzstd(t, raw), &idx); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"subdir", "base_url", "shards_base_url"} {
-		if _, ok := idx.Info[k]; !ok {
-			t.Errorf("fixture index lacks info.%s", k)
-		}
-	}
-	if idx.Info["subdir"] != "linux-64" || len(idx.Shards) != 2 {
-		t.Errorf("fixture index = %+v", idx)
-	}
-	for name, h := range idx.Shards {
-		z, err := os.ReadFile(filepath.Join(dir, idx.Info["shards_base_url"].(string)+hex.EncodeToString(h)+".msgpack.zst"))
-		if err != nil {
-			t.Fatalf("shard of %s: %v", name, err)
-		}
-		if sum := sha256.Sum256(z); !bytes.Equal(sum[:], h) {
-			t.Errorf("fixture shard %s: the hash is not over the compressed bytes", name)
-		}
-		var shard map[string]any
-		if err := msgpack.Unmarshal(unzstd(t, z), &shard); err != nil {
-			t.Fatal(err)
-		}
-		// This producer (an older conda-index) wrote the hashes as hex strings; CEP-16 and
-		// rattler use binary, which is what Wharf writes. Both carry the same digest.
-		for fn, r := range shard["packages.conda"].(map[string]any) {
-			switch h := r.(map[string]any)["sha256"].(type) {
-			case []byte:
-				if len(h) != 32 {
-					t.Errorf("fixture %s: sha256 of %d bytes", fn, len(h))
-				}
-			case string:
-				if len(h) != 64 {
-					t.Errorf("fixture %s: sha256 %q", fn, h)
-				}
-			default:
-				t.Errorf("fixture %s: sha256 is %T", fn, h)
-			}
+	for _, b := range [][]byte{repodata.BuildRepodata("linux-64", recs), repodata.BuildRunExports("linux-64", recs),
+		repodata.BuildCurrentRepodata("linux-64", recs, compareVersions), repodata.BuildRepodata(`odd"subdir`, nil)} {
+		m := decode(t, b)
+		got := append(keys(m["packages"].(map[string]any)), keys(m["packages.conda"].(map[string]any))...)
+		if len(got) > 0 && !cmp.Equal(slices.Sorted(slices.Values(odd)), slices.Sorted(slices.Values(got))) {
+			t.Errorf("filenames = %q, want %q", got, odd)
 		}
 	}
 }
 
-func TestChanneldata(t *testing.T) {
-	mk := func(sub, fn, name, version string, bn int64, about string, flags repodata.Flags) repodata.PackageInfo {
-		r := rec(fn, name, version, `,"license":"MIT"`)
-		r.BuildNumber = bn
-		r.Timestamp = 1718000000000
-		r.RunExports = json.RawMessage(`{"weak":["` + name + ` >=` + version + `"]}`)
-		return repodata.PackageInfo{Record: r, Subdir: sub, About: json.RawMessage(about), Flags: flags}
+func TestCompressedForms(t *testing.T) {
+	// 3000 records take the one-shot path, 30000 (about 20 MB) the parallel stream.
+	for _, n := range []int{3000, 30000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			recs := synthetic(n)
+			j := repodata.BuildRepodata("linux-64", recs)
+			if n > 3000 && len(j) < 16<<20 {
+				t.Fatalf("%d bytes of JSON do not reach the streaming path", len(j))
+			}
+			z, err := repodata.CompressZstd(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(unzstd(t, z), j) {
+				t.Error("zstd does not round-trip")
+			}
+			streamed, sum, size, err := repodata.BuildRepodataZstd("linux-64", recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(streamed, z) {
+				t.Error("BuildRepodataZstd differs from CompressZstd(BuildRepodata)")
+			}
+			if sum != sha256.Sum256(j) || size != int64(len(j)) {
+				t.Errorf("sha256/length of the stream = %x/%d, want those of repodata.json", sum, size)
+			}
+			// The same bytes on a machine of one core.
+			prev := runtime.GOMAXPROCS(1)
+			z1, err := repodata.CompressZstd(j)
+			runtime.GOMAXPROCS(prev)
+			if err != nil || !bytes.Equal(z1, z) {
+				t.Errorf("zstd output depends on GOMAXPROCS (%v)", err)
+			}
+			if n > 3000 {
+				return // bzip2 is slow, and its writer has no size-dependent paths
+			}
+			bz, err := repodata.CompressBzip2(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(bz))); err != nil || !bytes.Equal(got, j) {
+				t.Errorf("bzip2 does not round-trip: %v", err)
+			}
+		})
 	}
-	infos := []repodata.PackageInfo{
-		mk("linux-64", "z-1.2-0.conda", "z", "1.2", 0, `{"summary":"old"}`, repodata.Flags{}),
-		mk("linux-64", "z-1.10-0.conda", "z", "1.10", 0, `{"summary":"new","home":"https://z"}`, repodata.Flags{PostLink: true}),
-		mk("osx-64", "z-1.10-1.conda", "z", "1.10", 1, `{"summary":"newest build"}`, repodata.Flags{TextPrefix: true}),
+}
+
+func TestDeterministic(t *testing.T) {
+	recs := synthetic(2000)
+	for name, build := range map[string]func() []byte{
+		"repodata":         func() []byte { return repodata.BuildRepodata("linux-64", recs) },
+		"current_repodata": func() []byte { return repodata.BuildCurrentRepodata("linux-64", recs, compareVersions) },
+		"run_exports":      func() []byte { return repodata.BuildRunExports("linux-64", recs) },
+		"zst": func() []byte {
+			z, _, _, _ := repodata.BuildRepodataZstd("linux-64", recs)
+			return z
+		},
+	} {
+		if !bytes.Equal(build(), build()) {
+			t.Errorf("%s: two builds differ", name)
+		}
 	}
-	m := decode(t, repodata.BuildChanneldata(infos, conda.CompareVersions))
-	z := m["packages"].(map[string]any)["z"].(map[string]any)
-	if z["version"] != "1.10" || z["summary"] != "newest build" || z["reference_package"] != "osx-64/z-1.10-1.conda" || z["license"] != "MIT" {
-		t.Errorf("z = %v", z)
+}
+
+func TestCurrentRepodataKeepsEveryBuildOfTheNewestVersion(t *testing.T) {
+	recs := []repodata.Record{
+		rec("a-1.10-0.conda", "a", "1.10", nil),
+		rec("a-1.10-1.tar.bz2", "a", "1.10", nil),
+		rec("a-1.9-0.conda", "a", "1.9", nil), // newer by bytes, older by version
+		rec("b-1.0rc1-0.conda", "b", "1.0rc1", nil),
+		rec("b-1.0-0.conda", "b", "1.0", nil),
+		rec("c-0.1-0.conda", "c", "0.1", nil),
 	}
-	if z["post_link"] != true || z["text_prefix"] != true || z["pre_link"] != false {
-		t.Errorf("flags of z = %v", z)
+	m := decode(t, repodata.BuildCurrentRepodata("linux-64", recs, compareVersions))
+	got := map[string][]string{
+		"packages":       keys(m["packages"].(map[string]any)),
+		"packages.conda": keys(m["packages.conda"].(map[string]any)),
 	}
-	if z["timestamp"] != float64(1718000000) {
-		t.Errorf("timestamp = %v, want seconds", z["timestamp"])
+	want := map[string][]string{
+		"packages":       {"a-1.10-1.tar.bz2"},
+		"packages.conda": {"a-1.10-0.conda", "b-1.0-0.conda", "c-0.1-0.conda"},
 	}
-	if diff := cmp.Diff([]any{"linux-64", "osx-64"}, z["subdirs"]); diff != "" {
-		t.Errorf("subdirs (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("current_repodata (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]any{"linux-64", "noarch", "osx-64"}, m["subdirs"]); diff != "" {
-		t.Errorf("channel subdirs (-want +got):\n%s", diff)
+	if m["repodata_version"] != float64(1) || m["removed"] == nil {
+		t.Errorf("current_repodata header: %v", m)
 	}
-	if m["channeldata_version"] != float64(1) {
-		t.Errorf("channeldata_version = %v", m["channeldata_version"])
+}
+
+func TestRunExports(t *testing.T) {
+	a := rec("a-1-0.conda", "a", "1", nil)
+	a.RunExports = json.RawMessage(`{"weak":["a >=1"]}`)
+	b := rec("b-1-0.tar.bz2", "b", "1", nil)
+	m := decode(t, repodata.BuildRunExports("linux-64", []repodata.Record{a, b}))
+	want := map[string]any{
+		"info":           map[string]any{"subdir": "linux-64", "version": float64(1)},
+		"packages":       map[string]any{"b-1-0.tar.bz2": map[string]any{"run_exports": map[string]any{}}},
+		"packages.conda": map[string]any{"a-1-0.conda": map[string]any{"run_exports": map[string]any{"weak": []any{"a >=1"}}}},
+	}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Errorf("run_exports (-want +got):\n%s", diff)
 	}
 }

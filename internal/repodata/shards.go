@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,37 +17,45 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// zstdEncoder is shared: EncodeAll is safe for concurrent use (one encoder per core) and
-// deterministic.
-var zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+// The URLs a shard index gives for the package files and the shards. Both resolve against the
+// index URL, <channel>/<subdir>/repodata_shards.msgpack.zst (CEP-16: "The urls are relative to
+// the shard index"; rattler joins them to <channel>/<subdir>/, conda urljoins them to the
+// index URL, mamba ≥ 2.6 takes "", "." and "./" as the index's directory). So "./" names the
+// subdir, where the packages are, and "./shards/" the shards beside it. Relative URLs also keep
+// conda's /t/<token>/ prefix, which an absolute URL would drop.
+const (
+	IndexBaseURL       = "./"
+	IndexShardsBaseURL = "./shards/"
+)
 
-// BuildShards returns the CEP-16 shard index of one subdir and its shards, keyed by the hex
-// sha256 of each compressed shard. There is one shard per package name. The index is served
-// at <subdir>/repodata_shards.msgpack.zst, shards at <subdir>/shards/<hash>.msgpack.zst, and
-// both URLs in info resolve against the index URL, so "./" points at the subdir.
+// BuildShards returns the CEP-16 shard index of one subdir, zstd(msgpack):
+//
+//	{"info":{"base_url":"./","created_at":RFC 3339,"shards_base_url":"./shards/","subdir":S},
+//	 "shards":{name: bin(sha256)},"version":1}
+//
+// and its shards, keyed by the hex sha256 of each compressed shard (the shard URL is
+// <shards_base_url><hex>.msgpack.zst). There is one shard per package name,
+// {"packages":{fn:rec},"packages.conda":{fn:rec},"removed":[]}, with the records as
+// EncodeShardRecord makes them (Record.Msgpack when set, else encoded here). All maps have
+// their keys sorted, so the same records and createdAt always give the same bytes.
 func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byte, shards map[string][]byte, err error) {
-	// recs are sorted by filename, so each name's records come out sorted too.
+	recs = sortedByFilename(recs)
 	byName := map[string][]Record{}
 	for _, r := range recs {
-		byName[r.Name] = append(byName[r.Name], r)
+		byName[r.Name] = append(byName[r.Name], r) // in filename order, as recs are
 	}
-	names := make([]string, 0, len(byName))
-	for name := range byName {
-		names = append(names, name)
-	}
-	// Shards are many and small: compress them on every core.
+	names := sortedNames(byName)
 	type built struct {
 		z   []byte
 		sum [32]byte
 		err error
 	}
 	out := make([]built, len(names))
+	// Shards are many and small: build and compress them on every core.
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var raw bytes.Buffer
 			for i := w; i < len(names); i += workers {
 				raw.Reset()
@@ -55,62 +63,56 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 					out[i].err = fmt.Errorf("shard %s: %w", names[i], err)
 					continue
 				}
-				out[i].z = zstdEncoder.EncodeAll(raw.Bytes(), nil)
+				out[i].z = encoder.EncodeAll(raw.Bytes(), nil)
 				out[i].sum = sha256.Sum256(out[i].z)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	shards = make(map[string][]byte, len(names))
-	// map[string]any: msgpack sorts the keys of only a few map types.
-	hashes := make(map[string]any, len(names))
+	hashes := make(map[string]any, len(names)) // map[string]any: the type whose keys msgpack sorts
 	for i, name := range names {
 		if out[i].err != nil {
 			return nil, nil, out[i].err
 		}
 		shards[hex.EncodeToString(out[i].sum[:])] = out[i].z
-		hashes[name] = out[i].sum[:]
+		hashes[name] = out[i].sum[:] // []byte: msgpack bin, as CEP-16 says
 	}
-	idx := map[string]any{
+	b, err := marshalSorted(map[string]any{
 		"version": 1,
 		"info": map[string]any{
 			"subdir":          subdir,
-			"base_url":        "./",
-			"shards_base_url": "./shards/",
+			"base_url":        IndexBaseURL,
+			"shards_base_url": IndexShardsBaseURL,
 			"created_at":      createdAt.UTC().Format(time.RFC3339),
 		},
 		"shards": hashes,
-	}
-	b, err := marshalSorted(idx)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return zstdEncoder.EncodeAll(b, nil), shards, nil
+	return encoder.EncodeAll(b, nil), shards, nil
 }
 
 // writeShard writes {"packages":{…},"packages.conda":{…},"removed":[]} (keys in sorted order)
-// from records already encoded as msgpack, so a shard costs a copy, not a JSON decode.
+// from records already encoded as msgpack, so that a shard costs a copy, not a JSON decode.
 func writeShard(buf *bytes.Buffer, rs []Record) error {
-	enc := msgpack.NewEncoder(buf) // writes straight into buf: it is an io.ByteWriter
+	enc := msgpack.NewEncoder(buf)
 	if err := enc.EncodeMapLen(3); err != nil {
 		return err
 	}
-	for _, group := range []string{".tar.bz2", ".conda"} {
-		key := "packages"
-		if group == ".conda" {
-			key = "packages.conda"
-		}
+	for _, g := range []struct{ key, ext string }{{"packages", extV1}, {"packages.conda", extV2}} {
 		n := 0
 		for _, r := range rs {
-			if strings.HasSuffix(r.Filename, group) {
+			if strings.HasSuffix(r.Filename, g.ext) {
 				n++
 			}
 		}
-		if err := errors.Join(enc.EncodeString(key), enc.EncodeMapLen(n)); err != nil {
+		if err := errors.Join(enc.EncodeString(g.key), enc.EncodeMapLen(n)); err != nil {
 			return err
 		}
 		for _, r := range rs {
-			if !strings.HasSuffix(r.Filename, group) {
+			if !strings.HasSuffix(r.Filename, g.ext) {
 				continue
 			}
 			m := r.Msgpack
@@ -123,14 +125,15 @@ func writeShard(buf *bytes.Buffer, rs []Record) error {
 			if err := enc.EncodeString(r.Filename); err != nil {
 				return err
 			}
-			buf.Write(m)
+			buf.Write(m) // the encoder writes straight to buf, so this lands in order
 		}
 	}
 	return errors.Join(enc.EncodeString("removed"), enc.EncodeArrayLen(0))
 }
 
-// EncodeShardRecord encodes a repodata record (JSON) as a CEP-16 shard holds it: map keys
-// sorted, integers as integers, md5 and sha256 as binary.
+// EncodeShardRecord encodes a repodata record (JSON) as a CEP-16 shard holds it: msgpack with
+// every map's keys sorted, integers as integers, and md5 and sha256 as binary (bin 16 and
+// bin 32) rather than hex. The server computes it once, at upload, into Record.Msgpack.
 func EncodeShardRecord(j json.RawMessage) ([]byte, error) {
 	m, err := msgpackRecord(j)
 	if err != nil {
@@ -150,14 +153,16 @@ func marshalSorted(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// msgpackRecord turns a JSON record into msgpack values: integers stay integers, and md5 and
-// sha256 become binary, as CEP-16 says.
+// msgpackRecord decodes a JSON record into values msgpack encodes as CEP-16 wants.
 func msgpackRecord(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
+	dec.UseNumber() // keep integers integers (a float64 would turn size and timestamp to floats)
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("record is not an object")
 	}
 	for k, v := range m {
 		m[k] = numbers(v)
@@ -194,12 +199,171 @@ func numbers(v any) any {
 	return v
 }
 
-// sortedNames is used by tests and channeldata.
 func sortedNames[M ~map[string]V, V any](m M) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
+}
+
+// ShardIndex is a decoded CEP-16 shard index.
+type ShardIndex struct {
+	Version int // 0 when absent (some producers leave it out)
+	Info    ShardIndexInfo
+	Shards  map[string][32]byte // package name → sha256 of the compressed shard
+}
+
+// ShardIndexInfo is the index's info. CreatedAt is "" when absent.
+type ShardIndexInfo struct {
+	Subdir, BaseURL, ShardsBaseURL, CreatedAt string
+}
+
+// Shard is a decoded CEP-16 shard. Records are as msgpack decodes them: md5 and sha256 are
+// []byte (or hex strings, as older conda-index wrote them), integers are integers.
+type Shard struct {
+	Packages      map[string]map[string]any // .tar.bz2 records
+	PackagesConda map[string]map[string]any // .conda records
+	Removed       []string
+}
+
+// DecodeShardIndex decodes repodata_shards.msgpack.zst and checks what clients require: info
+// with string subdir, base_url and shards_base_url (rattler refuses an index without them),
+// and each shard hash a 32-byte msgpack bin.
+func DecodeShardIndex(zst []byte) (*ShardIndex, error) {
+	top, err := decodeMap(zst)
+	if err != nil {
+		return nil, err
+	}
+	idx := &ShardIndex{Shards: map[string][32]byte{}}
+	if v, ok := top["version"]; ok {
+		n, ok := toInt(v)
+		if !ok {
+			return nil, fmt.Errorf("version is %T", v)
+		}
+		idx.Version = int(n)
+	}
+	info, ok := top["info"].(map[string]any)
+	if !ok {
+		return nil, errors.New("info missing or not a map")
+	}
+	for _, f := range []struct {
+		key      string
+		dst      *string
+		required bool
+	}{
+		{"subdir", &idx.Info.Subdir, true},
+		{"base_url", &idx.Info.BaseURL, true},
+		{"shards_base_url", &idx.Info.ShardsBaseURL, true},
+		{"created_at", &idx.Info.CreatedAt, false},
+	} {
+		v, ok := info[f.key]
+		if !ok {
+			if f.required {
+				return nil, fmt.Errorf("info.%s missing", f.key)
+			}
+			continue
+		}
+		if *f.dst, ok = v.(string); !ok {
+			return nil, fmt.Errorf("info.%s is %T", f.key, v)
+		}
+	}
+	shards, ok := top["shards"].(map[string]any)
+	if !ok {
+		return nil, errors.New("shards missing or not a map")
+	}
+	for name, v := range shards {
+		h, ok := v.([]byte)
+		if !ok || len(h) != 32 {
+			return nil, fmt.Errorf("shard hash of %s is not a 32-byte bin", name)
+		}
+		idx.Shards[name] = [32]byte(h)
+	}
+	return idx, nil
+}
+
+// DecodeShard decodes one shard (.msgpack.zst). packages is required (rattler has no default
+// for it); packages.conda and removed may be absent.
+func DecodeShard(zst []byte) (*Shard, error) {
+	top, err := decodeMap(zst)
+	if err != nil {
+		return nil, err
+	}
+	s := &Shard{Packages: map[string]map[string]any{}, PackagesConda: map[string]map[string]any{}, Removed: []string{}}
+	for _, g := range []struct {
+		key      string
+		dst      map[string]map[string]any
+		required bool
+	}{{"packages", s.Packages, true}, {"packages.conda", s.PackagesConda, false}} {
+		v, ok := top[g.key]
+		if !ok {
+			if g.required {
+				return nil, fmt.Errorf("%s missing", g.key)
+			}
+			continue
+		}
+		recs, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s is %T", g.key, v)
+		}
+		for fn, r := range recs {
+			if g.dst[fn], ok = r.(map[string]any); !ok {
+				return nil, fmt.Errorf("%s: record is %T", fn, r)
+			}
+		}
+	}
+	if v, ok := top["removed"]; ok {
+		list, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("removed is %T", v)
+		}
+		for _, e := range list {
+			fn, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("removed holds a %T", e)
+			}
+			s.Removed = append(s.Removed, fn)
+		}
+	}
+	return s, nil
+}
+
+var decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+
+func decodeMap(zst []byte) (map[string]any, error) {
+	raw, err := decoder.DecodeAll(zst, nil)
+	if err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	var top map[string]any
+	if err := msgpack.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("msgpack: %w", err)
+	}
+	if top == nil {
+		return nil, errors.New("not a map")
+	}
+	return top, nil
+}
+
+func toInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int8:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case int64:
+		return n, true
+	case uint8:
+		return int64(n), true
+	case uint16:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	case uint64:
+		return int64(n), true
+	}
+	return 0, false
 }

@@ -1,0 +1,221 @@
+package repodata_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/wharfhq/wharf/internal/repodata"
+)
+
+// shardRecordJSON turns a decoded shard record back into a repodata record: hex checksums,
+// keys sorted, compact.
+func shardRecordJSON(t *testing.T, r map[string]any) []byte {
+	t.Helper()
+	m := map[string]any{}
+	for k, v := range r {
+		if b, ok := v.([]byte); ok && (k == "md5" || k == "sha256") {
+			v = hex.EncodeToString(b)
+		}
+		m[k] = v
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// checkShards decodes an index and its shards as a client would and checks them against CEP-16.
+func checkShards(t *testing.T, index []byte, shards map[string][]byte) (*repodata.ShardIndex, map[string]*repodata.Shard) {
+	t.Helper()
+	idx, err := repodata.DecodeShardIndex(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*repodata.Shard{}
+	for name, h := range idx.Shards {
+		z, ok := shards[hex.EncodeToString(h[:])]
+		if !ok {
+			t.Fatalf("shard of %s: %x not built", name, h)
+		}
+		if sha256.Sum256(z) != h {
+			t.Errorf("shard of %s: the hash is not the sha256 of the compressed bytes", name)
+		}
+		s, err := repodata.DecodeShard(z)
+		if err != nil {
+			t.Fatalf("shard of %s: %v", name, err)
+		}
+		for fn, r := range s.Packages {
+			checkShardRecord(t, name, fn, r, ".tar.bz2")
+		}
+		for fn, r := range s.PackagesConda {
+			checkShardRecord(t, name, fn, r, ".conda")
+		}
+		out[name] = s
+	}
+	if len(shards) != len(idx.Shards) {
+		t.Errorf("%d shards built, %d in the index", len(shards), len(idx.Shards))
+	}
+	return idx, out
+}
+
+func checkShardRecord(t *testing.T, name, fn string, r map[string]any, ext string) {
+	t.Helper()
+	if r["name"] != name {
+		t.Errorf("%s (name %v) in the shard of %s", fn, r["name"], name)
+	}
+	if len(fn) < len(ext) || fn[len(fn)-len(ext):] != ext {
+		t.Errorf("%s in the %s group", fn, ext)
+	}
+	for k, n := range map[string]int{"md5": 16, "sha256": 32} {
+		if b, ok := r[k].([]byte); !ok || len(b) != n {
+			t.Errorf("%s: %s is %T, want a bin of %d bytes", fn, k, r[k], n)
+		}
+	}
+}
+
+func TestShards(t *testing.T) {
+	recs := []repodata.Record{
+		rec("a-1-0.conda", "a", "1", nil),
+		rec("a-2-0.tar.bz2", "a", "2", nil),
+		rec("b-1-0.conda", "b", "1", map[string]any{"timestamp": int64(1718000000000), "noarch": "python", "nested": map[string]any{"z": 1, "a": []any{2.5, "x"}}}),
+	}
+	created := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	index, shards, err := repodata.BuildShards("linux-64", recs, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, got := checkShards(t, index, shards)
+	wantInfo := repodata.ShardIndexInfo{Subdir: "linux-64", BaseURL: "./", ShardsBaseURL: "./shards/", CreatedAt: "2026-11-01T12:00:00Z"}
+	if idx.Version != 1 || idx.Info != wantInfo || len(idx.Shards) != 2 {
+		t.Fatalf("index = %+v", idx)
+	}
+	// Every record comes back as it went in, integers as integers.
+	byFn := map[string][]byte{}
+	for _, s := range got {
+		for fn, r := range s.Packages {
+			byFn[fn] = shardRecordJSON(t, r)
+		}
+		for fn, r := range s.PackagesConda {
+			byFn[fn] = shardRecordJSON(t, r)
+		}
+		if s.Removed == nil || len(s.Removed) != 0 {
+			t.Errorf("removed = %#v", s.Removed)
+		}
+	}
+	for _, r := range recs {
+		if !bytes.Equal(byFn[r.Filename], r.JSON) {
+			t.Errorf("%s:\n got %s\nwant %s", r.Filename, byFn[r.Filename], r.JSON)
+		}
+	}
+	if ts := got["b"].PackagesConda["b-1-0.conda"]["timestamp"]; fmt.Sprintf("%T", ts) == "float64" {
+		t.Errorf("timestamp is a %T", ts)
+	}
+	// A shard always has both groups, even when one is empty.
+	if got["b"].Packages == nil || len(got["b"].Packages) != 0 {
+		t.Errorf("shard of b: packages = %v", got["b"].Packages)
+	}
+}
+
+func TestShardsAreDeterministic(t *testing.T) {
+	recs := synthetic(3000)
+	created := time.Unix(1700000000, 0)
+	idx1, sh1, err := repodata.BuildShards("linux-64", recs, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server stores each record's msgpack at upload; shards built from it are the same.
+	stored := make([]repodata.Record, len(recs))
+	for i, r := range recs {
+		stored[len(recs)-1-i] = r // and the input order does not matter
+		if stored[len(recs)-1-i].Msgpack, err = repodata.EncodeShardRecord(r.JSON); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx2, sh2, err := repodata.BuildShards("linux-64", stored, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(idx1, idx2) || !cmp.Equal(sh1, sh2) {
+		t.Error("two builds of the same records differ")
+	}
+	_, got := checkShards(t, idx1, sh1)
+	n := 0
+	for _, s := range got {
+		n += len(s.Packages) + len(s.PackagesConda)
+	}
+	if n != len(recs) {
+		t.Errorf("%d records in the shards, want %d", n, len(recs))
+	}
+}
+
+func TestShardsOfNothing(t *testing.T) {
+	index, shards, err := repodata.BuildShards("noarch", nil, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := checkShards(t, index, shards)
+	if len(idx.Shards) != 0 || idx.Info.Subdir != "noarch" {
+		t.Errorf("index = %+v", idx)
+	}
+}
+
+func TestEncodeShardRecordRejectsBadRecords(t *testing.T) {
+	for _, j := range []string{`[]`, `null`, `{"md5":"not hex"}`, `{`} {
+		if _, err := repodata.EncodeShardRecord(json.RawMessage(j)); err == nil {
+			t.Errorf("EncodeShardRecord(%s) succeeded", j)
+		}
+	}
+}
+
+func TestDecodeShardIndexRequires(t *testing.T) {
+	h := make([]byte, 32)
+	good := func() map[string]any {
+		return map[string]any{
+			"version": 1,
+			"info":    map[string]any{"subdir": "linux-64", "base_url": "./", "shards_base_url": "./shards/"},
+			"shards":  map[string]any{"a": h},
+		}
+	}
+	enc, _ := zstd.NewWriter(nil)
+	pack := func(v any) []byte {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc.EncodeAll(b, nil)
+	}
+	if _, err := repodata.DecodeShardIndex(pack(good())); err != nil {
+		t.Fatalf("a good index: %v", err)
+	}
+	for name, spoil := range map[string]func(m map[string]any){
+		"no base_url":        func(m map[string]any) { delete(m["info"].(map[string]any), "base_url") },
+		"no shards_base_url": func(m map[string]any) { delete(m["info"].(map[string]any), "shards_base_url") },
+		"no subdir":          func(m map[string]any) { delete(m["info"].(map[string]any), "subdir") },
+		"no info":            func(m map[string]any) { delete(m, "info") },
+		"no shards":          func(m map[string]any) { delete(m, "shards") },
+		"hex hash":           func(m map[string]any) { m["shards"] = map[string]any{"a": hex.EncodeToString(h)} },
+		"short hash":         func(m map[string]any) { m["shards"] = map[string]any{"a": h[:16]} },
+	} {
+		m := good()
+		spoil(m)
+		if _, err := repodata.DecodeShardIndex(pack(m)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := repodata.DecodeShardIndex([]byte("not zstd")); err == nil {
+		t.Error("garbage accepted")
+	}
+	if _, err := repodata.DecodeShard(pack(map[string]any{"packages.conda": map[string]any{}})); err == nil {
+		t.Error("a shard without packages accepted")
+	}
+}
