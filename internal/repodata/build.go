@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/dsnet/compress/bzip2"
@@ -47,8 +48,8 @@ func BuildRepodataZstd(subdir string, recs []Record) (zst []byte, jsonSHA256 [32
 		l.write(b, recs, nil, writeRecord)
 		return encodeAll(b.b), sha256.Sum256(b.b), int64(len(b.b)), nil
 	}
-	out := &appendWriter{b: make([]byte, 0, size/5+1024)}
-	zw, err := zstd.NewWriter(out, streamOptions()...)
+	out := &chunkWriter{}
+	zw, err := streamEncoder(out)
 	if err != nil {
 		return nil, jsonSHA256, 0, err
 	}
@@ -62,8 +63,9 @@ func BuildRepodataZstd(subdir string, recs []Record) (zst []byte, jsonSHA256 [32
 	if err := zw.Close(); err != nil {
 		return nil, jsonSHA256, 0, err
 	}
+	streamEncoders.Put(zw)
 	hw.h.Sum(jsonSHA256[:0])
-	return out.b, jsonSHA256, hw.n, nil
+	return out.Bytes(), jsonSHA256, hw.n, nil
 }
 
 // BuildCurrentRepodata returns current_repodata.json: repodata.json keeping, for each package
@@ -147,6 +149,39 @@ func (w *appendWriter) WriteString(s string) (int, error) {
 func (w *appendWriter) WriteByte(c byte) error {
 	w.b = append(w.b, c)
 	return nil
+}
+
+// chunkWriter collects output of unknown size in chunks, then returns it in one slice of the
+// exact size: guessing the compression ratio either regrows the buffer (a copy and a larger
+// allocation) or leaves capacity unused for as long as the result is cached.
+type chunkWriter struct {
+	chunks [][]byte
+	n      int
+}
+
+const chunkSize = 4 << 20
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(w.chunks) == 0 || len(w.chunks[len(w.chunks)-1]) == chunkSize {
+			w.chunks = append(w.chunks, make([]byte, 0, chunkSize))
+		}
+		c := &w.chunks[len(w.chunks)-1]
+		k := min(len(p), chunkSize-len(*c))
+		*c = append(*c, p[:k]...)
+		p = p[k:]
+	}
+	w.n += n
+	return n, nil
+}
+
+func (w *chunkWriter) Bytes() []byte {
+	out := make([]byte, 0, w.n)
+	for _, c := range w.chunks {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // hashingWriter hashes and counts what it passes on.
@@ -293,14 +328,26 @@ func streamOptions() []zstd.EOption {
 	}
 }
 
+// streamEncoders keeps stream encoders between builds: each holds some 70 MB of job buffers,
+// which would otherwise be allocated (and faulted in) again on every build.
+var streamEncoders sync.Pool
+
+func streamEncoder(w io.Writer) (*zstd.Encoder, error) {
+	if e, ok := streamEncoders.Get().(*zstd.Encoder); ok {
+		e.Reset(w)
+		return e, nil
+	}
+	return zstd.NewWriter(w, streamOptions()...)
+}
+
 // CompressZstd compresses b with zstd (repodata.json.zst and the other .zst files). It gives
 // the same bytes for the same input, whatever the machine.
 func CompressZstd(b []byte) ([]byte, error) {
 	if len(b) < streamMin {
 		return encodeAll(b), nil
 	}
-	out := &appendWriter{b: make([]byte, 0, len(b)/5+1024)}
-	w, err := zstd.NewWriter(out, streamOptions()...)
+	out := &chunkWriter{}
+	w, err := streamEncoder(out)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +358,8 @@ func CompressZstd(b []byte) ([]byte, error) {
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return out.b, nil
+	streamEncoders.Put(w)
+	return out.Bytes(), nil
 }
 
 // CompressBzip2 compresses b with bzip2 (repodata.json.bz2, deprecated but still fetched by

@@ -26,10 +26,11 @@ var channeldataKeys = []string{
 //   - version, reference_package ("<subdir>/<fn>"): of the newest file, ordered by version
 //     (cmp, conda's order), then timestamp, build number, .conda before .tar.bz2, and path;
 //   - the about.json fields of channeldataKeys: each from the newest file that has it (a
-//     non-empty value wins over an empty one), license first from the record;
+//     non-empty value wins over an empty one), except license: the newest file's that has
+//     one, from its record (index.json) or else from its about.json;
 //   - subdirs: where the name has files;
 //   - run_exports: {version: run_exports} for every version that has some, from the newest
-//     file of that version; {} when none do;
+//     file of that version that has some; {} when none do;
 //   - timestamp: the most recent of all its files, in seconds (0 if none has one);
 //   - the booleans of Flags: true if any file of the name sets it (conda-index ORs them over
 //     every version and subdir, since the file has one value per name).
@@ -78,15 +79,30 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 			"text_prefix":       f.TextPrefix,
 		}
 		runExports := map[string]json.RawMessage{}
+		abouts := map[string]bool{} // builds often share one about.json: merge each once
+		var license json.RawMessage
 		for _, in := range p.files {
 			if _, ok := runExports[in.Version]; !ok && !emptyJSON(in.RunExports) {
 				runExports[in.Version] = in.RunExports
 			}
-			for k, v := range channeldataFields(in) {
-				if old, ok := entry[k].(json.RawMessage); !ok || (emptyJSON(old) && !emptyJSON(v)) {
-					entry[k] = v
+			var about map[string]json.RawMessage
+			if !abouts[string(in.About)] {
+				abouts[string(in.About)] = true
+				about = aboutFields(in.About)
+				for k, v := range about {
+					if old, ok := entry[k].(json.RawMessage); k != "license" && (!ok || (emptyJSON(old) && !emptyJSON(v))) {
+						entry[k] = v
+					}
 				}
 			}
+			if license == nil { // the newest file's license: its record's, else its about's
+				if license = recordLicense(in.JSON); license == nil && about != nil && !emptyJSON(about["license"]) {
+					license = about["license"]
+				}
+			}
+		}
+		if license != nil {
+			entry["license"] = license
 		}
 		entry["run_exports"] = runExports
 		out[name] = entry
@@ -98,12 +114,12 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 	})
 }
 
-// channeldataFields returns the channeldataKeys fields one file offers: about.json's, with
-// the record's license over about's.
-func channeldataFields(in *PackageInfo) map[string]json.RawMessage {
-	fields := map[string]json.RawMessage{}
+// aboutFields returns the channeldataKeys fields of an about.json, description and summary
+// on one line.
+func aboutFields(raw json.RawMessage) map[string]json.RawMessage {
 	var about map[string]json.RawMessage
-	json.Unmarshal(in.About, &about) // nil About, or not an object: no fields
+	json.Unmarshal(raw, &about) // nil About, or not an object: no fields
+	fields := map[string]json.RawMessage{}
 	for _, k := range channeldataKeys {
 		if v, ok := about[k]; ok && !isNull(v) {
 			fields[k] = v
@@ -114,11 +130,18 @@ func channeldataFields(in *PackageInfo) map[string]json.RawMessage {
 			fields[k] = oneLine(v)
 		}
 	}
-	var rec struct{ License json.RawMessage }
-	if json.Unmarshal(in.JSON, &rec) == nil && len(rec.License) > 0 && !isNull(rec.License) {
-		fields["license"] = rec.License
-	}
 	return fields
+}
+
+// recordLicense returns the license of a repodata record (from index.json), or nil.
+func recordLicense(raw json.RawMessage) json.RawMessage {
+	var rec struct {
+		License json.RawMessage `json:"license"`
+	}
+	if json.Unmarshal(raw, &rec) != nil || emptyJSON(rec.License) {
+		return nil
+	}
+	return rec.License
 }
 
 // compareFiles orders the files of one name, oldest first.
