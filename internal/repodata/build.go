@@ -35,6 +35,29 @@ func BuildRepodata(subdir string, recs []Record) []byte {
 	return b.b
 }
 
+// WriteRepodata writes repodata.json (the bytes of BuildRepodata) to w without holding it: for
+// serving a large subdir's plain JSON straight from the records, with the length and sha256
+// BuildRepodataZstd gave as Content-Length and validator. It returns the bytes written.
+func WriteRepodata(w io.Writer, subdir string, recs []Record) (int64, error) {
+	recs = sortedByFilename(recs)
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	repodataLayout(subdir).write(bw, recs, nil, writeRecord)
+	err := bw.Flush()
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // BuildRepodataZstd returns repodata.json.zst for one subdir, the same bytes as
 // CompressZstd(BuildRepodata(subdir, recs)), and the sha256 and length of the JSON, so that
 // repodata.json can be served (built when first asked for) with a validator known in advance.

@@ -241,6 +241,10 @@ func TestCompressedForms(t *testing.T) {
 			if sum != sha256.Sum256(j) || size != int64(len(j)) {
 				t.Errorf("sha256/length of the stream = %x/%d, want those of repodata.json", sum, size)
 			}
+			var w bytes.Buffer
+			if n, err := repodata.WriteRepodata(&w, "linux-64", recs); err != nil || n != int64(len(j)) || !bytes.Equal(w.Bytes(), j) {
+				t.Errorf("WriteRepodata wrote %d bytes (%v), not repodata.json", n, err)
+			}
 			// The same bytes on a machine of one core.
 			prev := runtime.GOMAXPROCS(1)
 			z1, err := repodata.CompressZstd(j)
@@ -259,6 +263,22 @@ func TestCompressedForms(t *testing.T) {
 				t.Errorf("bzip2 does not round-trip: %v", err)
 			}
 		})
+	}
+}
+
+type failingWriter struct{ after int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.after < len(p) {
+		return 0, io.ErrClosedPipe
+	}
+	w.after -= len(p)
+	return len(p), nil
+}
+
+func TestWriteRepodataReportsWriteErrors(t *testing.T) {
+	if _, err := repodata.WriteRepodata(&failingWriter{after: 1 << 20}, "linux-64", synthetic(5000)); err == nil {
+		t.Error("a failed write went unreported")
 	}
 }
 
