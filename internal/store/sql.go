@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,13 +201,15 @@ func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
 
 // ---- channels
 
-const channelCols = `id, name, parent_id, owner_user_id, private, revision, created_at, updated_at`
+// selectChannel reads a channel with its parent's privacy, which a subchannel inherits.
+const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.private, c.revision, c.created_at, c.updated_at,
+	COALESCE(p.private, FALSE) FROM channels c LEFT JOIN channels p ON p.id = c.parent_id`
 
 func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
 	var c Channel
 	var parent, owner sql.NullInt64
 	var created, updated int64
-	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &c.Private, &c.Revision, &created, &updated)
+	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate)
 	c.ParentID, c.OwnerUserID = parent.Int64, owner.Int64
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, err
@@ -217,7 +220,7 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var parentID any
 		if i := strings.IndexByte(nc.Name, '/'); i >= 0 {
-			parent, err := scanChannel(s.row(ctx, tx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, nc.Name[:i]))
+			parent, err := scanChannel(s.row(ctx, tx, selectChannel+` WHERE c.name = ?`, nc.Name[:i]))
 			if errors.Is(err, sql.ErrNoRows) {
 				return &NotFoundError{Kind: "channel", Name: nc.Name[:i]}
 			}
@@ -228,12 +231,16 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 		}
 		t := now()
 		var err error
-		c, err = scanChannel(s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING `+channelCols,
-			nc.Name, parentID, nullID(nc.OwnerUserID), nc.Private, t, t))
+		var id int64
+		err = s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			nc.Name, parentID, nullID(nc.OwnerUserID), nc.Private, t, t).Scan(&id)
 		if s.d.isUnique(err) {
 			return &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
 		}
 		if err != nil {
+			return err
+		}
+		if c, err = scanChannel(s.row(ctx, tx, selectChannel+` WHERE c.id = ?`, id)); err != nil {
 			return err
 		}
 		return s.event(ctx, tx, c.ID, nc.ActorID, "channel.create", map[string]any{"name": nc.Name, "private": nc.Private})
@@ -242,7 +249,7 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 }
 
 func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, error) {
-	c, err := scanChannel(s.row(ctx, s.r, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
+	c, err := scanChannel(s.row(ctx, s.r, selectChannel+` WHERE c.name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, &NotFoundError{Kind: "channel", Name: name}
 	}
@@ -250,7 +257,7 @@ func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, err
 }
 
 func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+channelCols+` FROM channels ORDER BY name`)
+	rows, err := s.query(ctx, s.r, selectChannel+` ORDER BY c.name`)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +330,7 @@ func nullBytes(b []byte) any {
 }
 
 func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) {
+	explicitLabels := len(nf.Labels) > 0
 	if len(nf.Labels) == 0 {
 		nf.Labels = []string{"main"}
 	}
@@ -365,6 +373,34 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 	if !inserted && stored.SHA256 != nf.SHA256 {
 		return stored, false, &ConflictError{Kind: "file", Name: ref.String(),
 			Reason: "a file of that name with other content is in the channel; filenames are immutable, so upload it under a new build number or string"}
+	}
+	if !inserted && explicitLabels {
+		// The same bytes again with labels the file lacks: the uploader asked for those
+		// labels, so they are added rather than silently dropped.
+		var missing []string
+		for _, l := range nf.Labels {
+			if !slices.Contains(stored.Labels, l) && !slices.Contains(missing, l) {
+				missing = append(missing, l)
+			}
+		}
+		if len(missing) > 0 {
+			err := s.write(ctx, func(tx *sql.Tx) error {
+				if err := s.bump(ctx, tx, nf.ChannelID); err != nil {
+					return err
+				}
+				if err := s.setLabels(ctx, tx, stored.ID, missing); err != nil {
+					return err
+				}
+				return s.event(ctx, tx, nf.ChannelID, nf.UploaderID, "file.label",
+					map[string]any{"file": ref.String(), "added": missing})
+			})
+			if err != nil {
+				return File{}, false, err
+			}
+			if stored, err = s.File(ctx, nf.ChannelID, ref, ""); err != nil {
+				return File{}, false, err
+			}
+		}
 	}
 	return stored, inserted, nil
 }

@@ -71,9 +71,11 @@ type Channel struct {
 	ParentID    int64 // 0 for a top-level channel
 	OwnerUserID int64 // 0 when owned by no user
 	Private     bool
-	Revision    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time // time of the last revision bump
+	// ParentPrivate is the parent's privacy: a subchannel of a private channel is private.
+	ParentPrivate bool
+	Revision      int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time // time of the last revision bump
 }
 
 // NewChannel is what CreateChannel needs. For a subchannel Name is "parent/child" and the

@@ -40,9 +40,14 @@ func Postgres(t testing.TB) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "wharf_test_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		db.Close()
-		t.Fatalf("create test database: %v", err)
+	// A linguistic collation, as many production databases have, so that code relying on the
+	// database's sort order fails here; plain defaults where the server has no ICU.
+	if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
+		t.Logf("create test database with an ICU collation: %v; using the server default", err)
+		if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+			db.Close()
+			t.Fatalf("create test database: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		defer db.Close()

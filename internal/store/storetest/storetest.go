@@ -30,6 +30,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CopyAndMoveBetweenLabels", testCopyMoveLabels},
 		{"CopyAndMoveBetweenChannels", testCopyMoveChannels},
 		{"History", testHistory},
+		{"SubchannelInheritsPrivacy", testSubchannelPrivacy},
+		{"ReuploadAddsLabels", testReuploadAddsLabels},
+		{"ByteWiseOrder", testByteWiseOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -452,5 +455,85 @@ func testHistory(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff([]string{"alice file.remove", "alice file.upload", "alice channel.create"}, got); diff != "" {
 		t.Errorf("events, newest first (-want +got):\n%s", diff)
+	}
+}
+
+func testSubchannelPrivacy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if _, err := s.CreateChannel(ctx, store.NewChannel{Name: "secret", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.CreateChannel(ctx, store.NewChannel{Name: "secret/dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Private || !sub.ParentPrivate {
+		t.Errorf("created subchannel: private %v, parent private %v; want false, true", sub.Private, sub.ParentPrivate)
+	}
+	got, err := s.ChannelByName(ctx, "secret/dev")
+	if err != nil || !got.ParentPrivate {
+		t.Errorf("ChannelByName(secret/dev) = %+v, %v; want ParentPrivate", got, err)
+	}
+	mustChannel(t, s, "open")
+	pub := mustChannel(t, s, "open/dev")
+	if pub.ParentPrivate {
+		t.Errorf("subchannel of a public channel has ParentPrivate")
+	}
+	list, err := s.ListChannels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if want := c.Name == "secret/dev"; c.ParentPrivate != want {
+			t.Errorf("ListChannels: %s ParentPrivate = %v, want %v", c.Name, c.ParentPrivate, want)
+		}
+	}
+}
+
+func testReuploadAddsLabels(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	nf := file(ch, "noarch", "demo", "1.0", "bytes", "dev")
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	rev := revision(t, s, "acme")
+	nf.Labels = []string{"dev", "stable", "stable"}
+	f, created, err := s.AddFile(ctx, nf)
+	if err != nil || created {
+		t.Fatalf("re-upload with a new label: created %v, err %v; want the stored file", created, err)
+	}
+	if diff := cmp.Diff([]string{"dev", "stable"}, f.Labels); diff != "" {
+		t.Errorf("labels after re-upload (-want +got):\n%s", diff)
+	}
+	if got := filenames(t, s, ch, "stable", "noarch"); len(got) != 1 {
+		t.Errorf("stable snapshot = %v, want the file", got)
+	}
+	if r := revision(t, s, "acme"); r <= rev {
+		t.Errorf("revision after adding a label = %d, want > %d", r, rev)
+	}
+	// No labels named: the default "main" is not forced onto a file that has labels.
+	nf.Labels = nil
+	f, _, err = s.AddFile(ctx, nf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"dev", "stable"}, f.Labels); diff != "" {
+		t.Errorf("labels after re-upload without labels (-want +got):\n%s", diff)
+	}
+}
+
+func testByteWiseOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	// Locale collations put "a-b" after "ab" or ignore case; conda-index sorts by bytes.
+	for _, name := range []string{"ab", "a-b", "aB", "a_b", "Zz"} {
+		if _, _, err := s.AddFile(ctx, file(ch, "noarch", name, "1.0", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"Zz-1.0-0.conda", "a-b-1.0-0.conda", "aB-1.0-0.conda", "a_b-1.0-0.conda", "ab-1.0-0.conda"}
+	if diff := cmp.Diff(want, filenames(t, s, ch, "main", "noarch")); diff != "" {
+		t.Errorf("snapshot order (-want +got):\n%s", diff)
 	}
 }
