@@ -7,6 +7,7 @@ package access
 type Action string
 
 const (
+	ChannelList      Action = "channel:list"      // list channels (each filtered by ChannelView)
 	ChannelView      Action = "channel:view"      // see a channel and its index
 	ChannelCreate    Action = "channel:create"    // create a channel or subchannel
 	ChannelHistory   Action = "channel:history"   // read a channel's history
@@ -48,6 +49,9 @@ func May(p Principal, a Action, r Resource) bool {
 	}
 	if a == UserView {
 		return !p.Anonymous()
+	}
+	if a == ChannelList {
+		return true // the answer holds only what ChannelView lets p see
 	}
 	if r.Channel == "" {
 		return false // server-wide actions (creating channels) are the admin's for now

@@ -52,6 +52,9 @@ func TestMay(t *testing.T) {
 		line{"admin", admin, access.ChannelCreate, "server", server, true},
 		line{"anonymous", anonymous, access.UserView, "server", server, false},
 		line{"user", other, access.UserView, "server", server, true},
+		line{"anonymous", anonymous, access.ChannelList, "server", server, true},
+		line{"user", other, access.ChannelList, "server", server, true},
+		line{"disabled user", disabled, access.ChannelList, "server", server, false},
 		line{"disabled", disabled, access.UserView, "server", server, false},
 	)
 	for _, l := range table {

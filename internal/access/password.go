@@ -1,6 +1,7 @@
 package access
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -40,9 +41,19 @@ func HashPassword(password string) (string, error) {
 }
 
 func derive(password string, salt []byte, m, t uint32, p uint8) []byte {
-	hashSlots <- struct{}{}
+	key, _ := deriveContext(context.Background(), password, salt, m, t, p)
+	return key
+}
+
+// deriveContext waits for a hash slot only as long as the caller is still there.
+func deriveContext(ctx context.Context, password string, salt []byte, m, t uint32, p uint8) ([]byte, error) {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	defer func() { <-hashSlots }()
-	return argon2.IDKey([]byte(password), salt, t, m, p, argonKeyLen)
+	return argon2.IDKey([]byte(password), salt, t, m, p, argonKeyLen), nil
 }
 
 // dummyHash is verified against when the user does not exist, so that an unknown name costs
@@ -52,30 +63,40 @@ var dummyHash, _ = HashPassword("wharf-no-such-user")
 // CheckPassword reports whether password matches the PHC string hash. An empty hash (no such
 // user) still costs one full hash.
 func CheckPassword(hash, password string) bool {
+	ok, _ := CheckPasswordContext(context.Background(), hash, password)
+	return ok
+}
+
+// CheckPasswordContext is CheckPassword that gives up, with ctx's error, when the caller
+// leaves while it waits for a hash slot.
+func CheckPasswordContext(ctx context.Context, hash, password string) (bool, error) {
 	if hash == "" {
 		hash = dummyHash
 		password += "\x00" // never matches
 	}
 	if len(password) > MaxPasswordBytes {
-		return false
+		return false, nil
 	}
 	var m, t uint32
 	var p uint8
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return false, nil
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
+		return false, nil
 	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
 	if errors.Join(err1, err2) != nil || len(want) == 0 {
-		return false
+		return false, nil
 	}
-	got := derive(password, salt, m, t, p)
-	return subtle.ConstantTimeCompare(got, want) == 1
+	got, err := deriveContext(ctx, password, salt, m, t, p)
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // GeneratePassword returns a random password for accounts created without one.

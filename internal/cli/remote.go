@@ -33,11 +33,19 @@ func addRemoteFlags(cmd *cobra.Command, r *remote) {
 }
 
 func (r *remote) client() (*client.Client, error) {
-	pw := os.Getenv("WHARF_PASSWORD")
-	if r.username != "" && pw == "" {
-		return nil, fmt.Errorf("set WHARF_PASSWORD to the password of %s", r.username)
+	server, urlUser, urlPass, err := client.ParseServer(r.server)
+	if err != nil {
+		return nil, err
 	}
-	return &client.Client{Server: r.server, Username: r.username, Password: pw}, nil
+	r.server = server // from here on, messages show the URL without credentials
+	user, pw := r.username, os.Getenv("WHARF_PASSWORD")
+	if user == "" && urlUser != "" {
+		user, pw = urlUser, urlPass
+	}
+	if user != "" && pw == "" {
+		return nil, fmt.Errorf("set WHARF_PASSWORD to the password of %s", user)
+	}
+	return client.New(server, user, pw), nil
 }
 
 func printJSON(cmd *cobra.Command, v any) error {

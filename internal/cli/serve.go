@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -94,8 +95,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
 	}
-	// Uploads interrupted by a crash leave spooled files behind; none is referenced.
-	if err := os.RemoveAll(cfg.TempDir()); err != nil {
+	if err := cleanSpool(cfg.TempDir(), log); err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, cfg.Database)
@@ -162,4 +162,25 @@ func describeDSN(dsn string) string {
 		return abs
 	}
 	return dsn
+}
+
+// cleanSpool removes the upload spool files that a crash left behind (none is referenced by
+// anything) and nothing else: the directory may be one an operator pointed elsewhere.
+func cleanSpool(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	leftovers, err := filepath.Glob(filepath.Join(dir, "upload-*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range leftovers {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if len(leftovers) > 0 {
+		log.Info("removed interrupted uploads", "count", len(leftovers), "dir", dir)
+	}
+	return nil
 }

@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/store"
@@ -34,11 +37,43 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
-	if e.Status == http.StatusUnauthorized {
-		msg += " (pass --username and set WHARF_PASSWORD)"
+	return fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
+}
+
+// New returns a client with the timeouts a command line wants: a dead or unreachable server
+// fails within seconds, while an upload may take as long as its bytes keep flowing.
+func New(server, username, password string) *Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = 5 * time.Minute // the server reads a whole package before it answers
+	return &Client{Server: server, Username: username, Password: password, HTTP: &http.Client{Transport: tr}}
+}
+
+// ParseServer checks a server URL and takes any user:password out of it, so that it is never
+// printed with the URL.
+func ParseServer(raw string) (server, user, password string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", "", "", fmt.Errorf("--server %q: want a URL like https://wharf.example.com or http://127.0.0.1:8080", redactURL(raw))
 	}
-	return msg
+	if u.User != nil {
+		user = u.User.Username()
+		password, _ = u.User.Password()
+		u.User = nil
+	}
+	return strings.TrimRight(u.String(), "/"), user, password, nil
+}
+
+// redactURL hides the credentials of a URL that could not be parsed.
+func redactURL(raw string) string {
+	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
+		if i := strings.Index(raw, "://"); i >= 0 && i < at {
+			return raw[:i+3] + "…@" + raw[at+1:]
+		}
+		return "…@" + raw[at+1:]
+	}
+	return raw
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -46,6 +81,29 @@ func (c *Client) httpClient() *http.Client {
 		return c.HTTP
 	}
 	return http.DefaultClient
+}
+
+// hint adds to an API error what the user can do about it.
+func (c *Client) hint(e *APIError, method, path string) error {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		if c.Username == "" {
+			e.Message += " (pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD)"
+		} else {
+			e.Message += " (check WHARF_PASSWORD for " + c.Username + ")"
+		}
+	case http.StatusForbidden:
+		who := "anonymous"
+		if c.Username != "" {
+			who = c.Username
+		}
+		e.Message += fmt.Sprintf(" (%s %s as %s on %s)", method, path, who, c.Server)
+	case http.StatusNotFound:
+		if e.Code == "not_found" && strings.HasPrefix(e.Message, "channel ") {
+			e.Message += "; create it with `wharf channel create NAME`, or check the name and your access"
+		}
+	}
+	return e
 }
 
 func (c *Client) url(path string, q url.Values) string {
@@ -76,7 +134,14 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("cannot reach %s: %w", c.Server, err)
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its message repeats the URL
+		}
+		return 0, fmt.Errorf("cannot reach the Wharf server at %s: %w (is it running? set --server or WHARF_SERVER)", c.Server, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
@@ -87,7 +152,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		if json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
 			e.Error.Message = strings.TrimSpace(string(b))
 		}
-		return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, RequestID: e.Error.RequestID}
+		return resp.StatusCode, c.hint(&APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, RequestID: e.Error.RequestID}, method, path)
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

@@ -2,13 +2,14 @@ package server
 
 import (
 	"encoding/json"
-	"github.com/wharfhq/wharf/internal/api"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
@@ -52,13 +53,27 @@ func readJSON(r *http.Request, v any) error {
 			return errBadRequest("send the body as application/json")
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	} else if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("data after the JSON value")
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge("the JSON body is larger than 1 MiB")
+	}
+	if err != nil {
 		return errBadRequest("invalid JSON body: " + err.Error())
 	}
 	return nil
 }
+
+const maxJSONBody = 1 << 20
 
 func (s *Server) apiWhoami(w http.ResponseWriter, r *http.Request, c *call) error {
 	u, err := s.store.UserByID(r.Context(), c.principal.UserID)
@@ -94,7 +109,7 @@ func (s *Server) resolveNewChannel(r *http.Request, c *call) (access.Resource, e
 	}
 	c.newChannel = req
 	if parent, _, ok := cut(req.Name, "/"); ok {
-		ch, err := s.store.ChannelByName(r.Context(), parent)
+		ch, err := s.channelByName(r.Context(), parent)
 		if err != nil {
 			return access.Resource{}, err
 		}
@@ -119,6 +134,9 @@ func (s *Server) apiShowChannel(w http.ResponseWriter, r *http.Request, c *call)
 
 func (s *Server) apiListFiles(w http.ResponseWriter, r *http.Request, c *call) error {
 	label := r.URL.Query().Get("label")
+	if label != "" && !conda.ValidLabel(label) {
+		return errBadRequest("invalid label " + strconv.Quote(label) + ": start with a letter; then letters, digits, '_', '-', '.', '/'")
+	}
 	files, err := s.store.ListFiles(r.Context(), c.channel.ID, label)
 	if err != nil {
 		return err
@@ -134,6 +152,9 @@ func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
 	ref := store.FileRef{Subdir: r.PathValue("subdir"), Filename: r.PathValue("filename")}
 	if !s.validSubdir(ref.Subdir) {
 		return ref, errNotFound("unknown subdir " + strconv.Quote(ref.Subdir))
+	}
+	if _, _, _, _, err := conda.ParseFilename(ref.Filename); err != nil {
+		return ref, &store.NotFoundError{Kind: "file", Name: ref.String()}
 	}
 	return ref, nil
 }
@@ -173,7 +194,7 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	for _, f := range req.Files {
-		if !s.validSubdir(f.Subdir) || f.Filename == "" {
+		if _, _, _, _, err := conda.ParseFilename(f.Filename); !s.validSubdir(f.Subdir) || err != nil {
 			return errBadRequest("name each file as {\"subdir\": …, \"filename\": …}")
 		}
 	}
@@ -182,7 +203,7 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	target := c.channel
 	if req.ToChannel != "" && req.ToChannel != c.channel.Name {
-		ch, err := s.store.ChannelByName(r.Context(), req.ToChannel)
+		ch, err := s.channelByName(r.Context(), req.ToChannel)
 		if err != nil {
 			return err
 		}
@@ -195,8 +216,8 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 	if req.Move && target.ID == c.channel.ID && req.FromLabel == "" {
 		return errBadRequest("a move inside one channel needs from_label, the label to move the files off")
 	}
-	if req.Move && req.FromLabel == "" && !access.May(c.principal, access.ArtifactDelete, resourceOf(c.channel)) {
-		return errForbidden("moving files out of a channel removes them there, which you may not do")
+	if req.Move && (target.ID != c.channel.ID || req.FromLabel == "") && !access.May(c.principal, access.ArtifactDelete, resourceOf(c.channel)) {
+		return errForbidden("moving files out of channel " + c.channel.Name + " removes them there, which you may not do; copy them instead")
 	}
 	files, err := s.store.CopyFiles(r.Context(), store.CopyRequest{
 		FromChannelID: c.channel.ID, FromLabel: req.FromLabel, Files: req.Files,

@@ -66,9 +66,16 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 	if !ok {
 		return access.Resource{}, errNotFound("not a conda channel URL: want /conda/<channel>[/label/<label>]/<subdir>/<file>")
 	}
-	ch, err := s.store.ChannelByName(r.Context(), cp.channel)
+	ch, err := s.channelByName(r.Context(), cp.channel)
 	if err != nil {
 		return access.Resource{}, err
+	}
+	if !conda.ValidLabel(cp.label) {
+		// Checked after the channel, so that a private channel's answer is the same 404.
+		if !access.Visible(c.principal, resourceOf(ch)) {
+			return access.Resource{}, &store.NotFoundError{Kind: "channel", Name: cp.channel}
+		}
+		return access.Resource{}, &store.NotFoundError{Kind: "label", Name: cp.label}
 	}
 	c.channel, c.conda = ch, cp
 	return resourceOf(ch), nil
@@ -76,7 +83,7 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 
 func (s *Server) cacheControl(c *call, immutable bool) string {
 	scope := "public"
-	if c.channel.Private {
+	if private(c.channel) {
 		scope = "private"
 	}
 	if immutable {
@@ -128,7 +135,11 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
 	cp := c.conda
-	f, err := s.store.File(ctx, c.channel.ID, store.FileRef{Subdir: cp.subdir, Filename: cp.file}, cp.label)
+	ref := store.FileRef{Subdir: cp.subdir, Filename: cp.file}
+	if _, _, _, _, err := conda.ParseFilename(cp.file); err != nil {
+		return &store.NotFoundError{Kind: "file", Name: ref.String()}
+	}
+	f, err := s.store.File(ctx, c.channel.ID, ref, cp.label)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,8 @@ func classify(err error) *httpError {
 		return &httpError{http.StatusNotFound, "not_found", nf.Error()}
 	case errors.As(err, &cf):
 		return &httpError{http.StatusConflict, "conflict", cf.Error()}
+	case badText(err):
+		return &httpError{http.StatusBadRequest, "bad_request", "the request holds text the database refuses (invalid UTF-8 or a NUL byte)"}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
 		return &httpError{499, "client_closed", "the request was cancelled"}
 	default:
@@ -90,4 +92,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // logAttrs is for handlers that want to note something without failing.
 func (s *Server) warn(ctx context.Context, msg string, args ...any) {
 	s.log.WarnContext(ctx, msg, append([]any{slog.String("request_id", requestID(ctx))}, args...)...)
+}
+
+// badText reports a PostgreSQL refusal of the bytes in a text value (22021: invalid byte
+// sequence; 22P05: untranslatable character). Inputs are checked before they reach the store;
+// this is the net under that check.
+func badText(err error) bool {
+	var st interface{ SQLState() string }
+	if !errors.As(err, &st) {
+		return false
+	}
+	code := st.SQLState()
+	return code == "22021" || code == "22P05"
 }

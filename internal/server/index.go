@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -67,6 +68,10 @@ type subdirIndex struct {
 	current   func() ([2]*artefact, error)
 	runExp    func() ([2]*artefact, error)
 	shards    func() (*shardSet, error)
+	// built is shards once built; prevShards is what the revision before served, kept so a
+	// client holding the previous shard index can still fetch the shards it names.
+	built      atomic.Pointer[shardSet]
+	prevShards *shardSet
 }
 
 type shardSet struct {
@@ -76,10 +81,12 @@ type shardSet struct {
 
 func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string) (*subdirIndex, error) {
 	key := indexKey{ch.ID, label, subdir}
-	return c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context) (*subdirIndex, error) { return c.buildSubdir(ctx, key) })
+	return c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context, old *subdirIndex) (*subdirIndex, error) {
+		return c.buildSubdir(ctx, key, old)
+	})
 }
 
-func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirIndex, error) {
+func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirIndex) (*subdirIndex, error) {
 	start := time.Now()
 	snap, err := c.store.SubdirSnapshot(ctx, key.channelID, key.label, key.subdir)
 	if err != nil {
@@ -90,6 +97,9 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirInde
 		return nil, err
 	}
 	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records}
+	if old != nil {
+		e.prevShards = old.built.Load()
+	}
 	etag := hex.EncodeToString(sum[:16])
 	e.zst = &artefact{body: zst, contentType: "application/zstd", etag: `"` + etag + `-zst"`}
 	// Most clients take the .zst or the shards; the plain JSON, as large as the channel, is
@@ -123,6 +133,7 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey) (*subdirInde
 		for h, b := range shards {
 			set.shards[h] = &artefact{body: b, contentType: "application/zstd", etag: `"` + h + `"`, immutable: true}
 		}
+		e.built.Store(set)
 		return set, nil
 	})
 
@@ -180,26 +191,32 @@ func (e *subdirIndex) artefact(file string) (*artefact, error) {
 		if err != nil {
 			return nil, err
 		}
-		return set.shards[h], nil
+		if a, ok := set.shards[h]; ok {
+			return a, nil
+		}
+		if e.prevShards != nil {
+			return e.prevShards.shards[h], nil
+		}
 	}
 	return nil, nil
 }
 
 // channelIndex is channeldata.json of one label of a channel at one revision.
 type channelIndex struct {
-	rev int64
-	mod time.Time
+	rev    int64
+	mod    time.Time
+	keepIt bool
 	*artefact
 }
 
 func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string) (*channelIndex, error) {
 	key := indexKey{channelID: ch.ID, label: label}
-	return c.chans.get(ctx, key, ch.Revision, func(ctx context.Context) (*channelIndex, error) {
+	return c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, _ *channelIndex) (*channelIndex, error) {
 		snap, err := c.store.ChannelSnapshot(ctx, key.channelID, label)
 		if err != nil {
 			return nil, err
 		}
-		return &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt,
+		return &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt, keepIt: label == "main" || len(snap.Packages) > 0,
 			artefact: newArtefact(repodata.BuildChanneldata(snap.Packages, conda.CompareVersions), "application/json")}, nil
 	})
 }
@@ -207,17 +224,25 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 func (e *subdirIndex) revision() int64  { return e.rev }
 func (e *channelIndex) revision() int64 { return e.rev }
 
+// keep says whether an entry is worth caching. Empty entries of labels other than main are
+// not: anyone may ask for any label name, and each would otherwise stay in memory for good.
+func (e *subdirIndex) keep() bool  { return e.key.label == "main" || len(e.records) > 0 }
+func (e *channelIndex) keep() bool { return e.keepIt }
+
 // revCache keeps one entry per key, each built from the store at some revision. A request
 // that needs revision rev or later gets the cached entry if it is recent enough; otherwise one
 // goroutine builds while the others wait for it, and requests that arrive during a build join
 // the next one, so a burst of changes costs one or two rebuilds.
-type revCache[T interface{ revision() int64 }] struct {
+type revCache[T interface {
+	revision() int64
+	keep() bool
+}] struct {
 	mu sync.Mutex
 	m  map[indexKey]T
 	sf singleflight.Group
 }
 
-func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build func(context.Context) (T, error)) (T, error) {
+func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build func(ctx context.Context, old T) (T, error)) (T, error) {
 	var zero T
 	for {
 		rc.mu.Lock()
@@ -230,7 +255,10 @@ func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build f
 			// Detached from the first caller: its disconnect must not fail the others.
 			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 			defer cancel()
-			e, err := build(bctx)
+			rc.mu.Lock()
+			old := rc.m[key]
+			rc.mu.Unlock()
+			e, err := build(bctx, old)
 			if err != nil {
 				return nil, err
 			}
@@ -238,8 +266,12 @@ func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build f
 			if rc.m == nil {
 				rc.m = map[indexKey]T{}
 			}
-			if old, ok := rc.m[key]; !ok || old.revision() < e.revision() {
-				rc.m[key] = e
+			if cur, ok := rc.m[key]; !ok || cur.revision() < e.revision() {
+				if e.keep() {
+					rc.m[key] = e
+				} else {
+					delete(rc.m, key)
+				}
 			}
 			rc.mu.Unlock()
 			return e, nil

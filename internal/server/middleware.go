@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"path"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/store"
@@ -49,21 +52,23 @@ func splitToken(p string) (rest, token string, ok bool) {
 	return p, "", false
 }
 
+// tokenSegment is any /t/<token> in a path, wherever and however spelled: logs must not
+// show a token even in a path that the router refuses.
+var tokenSegment = regexp.MustCompile(`(?i)/t/[^/]*`)
+
 // redactPath is what logs, metrics and error pages may show of a path.
 func redactPath(p string) string {
-	rest, _, ok := splitToken(p)
-	if !ok {
-		return p
+	return tokenSegment.ReplaceAllString(p, "/t/<redacted>")
+}
+
+// canonical reports whether p is a clean absolute path; the standard router would redirect
+// any other, echoing it (and a token in it) in the Location header.
+func canonical(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
 	}
-	if strings.HasPrefix(p, "/t/") {
-		return "/t/<redacted>" + rest
-	}
-	for _, prefix := range []string{"/conda", "/pypi"} {
-		if strings.HasPrefix(p, prefix+"/t/") {
-			return prefix + "/t/<redacted>" + strings.TrimPrefix(rest, prefix)
-		}
-	}
-	return "<redacted>"
+	c := path.Clean(p)
+	return c == p || c+"/" == p
 }
 
 type statusWriter struct {
@@ -99,6 +104,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
 		w.Header().Set("X-Request-Id", id)
 
+		// "GET //t/<token>/…" parses with "t" as a host and the token as the first path
+		// segment, where redaction would not see it: such paths are refused unlogged.
+		if strings.HasPrefix(r.RequestURI, "//") || !canonical(r.URL.Path) {
+			s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", "<non-canonical>", "status", http.StatusNotFound)
+			s.writeError(w, r.WithContext(ctx), errNotFound("not a canonical path: no empty, '.' or '..' segments"))
+			return
+		}
 		shown := redactPath(r.URL.Path)
 		if rest, tok, ok := splitToken(r.URL.Path); ok {
 			ctx = context.WithValue(ctx, keyPathToken, tok)
@@ -154,12 +166,30 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 		}
 		return access.Principal{}, nil
 	}
-	u, err := s.store.UserByName(r.Context(), user)
-	if err != nil && !store.IsNotFound(err) {
-		return access.Principal{}, err
+	wrong := errUnauthorized("wrong username or password")
+	var u store.User
+	if utf8.ValidString(user) && !strings.ContainsRune(user, 0) && len(user) <= 256 {
+		var err error
+		u, err = s.store.UserByName(r.Context(), user)
+		if err != nil && !store.IsNotFound(err) {
+			return access.Principal{}, err
+		}
 	}
-	if !access.CheckPassword(u.PasswordHash, pass) || u.Disabled {
-		return access.Principal{}, errUnauthorized("wrong username or password")
+	now := time.Now()
+	key := credKey(user, pass, u.PasswordHash)
+	if u.ID == 0 || !s.creds.verified(key, now) {
+		// An unknown name costs the same hash as a wrong password.
+		ok, err := access.CheckPasswordContext(r.Context(), u.PasswordHash, pass)
+		if err != nil {
+			return access.Principal{}, errClientGone
+		}
+		if !ok || u.ID == 0 {
+			return access.Principal{}, wrong
+		}
+		s.creds.remember(key, now)
+	}
+	if u.Disabled {
+		return access.Principal{}, wrong
 	}
 	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Disabled}, nil
 }

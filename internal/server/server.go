@@ -5,15 +5,16 @@ package server
 
 import (
 	"context"
-	"github.com/wharfhq/wharf/internal/api"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -39,6 +40,7 @@ type Server struct {
 	index   *indexCache
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
+	creds   *credCache
 }
 
 // New builds a Server over a store and a blob store.
@@ -64,7 +66,8 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.TempDir, 0o750); err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads)}
+	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
+		creds: newCredCache(5*time.Minute, 10000)}
 	s.index = newIndexCache(st, s.log)
 	s.handler = s.middleware(s.routes())
 	return s, nil
@@ -99,7 +102,7 @@ func (s *Server) routes() http.Handler {
 
 		// REST API. Channel names travel as one path segment: "acme%2Fdev" for a subchannel.
 		{"GET", "/api/v1/user", access.UserView, nil, s.apiWhoami},
-		{"GET", "/api/v1/channels", access.ChannelView, nil, s.apiListChannels},
+		{"GET", "/api/v1/channels", access.ChannelList, nil, s.apiListChannels},
 		{"POST", "/api/v1/channels", access.ChannelCreate, s.resolveNewChannel, s.apiCreateChannel},
 		{"GET", "/api/v1/channels/{channel}", access.ChannelView, s.resolveChannel, s.apiShowChannel},
 		{"GET", "/api/v1/channels/{channel}/files", access.ChannelView, s.resolveChannel, s.apiListFiles},
@@ -160,7 +163,8 @@ func (s *Server) serveRoute(rt route) http.Handler {
 // caller may not know exists, 401 for an anonymous caller, 403 otherwise.
 func refuse(p access.Principal, res access.Resource) error {
 	if res.Channel != "" && !access.Visible(p, res) {
-		return errNotFound("channel " + res.Channel + " not found")
+		// Word for word what a channel that does not exist gets.
+		return &store.NotFoundError{Kind: "channel", Name: res.Channel}
 	}
 	if p.Anonymous() {
 		return errUnauthorized("sign in: send a username and password with HTTP Basic")
@@ -169,11 +173,23 @@ func refuse(p access.Principal, res access.Resource) error {
 }
 
 func resourceOf(ch store.Channel) access.Resource {
-	return access.Resource{Channel: ch.Name, Private: ch.Private, OwnerUserID: ch.OwnerUserID}
+	return access.Resource{Channel: ch.Name, Private: private(ch), OwnerUserID: ch.OwnerUserID}
+}
+
+// private reports whether a channel is private by itself or through its parent.
+func private(ch store.Channel) bool { return ch.Private || ch.ParentPrivate }
+
+// channelByName looks a channel up; a name that no channel can have is not found without a
+// trip to the store (and never reaches the database as bytes it would refuse).
+func (s *Server) channelByName(ctx context.Context, name string) (store.Channel, error) {
+	if names.Channel(name) != nil {
+		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
+	}
+	return s.store.ChannelByName(ctx, name)
 }
 
 func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, error) {
-	ch, err := s.store.ChannelByName(r.Context(), r.PathValue("channel"))
+	ch, err := s.channelByName(r.Context(), r.PathValue("channel"))
 	if err != nil {
 		return access.Resource{}, err
 	}

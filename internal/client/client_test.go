@@ -1,0 +1,86 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestParseServer(t *testing.T) {
+	cases := []struct {
+		in, server, user, pass string
+		bad                    bool
+	}{
+		{in: "http://127.0.0.1:8080", server: "http://127.0.0.1:8080"},
+		{in: "https://wharf.example.com/", server: "https://wharf.example.com"},
+		{in: "https://alice:s3cret@wharf.example.com", server: "https://wharf.example.com", user: "alice", pass: "s3cret"},
+		{in: "wharf.example.com", bad: true},
+		{in: "ftp://wharf.example.com", bad: true},
+		{in: "http://alice:s3cret@[::1", bad: true},
+	}
+	for _, c := range cases {
+		server, user, pass, err := ParseServer(c.in)
+		if c.bad {
+			if err == nil {
+				t.Errorf("ParseServer(%q) accepted", c.in)
+			} else if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("ParseServer(%q) error shows the password: %v", c.in, err)
+			}
+			continue
+		}
+		if err != nil || server != c.server || user != c.user || pass != c.pass {
+			t.Errorf("ParseServer(%q) = %q, %q, %q, %v", c.in, server, user, pass, err)
+		}
+	}
+}
+
+func TestErrorsSayWhatToDo(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/channels/nope":
+			w.WriteHeader(404)
+			w.Write([]byte(`{"error":{"code":"not_found","message":"channel \"nope\" not found"}}`))
+		case "/api/v1/channels/acme":
+			w.WriteHeader(403)
+			w.Write([]byte(`{"error":{"code":"forbidden","message":"you may not do this"}}`))
+		default:
+			w.WriteHeader(401)
+			w.Write([]byte(`{"error":{"code":"unauthorized","message":"sign in"}}`))
+		}
+	}))
+	defer hs.Close()
+	c := New(hs.URL, "bob", "pw")
+	ctx := context.Background()
+	_, err := c.Channel(ctx, "nope")
+	if err == nil || !strings.Contains(err.Error(), "wharf channel create") {
+		t.Errorf("missing channel: %v; want a hint to create it", err)
+	}
+	_, err = c.Channel(ctx, "acme")
+	if err == nil || !strings.Contains(err.Error(), "as bob on "+hs.URL) {
+		t.Errorf("forbidden: %v; want who and where", err)
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 403 {
+		t.Errorf("forbidden: %T %v; want an *APIError with status 403", err, err)
+	}
+	_, err = New(hs.URL, "", "").Whoami(ctx)
+	if err == nil || !strings.Contains(err.Error(), "WHARF_USERNAME") {
+		t.Errorf("anonymous 401: %v; want a hint to sign in", err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + l.Addr().String()
+	l.Close()
+	_, err = New(addr, "", "").Channels(ctx)
+	if err == nil || !strings.Contains(err.Error(), "--server") || !strings.Contains(err.Error(), addr) {
+		t.Errorf("unreachable server: %v; want the address and a hint", err)
+	}
+}
