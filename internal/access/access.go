@@ -65,3 +65,32 @@ func May(p Principal, a Action, r Resource) bool {
 // Visible reports whether p may know that r exists; a refusal of something invisible is a
 // 404, never a 403.
 func Visible(p Principal, r Resource) bool { return May(p, ChannelView, r) }
+
+// Level is a permission level on a channel or a package. Each includes the ones below it.
+type Level int
+
+const (
+	None   Level = iota
+	Read         // see and download
+	Write        // upload, label, edit files
+	Manage       // delete, settings, grants, history
+)
+
+var levelNames = [...]string{"none", "read", "write", "manage"}
+
+func (l Level) String() string {
+	if l < None || l > Manage {
+		return "invalid"
+	}
+	return levelNames[l]
+}
+
+// ParseLevel reads "read", "write" or "manage".
+func ParseLevel(s string) (Level, bool) {
+	for i, n := range levelNames[1:] {
+		if s == n {
+			return Level(i + 1), true
+		}
+	}
+	return None, false
+}

@@ -159,12 +159,12 @@ func nullID(id int64) any {
 
 // ---- users
 
-const userCols = `id, name, email, password_hash, is_admin, disabled, created_at`
+const userCols = `id, name, email, email_verified, password_hash, is_admin, disabled, created_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
 	u.CreatedAt = fromMicros(created)
 	return u, err
 }
@@ -172,15 +172,39 @@ func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 func (s *sqlStore) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	var u User
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.nameFree(ctx, tx, nu.Name); err != nil {
+			return err
+		}
 		var err error
-		u, err = scanUser(s.row(ctx, tx, `INSERT INTO users (name, email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING `+userCols,
-			nu.Name, nu.Email, nu.PasswordHash, nu.Admin, now()))
+		u, err = scanUser(s.row(ctx, tx, `INSERT INTO users (name, email, email_verified, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userCols,
+			nu.Name, nu.Email, nu.EmailVerified, nu.PasswordHash, nu.Admin, now()))
 		if s.d.isUnique(err) {
+			if _, e := s.userByEmail(ctx, tx, nu.Email); e == nil {
+				return &ConflictError{Kind: "email", Name: nu.Email, Reason: "another account has this address"}
+			}
 			return &ConflictError{Kind: "user", Name: nu.Name, Reason: "the name is taken"}
 		}
+		if err != nil {
+			return err
+		}
+		_, err = s.insertChannel(ctx, tx, NewChannel{Name: nu.Name, OwnerUserID: u.ID, ActorID: u.ID}, nil)
 		return err
 	})
 	return u, err
+}
+
+// nameFree checks that a new user or org name is not a user, an org or a channel already.
+func (s *sqlStore) nameFree(ctx context.Context, tx *sql.Tx, name string) error {
+	var n int64
+	err := s.row(ctx, tx, `SELECT (SELECT COUNT(*) FROM users WHERE name = ?) + (SELECT COUNT(*) FROM orgs WHERE name = ?) + (SELECT COUNT(*) FROM channels WHERE name = ?)`,
+		name, name, name).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ConflictError{Kind: "name", Name: name, Reason: "a user, an organization or a channel has it"}
+	}
+	return nil
 }
 
 func (s *sqlStore) UserByName(ctx context.Context, name string) (User, error) {
@@ -202,15 +226,15 @@ func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
 // ---- channels
 
 // selectChannel reads a channel with its parent's privacy, which a subchannel inherits.
-const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.private, c.revision, c.created_at, c.updated_at,
+const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.owner_org_id, c.private, c.revision, c.created_at, c.updated_at,
 	COALESCE(p.private, FALSE) FROM channels c LEFT JOIN channels p ON p.id = c.parent_id`
 
 func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
 	var c Channel
-	var parent, owner sql.NullInt64
+	var parent, owner, org sql.NullInt64
 	var created, updated int64
-	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate)
-	c.ParentID, c.OwnerUserID = parent.Int64, owner.Int64
+	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &org, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate)
+	c.ParentID, c.OwnerUserID, c.OwnerOrgID = parent.Int64, owner.Int64, org.Int64
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, err
 }
@@ -228,24 +252,40 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 				return err
 			}
 			parentID = parent.ID
+		} else {
+			// A top-level channel may not take the name of a user or org (whose own channel
+			// has it, or will have it).
+			var n int64
+			if err := s.row(ctx, tx, `SELECT (SELECT COUNT(*) FROM users WHERE name = ?) + (SELECT COUNT(*) FROM orgs WHERE name = ?)`, nc.Name, nc.Name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
+			}
 		}
-		t := now()
 		var err error
-		var id int64
-		err = s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			nc.Name, parentID, nullID(nc.OwnerUserID), nc.Private, t, t).Scan(&id)
-		if s.d.isUnique(err) {
-			return &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
-		}
-		if err != nil {
-			return err
-		}
-		if c, err = scanChannel(s.row(ctx, tx, selectChannel+` WHERE c.id = ?`, id)); err != nil {
-			return err
-		}
-		return s.event(ctx, tx, c.ID, nc.ActorID, "channel.create", map[string]any{"name": nc.Name, "private": nc.Private})
+		c, err = s.insertChannel(ctx, tx, nc, parentID)
+		return err
 	})
 	return c, err
+}
+
+func (s *sqlStore) insertChannel(ctx context.Context, tx *sql.Tx, nc NewChannel, parentID any) (Channel, error) {
+	t := now()
+	var id int64
+	err := s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, owner_org_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		nc.Name, parentID, nullID(nc.OwnerUserID), nullID(nc.OwnerOrgID), nc.Private, t, t).Scan(&id)
+	if s.d.isUnique(err) {
+		return Channel{}, &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
+	}
+	if err != nil {
+		return Channel{}, err
+	}
+	c, err := scanChannel(s.row(ctx, tx, selectChannel+` WHERE c.id = ?`, id))
+	if err != nil {
+		return Channel{}, err
+	}
+	return c, s.event(ctx, tx, c.ID, nc.ActorID, "channel.create", map[string]any{"name": nc.Name, "private": nc.Private})
 }
 
 func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, error) {
@@ -714,6 +754,9 @@ func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, s
 		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
 			return err
 		}
+		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {
+			return err
+		}
 		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.record_msgpack, f.run_exports
 			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
 			WHERE f.channel_id = ? AND f.subdir = ? AND l.label = ? ORDER BY f.filename`, channelID, subdir, label)
@@ -751,6 +794,9 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
 		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
+			return err
+		}
+		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {
 			return err
 		}
 		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags

@@ -47,21 +47,24 @@ func IsConflict(err error) bool {
 
 // User is an account.
 type User struct {
-	ID           int64
-	Name         string
-	Email        string
-	PasswordHash string
-	Admin        bool
-	Disabled     bool
-	CreatedAt    time.Time
+	ID            int64
+	Name          string
+	Email         string
+	EmailVerified bool
+	PasswordHash  string
+	Admin         bool
+	Disabled      bool
+	CreatedAt     time.Time
 }
 
-// NewUser is what CreateUser needs.
+// NewUser is what CreateUser needs. CreateUser also creates the user's channel, of the same
+// name; a name taken by a user, an org or a channel is a *ConflictError.
 type NewUser struct {
-	Name         string
-	Email        string
-	PasswordHash string
-	Admin        bool
+	Name          string
+	Email         string
+	EmailVerified bool
+	PasswordHash  string
+	Admin         bool
 }
 
 // Channel is a channel or a subchannel ("parent/child").
@@ -70,6 +73,7 @@ type Channel struct {
 	Name        string
 	ParentID    int64 // 0 for a top-level channel
 	OwnerUserID int64 // 0 when owned by no user
+	OwnerOrgID  int64 // 0 when owned by no org
 	Private     bool
 	// ParentPrivate is the parent's privacy: a subchannel of a private channel is private.
 	ParentPrivate bool
@@ -83,6 +87,7 @@ type Channel struct {
 type NewChannel struct {
 	Name        string
 	OwnerUserID int64
+	OwnerOrgID  int64
 	Private     bool
 	ActorID     int64
 }
@@ -176,6 +181,7 @@ type Snapshot struct {
 	Revision  int64
 	UpdatedAt time.Time
 	Records   []repodata.Record // sorted by filename
+	Private   []string          // the channel's private packages, sorted
 }
 
 // ChannelSnapshot is every file of one label of a channel, for channeldata.json.
@@ -183,6 +189,7 @@ type ChannelSnapshot struct {
 	Revision  int64
 	UpdatedAt time.Time
 	Packages  []repodata.PackageInfo
+	Private   []string // the channel's private packages, sorted
 }
 
 // Store is Wharf's metadata store. Implementations must pass storetest.Run.
@@ -212,6 +219,8 @@ type Store interface {
 	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)
 
 	Events(ctx context.Context, channelID int64, limit int) ([]Event, error)
+
+	AccountStore
 
 	Close() error
 }

@@ -33,6 +33,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SubchannelInheritsPrivacy", testSubchannelPrivacy},
 		{"ReuploadAddsLabels", testReuploadAddsLabels},
 		{"ByteWiseOrder", testByteWiseOrder},
+		{"UsersOwnTheirNameAndChannel", testUserNamespace},
+		{"UpdateUser", testUpdateUser},
+		{"EmailTokensAreSingleUse", testEmailTokens},
+		{"Orgs", testOrgs},
+		{"GroupsAndGrants", testGroupsAndGrants},
+		{"Privacy", testPrivacy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +153,7 @@ func testChannels(t *testing.T, s store.Store) {
 	for _, c := range list {
 		names = append(names, c.Name)
 	}
-	if diff := cmp.Diff([]string{"acme", "acme/dev"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"acme", "acme/dev", "alice"}, names); diff != "" {
 		t.Errorf("ListChannels (-want +got):\n%s", diff)
 	}
 	if _, err := s.ChannelByName(ctx, "other"); !store.IsNotFound(err) {
