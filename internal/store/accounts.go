@@ -16,8 +16,8 @@ type Org struct {
 
 // Org roles.
 const (
-	RoleOwner  = "owner"
-	RoleMember = "member"
+	RoleOwner  = access.RoleOwner
+	RoleMember = access.RoleMember
 )
 
 // Member is a user in an org.
@@ -66,18 +66,11 @@ type EmailToken struct {
 }
 
 // ChannelPackage names a package in a channel.
-type ChannelPackage struct {
-	ChannelID int64
-	Package   string
-}
+type ChannelPackage = access.PackageKey
 
 // Grants is what a user holds through org membership and groups, read afresh for each
 // request so that a removal takes effect on the next one.
-type Grants struct {
-	OrgRoles map[int64]string // org id → RoleOwner or RoleMember
-	Channels map[int64]access.Level
-	Packages map[ChannelPackage]access.Level
-}
+type Grants = access.Grants
 
 // AccountStore is the part of Store that holds accounts, orgs, groups and grants.
 type AccountStore interface {
