@@ -46,4 +46,6 @@ type CopyRequest struct {
 type NewChannelRequest struct {
 	Name    string `json:"name"`
 	Private bool   `json:"private"`
+	// Org makes an organization own the new top-level channel (its owners may do this).
+	Org string `json:"org,omitempty"`
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/api"
@@ -109,19 +111,36 @@ func (s *Server) resolveNewChannel(r *http.Request, c *call) (access.Resource, e
 	}
 	c.newChannel = req
 	if parent, _, ok := cut(req.Name, "/"); ok {
+		if req.Org != "" {
+			return access.Resource{}, errBadRequest("a subchannel belongs to its parent's owner: leave out \"org\"")
+		}
 		ch, err := s.channelByName(r.Context(), parent)
 		if err != nil {
 			return access.Resource{}, err
 		}
+		c.channel = ch
 		return resourceOf(ch), nil
+	}
+	if req.Org != "" {
+		org, err := s.store.OrgByName(r.Context(), req.Org)
+		if err != nil {
+			return access.Resource{}, err
+		}
+		c.org = org
+		return access.Resource{Org: org.ID}, nil
 	}
 	return access.Resource{}, nil
 }
 
 func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *call) error {
-	ch, err := s.store.CreateChannel(r.Context(), store.NewChannel{
-		Name: c.newChannel.Name, Private: c.newChannel.Private, OwnerUserID: c.principal.UserID, ActorID: c.principal.UserID,
-	})
+	nc := store.NewChannel{Name: c.newChannel.Name, Private: c.newChannel.Private, OwnerUserID: c.principal.UserID, ActorID: c.principal.UserID}
+	switch {
+	case c.channel.ID != 0: // a subchannel belongs to its parent's owner
+		nc.OwnerUserID, nc.OwnerOrgID = c.channel.OwnerUserID, c.channel.OwnerOrgID
+	case c.org.ID != 0:
+		nc.OwnerUserID, nc.OwnerOrgID = 0, c.org.ID
+	}
+	ch, err := s.store.CreateChannel(r.Context(), nc)
 	if err != nil {
 		return err
 	}
@@ -143,9 +162,50 @@ func (s *Server) apiListFiles(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	out := make([]api.FileInfo, 0, len(files))
 	for _, f := range files {
-		out = append(out, fileInfo(c.channel.Name, f))
+		if access.CanRead(c.principal, packageResource(c.channel, f.Package, f.PackagePrivate)) {
+			out = append(out, fileInfo(c.channel.Name, f))
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// resolveFile names one file of a channel: actions on it are actions on its package. A file
+// the caller may not see is not found, in the same words as one that is not there.
+func (s *Server) resolveFile(r *http.Request, c *call) (access.Resource, error) {
+	if _, err := s.resolveChannel(r, c); err != nil {
+		return access.Resource{}, err
+	}
+	if !access.Visible(c.principal, resourceOf(c.channel)) {
+		return access.Resource{}, &store.NotFoundError{Kind: "channel", Name: c.channel.Name}
+	}
+	ref, err := s.fileRef(r)
+	if err != nil {
+		return access.Resource{}, err
+	}
+	f, err := s.store.File(r.Context(), c.channel.ID, ref, "")
+	if err != nil {
+		return access.Resource{}, err
+	}
+	res := packageResource(c.channel, f.Package, f.PackagePrivate)
+	if !access.CanRead(c.principal, res) {
+		return access.Resource{}, &store.NotFoundError{Kind: "file", Name: ref.String()}
+	}
+	c.file = f
+	return res, nil
+}
+
+// resolveUpload names the package an upload is for, from its filename, so that a grant on
+// that one package is enough to upload to it.
+func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error) {
+	if _, err := s.resolveChannel(r, c); err != nil {
+		return access.Resource{}, err
+	}
+	name, _, _, _, err := conda.ParseFilename(r.PathValue("filename"))
+	if err != nil {
+		drain(r.Body)
+		return access.Resource{}, errBadRequest(err.Error())
+	}
+	return packageResource(c.channel, name, false), nil
 }
 
 func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
@@ -160,22 +220,11 @@ func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
 }
 
 func (s *Server) apiShowFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := s.fileRef(r)
-	if err != nil {
-		return err
-	}
-	f, err := s.store.File(r.Context(), c.channel.ID, ref, "")
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, fileInfo(c.channel.Name, f))
+	return writeJSON(w, http.StatusOK, fileInfo(c.channel.Name, c.file))
 }
 
 func (s *Server) apiRemoveFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, err := s.fileRef(r)
-	if err != nil {
-		return err
-	}
+	ref := store.FileRef{Subdir: c.file.Subdir, Filename: c.file.Filename}
 	if err := s.store.RemoveFile(r.Context(), c.channel.ID, ref, c.principal.UserID); err != nil {
 		return err
 	}
@@ -234,11 +283,32 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) error {
-	labels, err := s.store.Labels(r.Context(), c.channel.ID)
+	if access.ChannelLevel(c.principal, resourceOf(c.channel)) >= access.Read {
+		labels, err := s.store.Labels(r.Context(), c.channel.ID)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, labels)
+	}
+	// Counted over the files the caller may see: counts must not betray private packages.
+	files, err := s.store.ListFiles(r.Context(), c.channel.ID, "")
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, labels)
+	counts := map[string]int64{}
+	for _, f := range files {
+		if access.CanRead(c.principal, packageResource(c.channel, f.Package, f.PackagePrivate)) {
+			for _, l := range f.Labels {
+				counts[l]++
+			}
+		}
+	}
+	out := make([]store.LabelCount, 0, len(counts))
+	for l, n := range counts {
+		out = append(out, store.LabelCount{Label: l, Files: n})
+	}
+	slices.SortFunc(out, func(a, b store.LabelCount) int { return strings.Compare(a.Label, b.Label) })
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) error {

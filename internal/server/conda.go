@@ -81,10 +81,13 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 	return resourceOf(ch), nil
 }
 
-func (s *Server) cacheControl(c *call, immutable bool) string {
+// cacheControl says whether shared caches may keep an answer: only what anonymous readers get
+// of a public channel. Anything that depends on who asks also varies by Authorization.
+func cacheControl(w http.ResponseWriter, shared, immutable bool) string {
 	scope := "public"
-	if private(c.channel) {
+	if !shared {
 		scope = "private"
+		w.Header().Add("Vary", "Authorization")
 	}
 	if immutable {
 		return scope + ", max-age=31536000, immutable"
@@ -107,17 +110,17 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	ctx := r.Context()
 	cp := c.conda
 	if cp.file == "channeldata.json" {
-		cd, err := s.index.channeldata(ctx, c.channel, cp.label)
+		cd, mod, err := s.index.channeldata(ctx, c.channel, cp.label, c.principal)
 		if err != nil {
 			return err
 		}
-		serveBytes(w, r, "application/json", cd.etag, s.cacheControl(c, false), cd.mod, cd.body)
+		serveBytes(w, r, "application/json", cd.etag, cacheControl(w, c.principal.Anonymous() && !private(c.channel), false), mod, cd.body)
 		return nil
 	}
 	if strings.HasSuffix(cp.file, ".conda") || strings.HasSuffix(cp.file, ".tar.bz2") {
 		return s.servePackage(w, r, c)
 	}
-	sub, err := s.index.subdir(ctx, c.channel, cp.label, cp.subdir)
+	sub, err := s.index.subdir(ctx, c.channel, cp.label, cp.subdir, c.principal)
 	if err != nil {
 		return err
 	}
@@ -128,7 +131,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	if a == nil {
 		return errNotFound(cp.subdir + "/" + cp.file + " not found")
 	}
-	serveBytes(w, r, a.contentType, a.etag, s.cacheControl(c, a.immutable), sub.mod, a.body)
+	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, sub.shared, a.immutable), sub.mod, a.body)
 	return nil
 }
 
@@ -143,10 +146,14 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
+	res := packageResource(c.channel, f.Package, f.PackagePrivate)
+	if !access.CanRead(c.principal, res) {
+		return &store.NotFoundError{Kind: "file", Name: ref.String()} // as if it were not there
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Cache-Control", s.cacheControl(c, false))
+	h.Set("Cache-Control", cacheControl(w, !res.Private && !res.PackagePrivate, false))
 	h.Set("X-Content-Type-Options", "nosniff")
 	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
 	defer rs.Close()

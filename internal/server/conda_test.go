@@ -379,6 +379,8 @@ func TestRefusals(t *testing.T) {
 	s := spec("demo", "1.0", "0", "noarch", condatest.Conda)
 	data := condatest.Build(t, s)
 	put := "/api/v1/channels/acme/files/" + s.Filename()
+	e.createChannel("stocked", false)
+	e.mustUpload("stocked", s)
 	cases := []struct {
 		name, method, path, auth string
 		body                     []byte
@@ -389,8 +391,10 @@ func TestRefusals(t *testing.T) {
 		{"unknown user", "PUT", put, "nobody:whatever", data, 401},
 		{"non-owner upload", "PUT", put, "bob:bob-password-123", data, 403},
 		{"anonymous channel create", "POST", "/api/v1/channels", "", []byte(`{"name":"x"}`), 401},
-		{"non-admin channel create", "POST", "/api/v1/channels", "bob:bob-password-123", []byte(`{"name":"x"}`), 403},
-		{"non-owner remove", "DELETE", "/api/v1/channels/acme/files/noarch/" + s.Filename(), "bob:bob-password-123", nil, 403},
+		{"channel create in another's org", "POST", "/api/v1/channels", "bob:bob-password-123", []byte(`{"name":"x","org":"nosuchorg"}`), 404},
+		{"subchannel of another's channel", "POST", "/api/v1/channels", "bob:bob-password-123", []byte(`{"name":"acme/x"}`), 403},
+		{"non-owner remove", "DELETE", "/api/v1/channels/stocked/files/noarch/" + s.Filename(), "bob:bob-password-123", nil, 403},
+		{"anonymous remove", "DELETE", "/api/v1/channels/stocked/files/noarch/" + s.Filename(), "", nil, 401},
 		{"non-owner copy", "POST", "/api/v1/channels/acme/copy", "bob:bob-password-123", []byte(`{"from_label":"main","to_labels":["x"]}`), 403},
 		{"anonymous history", "GET", "/api/v1/channels/acme/history", "", nil, 401},
 		{"private channel, anonymous", "GET", "/conda/secret/noarch/repodata.json", "", nil, 404},

@@ -92,7 +92,7 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateUser(t.Context(), store.NewUser{Name: "admin", Email: "admin@example.com", PasswordHash: hash, Admin: true}); err != nil {
+	if _, err := st.CreateUser(t.Context(), store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, srv: hs, store: cs, blobs: bl, tempDir: tmp}
@@ -105,7 +105,7 @@ func (e *env) user(name, password string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.store.CreateUser(e.t.Context(), store.NewUser{Name: name, Email: name + "@example.com", PasswordHash: hash}); err != nil {
+	if _, err := e.store.CreateUser(e.t.Context(), store.NewUser{Name: name, Email: name + "@example.com", EmailVerified: true, PasswordHash: hash}); err != nil {
 		e.t.Fatal(err)
 	}
 }

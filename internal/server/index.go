@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/repodata"
 	"github.com/wharfhq/wharf/internal/store"
@@ -55,21 +57,40 @@ func newArtefact(body []byte, contentType string) *artefact {
 	return &artefact{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
-// subdirIndex is one subdir of one label at one revision. repodata.json.zst is built eagerly
-// (the form conda, mamba and pixi fetch); the rest on first request.
+// subdirIndex is one subdir of one label at one revision: every record, and which packages
+// are private. What a reader gets is a view of it (subdirView), one per distinct set of
+// packages a reader may see, built once and shared by every reader with that set.
 type subdirIndex struct {
 	key     indexKey
 	rev     int64
 	mod     time.Time
 	records []repodata.Record
+	private map[string]bool
 
-	zst       *artefact
-	json, bz2 func() (*artefact, error)
-	current   func() ([2]*artefact, error)
-	runExp    func() ([2]*artefact, error)
-	shards    func() (*shardSet, error)
-	// built is shards once built; prevShards is what the revision before served, kept so a
-	// client holding the previous shard index can still fetch the shards it names.
+	mu    sync.Mutex
+	views map[string]*subdirView
+	sf    singleflight.Group
+	// prevShards is what each view served at the revision before, kept so that a client
+	// holding the previous shard index can still fetch the shards it names.
+	prevShards map[string]*shardSet
+}
+
+// maxViews bounds the views kept per subdir; readers beyond it get views built for them and
+// not kept. Distinct visible sets come from distinct package grants, so this is generous.
+const maxViews = 256
+
+// subdirView is what one visible set of packages sees. repodata.json.zst is built eagerly
+// (the form conda, mamba and pixi fetch); the rest on first request.
+type subdirView struct {
+	mod     time.Time
+	shared  bool // the anonymous view of a public channel: shared caches may keep it
+	records []repodata.Record
+
+	zst        *artefact
+	json, bz2  func() (*artefact, error)
+	current    func() ([2]*artefact, error)
+	runExp     func() ([2]*artefact, error)
+	shards     func() (*shardSet, error)
 	built      atomic.Pointer[shardSet]
 	prevShards *shardSet
 }
@@ -79,36 +100,135 @@ type shardSet struct {
 	shards map[string]*artefact
 }
 
-func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string) (*subdirIndex, error) {
+// visibility is the set of packages a reader may see in one channel, named by key.
+type visibility struct {
+	key   string
+	allow func(pkg string) bool // nil: everything
+}
+
+// visibilityFor works out what p sees of a channel whose private packages are private. It
+// costs O(p's package grants), never O(channel size).
+func visibilityFor(p access.Principal, res access.Resource, private map[string]bool) visibility {
+	if access.ChannelLevel(p, res) >= access.Read {
+		return visibility{key: "all"}
+	}
+	var granted []string
+	for k, l := range p.Packages {
+		if k.ChannelID == res.ChannelID && l >= access.Read {
+			granted = append(granted, k.Package)
+		}
+	}
+	sort.Strings(granted)
+	if res.Private {
+		// Without read on a private channel, only the packages granted one by one.
+		set := make(map[string]bool, len(granted))
+		for _, g := range granted {
+			set[g] = true
+		}
+		return visibility{key: "only\x00" + strings.Join(granted, "\x00"), allow: func(n string) bool { return set[n] }}
+	}
+	if len(private) == 0 {
+		return visibility{key: "all"}
+	}
+	var extra []string
+	for _, g := range granted {
+		if private[g] {
+			extra = append(extra, g)
+		}
+	}
+	set := make(map[string]bool, len(extra))
+	for _, g := range extra {
+		set[g] = true
+	}
+	return visibility{key: "public\x00" + strings.Join(extra, "\x00"), allow: func(n string) bool { return !private[n] || set[n] }}
+}
+
+func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string, p access.Principal) (*subdirView, error) {
 	key := indexKey{ch.ID, label, subdir}
-	return c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context, old *subdirIndex) (*subdirIndex, error) {
+	base, err := c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context, old *subdirIndex) (*subdirIndex, error) {
 		return c.buildSubdir(ctx, key, old)
 	})
+	if err != nil {
+		return nil, err
+	}
+	res := resourceOf(ch)
+	return base.view(ctx, c.log, visibilityFor(p, res, base.private), !res.Private)
 }
 
 func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirIndex) (*subdirIndex, error) {
-	start := time.Now()
 	snap, err := c.store.SubdirSnapshot(ctx, key.channelID, key.label, key.subdir)
 	if err != nil {
 		return nil, err
 	}
-	zst, sum, jsonLen, err := repodata.BuildRepodataZstd(key.subdir, snap.Records)
+	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records,
+		private: make(map[string]bool, len(snap.Private)), views: map[string]*subdirView{}, prevShards: map[string]*shardSet{}}
+	for _, n := range snap.Private {
+		e.private[n] = true
+	}
+	if old != nil {
+		old.mu.Lock()
+		for k, v := range old.views {
+			if set := v.built.Load(); set != nil {
+				e.prevShards[k] = set
+			}
+		}
+		old.mu.Unlock()
+	}
+	return e, nil
+}
+
+func (e *subdirIndex) view(ctx context.Context, log *slog.Logger, vis visibility, publicChannel bool) (*subdirView, error) {
+	e.mu.Lock()
+	v, ok := e.views[vis.key]
+	e.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	r, err, _ := e.sf.Do(vis.key, func() (any, error) {
+		v, err := e.buildView(ctx, log, vis, publicChannel)
+		if err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		if len(e.views) < maxViews {
+			e.views[vis.key] = v
+		}
+		e.mu.Unlock()
+		return v, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records}
-	if old != nil {
-		e.prevShards = old.built.Load()
+	return r.(*subdirView), nil
+}
+
+func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visibility, publicChannel bool) (*subdirView, error) {
+	start := time.Now()
+	key := e.key
+	records := e.records
+	if vis.allow != nil {
+		records = make([]repodata.Record, 0, len(e.records))
+		for _, r := range e.records {
+			if vis.allow(r.Name) {
+				records = append(records, r)
+			}
+		}
 	}
+	zst, sum, jsonLen, err := repodata.BuildRepodataZstd(key.subdir, records)
+	if err != nil {
+		return nil, err
+	}
+	v := &subdirView{mod: e.mod, records: records, prevShards: e.prevShards[vis.key],
+		shared: publicChannel && (len(e.private) == 0 || vis.key == "public\x00")}
 	etag := hex.EncodeToString(sum[:16])
-	e.zst = &artefact{body: zst, contentType: "application/zstd", etag: `"` + etag + `-zst"`}
+	v.zst = &artefact{body: zst, contentType: "application/zstd", etag: `"` + etag + `-zst"`}
 	// Most clients take the .zst or the shards; the plain JSON, as large as the channel, is
 	// built when first asked for.
-	e.json = sync.OnceValues(func() (*artefact, error) {
-		return &artefact{body: repodata.BuildRepodata(key.subdir, e.records), contentType: "application/json", etag: `"` + etag + `"`}, nil
+	v.json = sync.OnceValues(func() (*artefact, error) {
+		return &artefact{body: repodata.BuildRepodata(key.subdir, v.records), contentType: "application/json", etag: `"` + etag + `"`}, nil
 	})
-	e.bz2 = sync.OnceValues(func() (*artefact, error) {
-		j, err := e.json()
+	v.bz2 = sync.OnceValues(func() (*artefact, error) {
+		j, err := v.json()
 		if err != nil {
 			return nil, err
 		}
@@ -118,14 +238,14 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 		}
 		return &artefact{body: b, contentType: "application/x-bzip2", etag: `"` + etag + `-bz2"`}, nil
 	})
-	e.current = sync.OnceValues(func() ([2]*artefact, error) {
-		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, e.records, conda.CompareVersions))
+	v.current = sync.OnceValues(func() ([2]*artefact, error) {
+		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, v.records, conda.CompareVersions))
 	})
-	e.runExp = sync.OnceValues(func() ([2]*artefact, error) {
-		return jsonAndZstd(repodata.BuildRunExports(key.subdir, e.records))
+	v.runExp = sync.OnceValues(func() ([2]*artefact, error) {
+		return jsonAndZstd(repodata.BuildRunExports(key.subdir, v.records))
 	})
-	e.shards = sync.OnceValues(func() (*shardSet, error) {
-		idx, shards, err := repodata.BuildShards(key.subdir, e.records, e.mod)
+	v.shards = sync.OnceValues(func() (*shardSet, error) {
+		idx, shards, err := repodata.BuildShards(key.subdir, v.records, v.mod)
 		if err != nil {
 			return nil, err
 		}
@@ -133,13 +253,12 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 		for h, b := range shards {
 			set.shards[h] = &artefact{body: b, contentType: "application/zstd", etag: `"` + h + `"`, immutable: true}
 		}
-		e.built.Store(set)
+		v.built.Store(set)
 		return set, nil
 	})
-
-	c.log.DebugContext(ctx, "repodata built", "channel_id", key.channelID, "label", key.label, "subdir", key.subdir,
-		"revision", snap.Revision, "records", len(snap.Records), "json_bytes", jsonLen, "zst_bytes", len(zst), "duration_ms", time.Since(start).Milliseconds())
-	return e, nil
+	log.DebugContext(ctx, "repodata built", "channel_id", key.channelID, "label", key.label, "subdir", key.subdir,
+		"revision", e.rev, "records", len(records), "json_bytes", jsonLen, "zst_bytes", len(zst), "duration_ms", time.Since(start).Milliseconds())
+	return v, nil
 }
 
 func jsonAndZstd(body []byte) ([2]*artefact, error) {
@@ -152,7 +271,7 @@ func jsonAndZstd(body []byte) ([2]*artefact, error) {
 }
 
 // artefact returns what the subdir serves under file, or nil if it serves nothing there.
-func (e *subdirIndex) artefact(file string) (*artefact, error) {
+func (e *subdirView) artefact(file string) (*artefact, error) {
 	pick := func(f func() ([2]*artefact, error), i int) (*artefact, error) {
 		a, err := f()
 		if err != nil {
@@ -201,24 +320,63 @@ func (e *subdirIndex) artefact(file string) (*artefact, error) {
 	return nil, nil
 }
 
-// channelIndex is channeldata.json of one label of a channel at one revision.
+// channelIndex is every file of one label of a channel at one revision, for channeldata.json;
+// like subdirs, readers get views of it by what they may see.
 type channelIndex struct {
-	rev    int64
-	mod    time.Time
-	keepIt bool
-	*artefact
+	rev      int64
+	mod      time.Time
+	keepIt   bool
+	packages []repodata.PackageInfo
+	private  map[string]bool
+
+	mu    sync.Mutex
+	views map[string]*artefact
+	sf    singleflight.Group
 }
 
-func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string) (*channelIndex, error) {
+func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string, p access.Principal) (*artefact, time.Time, error) {
 	key := indexKey{channelID: ch.ID, label: label}
-	return c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, _ *channelIndex) (*channelIndex, error) {
+	e, err := c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, _ *channelIndex) (*channelIndex, error) {
 		snap, err := c.store.ChannelSnapshot(ctx, key.channelID, label)
 		if err != nil {
 			return nil, err
 		}
-		return &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt, keepIt: label == "main" || len(snap.Packages) > 0,
-			artefact: newArtefact(repodata.BuildChanneldata(snap.Packages, conda.CompareVersions), "application/json")}, nil
+		e := &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt, keepIt: label == "main" || len(snap.Packages) > 0,
+			packages: snap.Packages, private: map[string]bool{}, views: map[string]*artefact{}}
+		for _, n := range snap.Private {
+			e.private[n] = true
+		}
+		return e, nil
 	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	vis := visibilityFor(p, resourceOf(ch), e.private)
+	e.mu.Lock()
+	a, ok := e.views[vis.key]
+	e.mu.Unlock()
+	if ok {
+		return a, e.mod, nil
+	}
+	r, _, _ := e.sf.Do(vis.key, func() (any, error) {
+		pkgs := e.packages
+		if vis.allow != nil {
+			pkgs = make([]repodata.PackageInfo, 0, len(e.packages))
+			for _, p := range e.packages {
+				if vis.allow(p.Name) {
+					pkgs = append(pkgs, p)
+				}
+			}
+		}
+		a := newArtefact(repodata.BuildChanneldata(pkgs, conda.CompareVersions), "application/json")
+		e.mu.Lock()
+		if len(e.views) < maxViews {
+			e.views[vis.key] = a
+		}
+		e.mu.Unlock()
+		return a, nil
+	})
+	return r.(*artefact), e.mod, nil
 }
 
 func (e *subdirIndex) revision() int64  { return e.rev }
@@ -226,7 +384,8 @@ func (e *channelIndex) revision() int64 { return e.rev }
 
 // keep says whether an entry is worth caching. Empty entries of labels other than main are
 // not: anyone may ask for any label name, and each would otherwise stay in memory for good.
-func (e *subdirIndex) keep() bool  { return e.key.label == "main" || len(e.records) > 0 }
+func (e *subdirIndex) keep() bool { return e.key.label == "main" || len(e.records) > 0 }
+
 func (e *channelIndex) keep() bool { return e.keepIt }
 
 // revCache keeps one entry per key, each built from the store at some revision. A request

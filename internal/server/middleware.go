@@ -189,7 +189,15 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 		s.creds.remember(key, now)
 	}
 	if u.Disabled {
-		return access.Principal{}, wrong
+		return access.Principal{}, errUnauthorized("this account is disabled; ask an administrator")
 	}
-	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Disabled}, nil
+	if !u.EmailVerified {
+		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
+	}
+	// Read afresh on every request: leaving a group or losing a grant takes effect at once.
+	g, err := s.store.GrantsOf(r.Context(), u.ID)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Grants: g}, nil
 }

@@ -82,6 +82,8 @@ type call struct {
 	channel    store.Channel // set by resolvers that name a channel
 	conda      condaPath     // set by the conda resolver
 	newChannel api.NewChannelRequest
+	org        store.Org  // set by resolvers that name an org
+	file       store.File // set by resolveFile
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -106,9 +108,9 @@ func (s *Server) routes() http.Handler {
 		{"POST", "/api/v1/channels", access.ChannelCreate, s.resolveNewChannel, s.apiCreateChannel},
 		{"GET", "/api/v1/channels/{channel}", access.ChannelView, s.resolveChannel, s.apiShowChannel},
 		{"GET", "/api/v1/channels/{channel}/files", access.ChannelView, s.resolveChannel, s.apiListFiles},
-		{"PUT", "/api/v1/channels/{channel}/files/{filename}", access.ArtifactCreate, s.resolveChannel, s.apiUpload},
-		{"GET", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ChannelView, s.resolveChannel, s.apiShowFile},
-		{"DELETE", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDelete, s.resolveChannel, s.apiRemoveFile},
+		{"PUT", "/api/v1/channels/{channel}/files/{filename}", access.ArtifactCreate, s.resolveUpload, s.apiUpload},
+		{"GET", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDownload, s.resolveFile, s.apiShowFile},
+		{"DELETE", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDelete, s.resolveFile, s.apiRemoveFile},
 		{"POST", "/api/v1/channels/{channel}/copy", access.ArtifactEdit, s.resolveChannel, s.apiCopy},
 		{"GET", "/api/v1/channels/{channel}/labels", access.ChannelView, s.resolveChannel, s.apiLabels},
 		{"GET", "/api/v1/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.apiHistory},
@@ -173,7 +175,15 @@ func refuse(p access.Principal, res access.Resource) error {
 }
 
 func resourceOf(ch store.Channel) access.Resource {
-	return access.Resource{Channel: ch.Name, Private: private(ch), OwnerUserID: ch.OwnerUserID}
+	return access.Resource{Channel: ch.Name, ChannelID: ch.ID, ParentID: ch.ParentID, Private: private(ch),
+		OwnerUserID: ch.OwnerUserID, OwnerOrgID: ch.OwnerOrgID}
+}
+
+// packageResource is a package of a channel.
+func packageResource(ch store.Channel, pkg string, pkgPrivate bool) access.Resource {
+	r := resourceOf(ch)
+	r.Package, r.PackagePrivate = pkg, pkgPrivate
+	return r
 }
 
 // private reports whether a channel is private by itself or through its parent.

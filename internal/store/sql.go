@@ -315,13 +315,13 @@ func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
 
 // ---- files
 
-const fileCols = `f.id, f.channel_id, p.kind, p.name, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at`
+const fileCols = `f.id, f.channel_id, p.kind, p.name, p.private, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at`
 
 func scanFile(sc interface{ Scan(...any) error }) (File, error) {
 	var f File
 	var uploader sql.NullInt64
 	var created int64
-	err := sc.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
+	err := sc.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
 		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created)
 	f.UploaderID = uploader.Int64
 	f.CreatedAt = fromMicros(created)
@@ -501,7 +501,7 @@ func (s *sqlStore) ListFiles(ctx context.Context, channelID int64, label string)
 		var uploader sql.NullInt64
 		var created int64
 		var l string
-		if err := rows.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
+		if err := rows.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
 			&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &l); err != nil {
 			return nil, err
 		}

@@ -94,22 +94,24 @@ type NewChannel struct {
 
 // File is one stored package file.
 type File struct {
-	ID          int64
-	ChannelID   int64
-	Kind        string // "conda"
-	Package     string
-	Subdir      string
-	Filename    string
-	SHA256      string
-	MD5         string
-	Size        int64
-	Version     string
-	Build       string
-	BuildNumber int64
-	Timestamp   int64
-	Labels      []string
-	UploaderID  int64
-	CreatedAt   time.Time
+	ID        int64
+	ChannelID int64
+	Kind      string // "conda"
+	Package   string
+	// PackagePrivate is the package's privacy: readers without access to it must not see it.
+	PackagePrivate bool
+	Subdir         string
+	Filename       string
+	SHA256         string
+	MD5            string
+	Size           int64
+	Version        string
+	Build          string
+	BuildNumber    int64
+	Timestamp      int64
+	Labels         []string
+	UploaderID     int64
+	CreatedAt      time.Time
 }
 
 // NewFile is an uploaded file whose blob is already durable.

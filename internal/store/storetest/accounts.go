@@ -367,6 +367,13 @@ func testPrivacy(t *testing.T, s store.Store) {
 	if err != nil || strings.Join(cs.Private, ",") != "closed" {
 		t.Errorf("channel snapshot private = %v, %v", cs.Private, err)
 	}
+	if f, err := s.File(ctx, ch.ID, store.FileRef{Subdir: "noarch", Filename: "closed-1.0-0.conda"}, ""); err != nil || !f.PackagePrivate {
+		t.Errorf("File(closed) = %+v, %v; want PackagePrivate", f, err)
+	}
+	files, err := s.ListFiles(ctx, ch.ID, "")
+	if err != nil || len(files) != 2 || !files[0].PackagePrivate || files[1].PackagePrivate {
+		t.Errorf("ListFiles = %+v, %v; want closed private and open public", files, err)
+	}
 	if err := s.SetChannelPrivate(ctx, ch.ID, true, 0); err != nil {
 		t.Fatal(err)
 	}
