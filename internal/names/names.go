@@ -4,6 +4,7 @@ package names
 
 import (
 	"fmt"
+	"net/mail"
 	"strings"
 
 	"github.com/wharfhq/wharf/internal/conda"
@@ -15,6 +16,7 @@ var reserved = map[string]bool{
 	"static": true, "admin": true, "label": true, "labels": true, "shards": true, "settings": true,
 	"user": true, "users": true, "org": true, "orgs": true, "channels": true, "packages": true,
 	"search": true, "health": true, "healthz": true, "metrics": true, "openapi.json": true, "favicon.ico": true,
+	"account": true, "accounts": true, "invites": true, "www": true, "root": true, "wharf": true, "verify": true, "reset": true,
 }
 
 // Segment checks one segment of a channel name: lowercase letters, digits, '-', '_' and '.',
@@ -48,6 +50,38 @@ func Channel(name string) error {
 		if reserved[p] || conda.ValidSubdir(p) || (i > 0 && p == "label") {
 			return fmt.Errorf("channel name %q: %q is reserved", name, p)
 		}
+	}
+	return nil
+}
+
+// Account checks a user or organization name: lowercase letters, digits and '-', starting
+// with a letter or digit, at most 39 characters, and not a name Wharf's routes use. An
+// account's name is also its channel's, so it must be a valid channel name too.
+func Account(name string) error {
+	if name == "" || len(name) > 39 {
+		return fmt.Errorf("name %q must be 1 to 39 characters", name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && r == '-'
+		if !ok {
+			return fmt.Errorf("name %q may hold only lowercase letters, digits and '-', and must start with a letter or digit", name)
+		}
+	}
+	if reserved[name] || conda.ValidSubdir(name) {
+		return fmt.Errorf("name %q is reserved", name)
+	}
+	return nil
+}
+
+// Email checks an address as typed by a user: one plain address, no display name, at most
+// 254 bytes.
+func Email(addr string) error {
+	if len(addr) > 254 {
+		return fmt.Errorf("the email address is longer than 254 characters")
+	}
+	a, err := mail.ParseAddress(addr)
+	if err != nil || a.Name != "" || a.Address != addr || !strings.Contains(addr[strings.LastIndexByte(addr, '@')+1:], ".") && !strings.HasSuffix(addr, "@localhost") {
+		return fmt.Errorf("%q is not an email address like name@example.com", addr)
 	}
 	return nil
 }
