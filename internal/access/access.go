@@ -7,6 +7,7 @@ package access
 type Action string
 
 const (
+	Anyone           Action = "anyone"            // sign-up, password reset, public documents
 	ChannelList      Action = "channel:list"      // list channels (each filtered by ChannelView)
 	ChannelView      Action = "channel:view"      // see a channel and its index
 	ChannelCreate    Action = "channel:create"    // create a channel (on the server, an org) or a subchannel (on its parent)
@@ -25,7 +26,7 @@ const (
 )
 
 // Actions lists every action, for tables and documentation.
-var Actions = []Action{ChannelList, ChannelView, ChannelCreate, ChannelManage, ChannelHistory, ArtifactDownload,
+var Actions = []Action{Anyone, ChannelList, ChannelView, ChannelCreate, ChannelManage, ChannelHistory, ArtifactDownload,
 	ArtifactCreate, ArtifactEdit, ArtifactDelete, PackageManage, UserView, OrgCreate, OrgView, OrgManage, AdminUsers}
 
 // Org roles, as the store keeps them.
@@ -112,6 +113,8 @@ func May(p Principal, a Action, r Resource) bool {
 		return false
 	}
 	switch a {
+	case Anyone:
+		return true
 	case ChannelList:
 		return true // the answer holds only what ChannelView lets p see
 	case UserView, OrgCreate:

@@ -138,6 +138,8 @@ func TestMayBeyondChannels(t *testing.T) {
 		want bool
 	}
 	table := []line{
+		{"anonymous", anon, access.Anyone, "server", server, true},
+		{"disabled admin", disabledAdmin, access.Anyone, "server", server, false},
 		{"anonymous", anon, access.ChannelList, "server", server, true},
 		{"non-member", stranger, access.ChannelList, "server", server, true},
 		{"disabled admin", disabledAdmin, access.ChannelList, "server", server, false},

@@ -22,6 +22,7 @@ import (
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/mail"
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -77,6 +78,12 @@ func serveCmd() *cobra.Command {
 	f.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", cfg.MaxUploadBytes, "largest package file accepted [WHARF_MAX_UPLOAD_BYTES]")
 	f.StringSliceVar(&cfg.ExtraSubdirs, "extra-subdirs", cfg.ExtraSubdirs, "platform subdirs to accept besides conda's known ones, comma-separated [WHARF_EXTRA_SUBDIRS]")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json [WHARF_LOG_FORMAT]")
+	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the address users reach the server at, for links in mails (default http://<listen>) [WHARF_PUBLIC_URL]")
+	f.StringVar(&cfg.Signup, "signup", cfg.Signup, "who may create an account: closed (admins only), invite or open [WHARF_SIGNUP]")
+	f.StringVar(&cfg.MailFrom, "mail-from", cfg.MailFrom, "sender of account mail (default wharf@localhost) [WHARF_MAIL_FROM]")
+	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "SMTP server host:port; without it mail is written to <data>/outbox [WHARF_SMTP_ADDR]")
+	f.StringVar(&cfg.SMTPUser, "smtp-user", cfg.SMTPUser, "SMTP user; the password comes from WHARF_SMTP_PASSWORD [WHARF_SMTP_USER]")
+	f.StringVar(&cfg.SMTPTLS, "smtp-tls", cfg.SMTPTLS, "starttls (default), tls, or none (loopback servers only) [WHARF_SMTP_TLS]")
 	return cmd
 }
 
@@ -117,7 +124,13 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	limits := conda.DefaultLimits()
 	limits.ExtraSubdirs = cfg.ExtraSubdirs
-	srv, err := server.New(st, bl, server.Options{MaxUploadBytes: cfg.MaxUploadBytes, TempDir: cfg.TempDir(), Limits: limits, Logger: log})
+	mailer, err := mail.New(mail.Config{From: cfg.MailFrom, SMTPAddr: cfg.SMTPAddr, SMTPUser: cfg.SMTPUser, SMTPPass: cfg.SMTPPassword,
+		SMTPTLS: cfg.SMTPTLS, OutboxDir: cfg.OutboxDir()}, log)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(st, bl, server.Options{MaxUploadBytes: cfg.MaxUploadBytes, TempDir: cfg.TempDir(), Limits: limits, Logger: log,
+		Mail: mailer, PublicURL: cfg.PublicURL, Signup: cfg.Signup})
 	if err != nil {
 		return err
 	}

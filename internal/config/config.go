@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,18 @@ type Config struct {
 	// ExtraSubdirs are platform subdirs accepted besides conda's known ones (noarch,
 	// linux-64, …), for in-house platforms.
 	ExtraSubdirs []string
+
+	// PublicURL is the address users reach the server at, for links in mails; default
+	// http://<listen>.
+	PublicURL string
+	// Signup is who may create an account: closed (default; admins create them), invite or open.
+	Signup string
+	// Mail: SMTP when SMTPAddr is set, else mails are written to <data>/outbox.
+	MailFrom     string
+	SMTPAddr     string
+	SMTPUser     string
+	SMTPPassword string // from WHARF_SMTP_PASSWORD only: a flag would show it in ps
+	SMTPTLS      string // starttls (default), tls or none (loopback only)
 }
 
 // Default returns the configuration `wharf serve` uses with no flags.
@@ -30,6 +43,7 @@ func Default() Config {
 		DataDir:        "wharf-data",
 		MaxUploadBytes: 2 << 30,
 		LogFormat:      "text",
+		Signup:         "closed",
 	}
 }
 
@@ -46,6 +60,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	set(&c.Database, "WHARF_DATABASE")
 	set(&c.Storage, "WHARF_STORAGE")
 	set(&c.LogFormat, "WHARF_LOG_FORMAT")
+	set(&c.PublicURL, "WHARF_PUBLIC_URL")
+	set(&c.Signup, "WHARF_SIGNUP")
+	set(&c.MailFrom, "WHARF_MAIL_FROM")
+	set(&c.SMTPAddr, "WHARF_SMTP_ADDR")
+	set(&c.SMTPUser, "WHARF_SMTP_USER")
+	set(&c.SMTPPassword, "WHARF_SMTP_PASSWORD")
+	set(&c.SMTPTLS, "WHARF_SMTP_TLS")
 	if v := getenv("WHARF_EXTRA_SUBDIRS"); v != "" {
 		c.ExtraSubdirs = strings.Split(v, ",")
 	}
@@ -83,8 +104,23 @@ func (c Config) Resolve() (Config, error) {
 	default:
 		return c, fmt.Errorf("log format %q: want text or json", c.LogFormat)
 	}
+	switch c.Signup {
+	case "closed", "invite", "open":
+	default:
+		return c, fmt.Errorf("sign-up mode %q: want closed, invite or open", c.Signup)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return c, fmt.Errorf("public URL %q: want http(s)://host[:port][/path], without credentials", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, nil
 }
+
+// OutboxDir is where mail goes when no SMTP server is configured.
+func (c Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
 
 // subdirPattern is conda's generic subdir form, ^[a-z0-9]+-[a-z0-9]+$.
 func subdirPattern(s string) bool {

@@ -4,32 +4,47 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/ratelimit"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 // httpError is an error with the status and code a client sees. Its message is written for
 // the user: what was wrong and what to do.
 type httpError struct {
-	status  int
-	code    string
-	message string
+	status     int
+	code       string
+	message    string
+	retryAfter time.Duration // for 429
 }
 
 func (e *httpError) Error() string { return e.message }
 
-func errBadRequest(msg string) error { return &httpError{http.StatusBadRequest, "bad_request", msg} }
-func errNotFound(msg string) error   { return &httpError{http.StatusNotFound, "not_found", msg} }
-func errForbidden(msg string) error  { return &httpError{http.StatusForbidden, "forbidden", msg} }
+func errBadRequest(msg string) error { return &httpError{http.StatusBadRequest, "bad_request", msg, 0} }
+func errNotFound(msg string) error   { return &httpError{http.StatusNotFound, "not_found", msg, 0} }
+func errForbidden(msg string) error  { return &httpError{http.StatusForbidden, "forbidden", msg, 0} }
 func errUnauthorized(msg string) error {
-	return &httpError{http.StatusUnauthorized, "unauthorized", msg}
+	return &httpError{http.StatusUnauthorized, "unauthorized", msg, 0}
 }
+func errTooManyAttempts(retry time.Duration) error {
+	return &httpError{status: http.StatusTooManyRequests, code: "too_many_attempts",
+		message: fmt.Sprintf("too many failed sign-ins; try again in %d seconds", int(retry.Seconds())), retryAfter: retry}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// clientAddr is the address failed sign-ins are counted against.
+func clientAddr(r *http.Request) string { return ratelimit.Addr(r.RemoteAddr) }
+
 func errTooLarge(msg string) error {
-	return &httpError{http.StatusRequestEntityTooLarge, "too_large", msg}
+	return &httpError{http.StatusRequestEntityTooLarge, "too_large", msg, 0}
 }
 
 // errClientGone marks a request whose client went away; nothing useful can be answered.
@@ -45,17 +60,17 @@ func classify(err error) *httpError {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &bad):
-		return &httpError{http.StatusBadRequest, "invalid_package", bad.Error()}
+		return &httpError{http.StatusBadRequest, "invalid_package", bad.Error(), 0}
 	case errors.As(err, &nf):
-		return &httpError{http.StatusNotFound, "not_found", nf.Error()}
+		return &httpError{http.StatusNotFound, "not_found", nf.Error(), 0}
 	case errors.As(err, &cf):
-		return &httpError{http.StatusConflict, "conflict", cf.Error()}
+		return &httpError{http.StatusConflict, "conflict", cf.Error(), 0}
 	case badText(err):
-		return &httpError{http.StatusBadRequest, "bad_request", "the request holds text the database refuses (invalid UTF-8 or a NUL byte)"}
+		return &httpError{http.StatusBadRequest, "bad_request", "the request holds text the database refuses (invalid UTF-8 or a NUL byte)", 0}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
-		return &httpError{499, "client_closed", "the request was cancelled"}
+		return &httpError{499, "client_closed", "the request was cancelled", 0}
 	default:
-		return &httpError{http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request id"}
+		return &httpError{http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request id", 0}
 	}
 }
 
@@ -69,6 +84,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if he.status == 499 {
 		w.WriteHeader(he.status) // nobody is listening; this is for the access log
 		return
+	}
+	if he.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds())))
 	}
 	if he.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="wharf", charset="UTF-8"`)

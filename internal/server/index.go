@@ -53,9 +53,16 @@ type artefact struct {
 }
 
 func newArtefact(body []byte, contentType string) *artefact {
-	sum := sha256.Sum256(body)
-	return &artefact{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	return &artefact{body: body, contentType: contentType, etag: `"` + etagOf(body) + `"`}
 }
+
+func etagOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// startTime is the Last-Modified of what is built into the binary.
+var startTime = time.Now().UTC().Truncate(time.Second)
 
 // subdirIndex is one subdir of one label at one revision: every record, and which packages
 // are private. What a reader gets is a view of it (subdirView), one per distinct set of

@@ -176,6 +176,13 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 		}
 	}
 	now := time.Now()
+	// Only failures spend the budget, so a client that sends the right password on every
+	// request never waits. While an account or address is over it, everything is refused,
+	// the remembered credentials too: otherwise a guesser would learn the right guess.
+	addr := clientAddr(r)
+	if ok, retry := s.opts.Logins.Allow(user, addr, now); !ok {
+		return access.Principal{}, errTooManyAttempts(retry)
+	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
 		// An unknown name costs the same hash as a wrong password.
@@ -184,8 +191,10 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 			return access.Principal{}, errClientGone
 		}
 		if !ok || u.ID == 0 {
+			s.opts.Logins.Failed(user, addr, now)
 			return access.Principal{}, wrong
 		}
+		s.opts.Logins.Succeeded(user, addr, now)
 		s.creds.remember(key, now)
 	}
 	if u.Disabled {

@@ -5,16 +5,20 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/mail"
 	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/ratelimit"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -29,6 +33,16 @@ type Options struct {
 	// declare a 128 MiB zstd window, which the decoder allocates.
 	ConcurrentReads int
 	Logger          *slog.Logger
+
+	// Mail sends account mail (verification, reset, invitations); nil writes it to
+	// TempDir/../outbox. PublicURL is the server's address as users reach it, for links in
+	// mails: never taken from a request's Host header, which a client chooses.
+	Mail      mail.Sender
+	PublicURL string
+	// Signup is SignupClosed (default), SignupInvite or SignupOpen.
+	Signup string
+	// Logins limits failed sign-ins per account and per address; nil uses the defaults.
+	Logins *ratelimit.Logins
 }
 
 // Server serves Wharf over HTTP.
@@ -41,6 +55,7 @@ type Server struct {
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
 	creds   *credCache
+	table   []route
 }
 
 // New builds a Server over a store and a blob store.
@@ -66,6 +81,25 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.TempDir, 0o750); err != nil {
 		return nil, err
 	}
+	if opts.Signup == "" {
+		opts.Signup = SignupClosed
+	}
+	if opts.Signup != SignupClosed && opts.Signup != SignupInvite && opts.Signup != SignupOpen {
+		return nil, fmt.Errorf("sign-up mode %q: want closed, invite or open", opts.Signup)
+	}
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://127.0.0.1:8080"
+	}
+	if opts.Logins == nil {
+		opts.Logins = ratelimit.NewLogins(ratelimit.Config{})
+	}
+	if opts.Mail == nil {
+		m, err := mail.NewOutbox(filepath.Join(filepath.Dir(filepath.Clean(opts.TempDir)), "outbox"), "", opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		opts.Mail = m
+	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
 		creds: newCredCache(5*time.Minute, 10000)}
 	s.index = newIndexCache(st, s.log)
@@ -84,6 +118,7 @@ type call struct {
 	newChannel api.NewChannelRequest
 	org        store.Org  // set by resolvers that name an org
 	file       store.File // set by resolveFile
+	pkg        string     // set by resolvePackage
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -114,7 +149,44 @@ func (s *Server) routes() http.Handler {
 		{"POST", "/api/v1/channels/{channel}/copy", access.ArtifactEdit, s.resolveChannel, s.apiCopy},
 		{"GET", "/api/v1/channels/{channel}/labels", access.ChannelView, s.resolveChannel, s.apiLabels},
 		{"GET", "/api/v1/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.apiHistory},
+		{"PATCH", "/api/v1/channels/{channel}", access.ChannelManage, s.resolveChannel, s.apiUpdateChannel},
+		{"PATCH", "/api/v1/channels/{channel}/packages/{package}", access.PackageManage, s.resolvePackage, s.apiUpdatePackage},
+
+		// Accounts. Answers of sign-up and reset never tell whether an account exists.
+		{"POST", "/api/v1/signup", access.Anyone, nil, s.apiSignup},
+		{"POST", "/api/v1/account/verify", access.Anyone, nil, s.apiVerify},
+		{"POST", "/api/v1/account/verify/resend", access.Anyone, nil, s.apiResendVerification},
+		{"POST", "/api/v1/password-reset", access.Anyone, nil, s.apiPasswordReset},
+		{"POST", "/api/v1/password-reset/confirm", access.Anyone, nil, s.apiPasswordResetConfirm},
+		{"PUT", "/api/v1/user/password", access.UserView, nil, s.apiChangePassword},
+		{"GET", "/api/v1/users", access.AdminUsers, nil, s.apiListUsers},
+		{"POST", "/api/v1/users", access.AdminUsers, nil, s.apiCreateUser},
+		{"PATCH", "/api/v1/users/{user}", access.AdminUsers, nil, s.apiUpdateUser},
+		{"POST", "/api/v1/invites", access.AdminUsers, nil, s.apiInvite},
+
+		// Organizations and their groups.
+		{"POST", "/api/v1/orgs", access.OrgCreate, nil, s.apiCreateOrg},
+		{"GET", "/api/v1/orgs/{org}", access.OrgView, s.resolveOrg, s.apiShowOrg},
+		{"GET", "/api/v1/orgs/{org}/history", access.OrgView, s.resolveOrg, s.apiOrgHistory},
+		{"PUT", "/api/v1/orgs/{org}/members/{user}", access.OrgManage, s.resolveOrg, s.apiSetMember},
+		{"DELETE", "/api/v1/orgs/{org}/members/{user}", access.OrgManage, s.resolveOrg, s.apiRemoveMember},
+		{"GET", "/api/v1/orgs/{org}/groups", access.OrgView, s.resolveOrg, s.apiGroups},
+		{"POST", "/api/v1/orgs/{org}/groups", access.OrgManage, s.resolveOrg, s.apiCreateGroup},
+		{"DELETE", "/api/v1/orgs/{org}/groups/{group}", access.OrgManage, s.resolveOrg, s.apiDeleteGroup},
+		{"PUT", "/api/v1/orgs/{org}/groups/{group}/members/{user}", access.OrgManage, s.resolveOrg, s.apiAddGroupMember},
+		{"DELETE", "/api/v1/orgs/{org}/groups/{group}/members/{user}", access.OrgManage, s.resolveOrg, s.apiRemoveGroupMember},
+		{"PUT", "/api/v1/orgs/{org}/groups/{group}/grants", access.OrgManage, s.resolveOrg, s.apiSetGrant},
+		{"DELETE", "/api/v1/orgs/{org}/groups/{group}/grants", access.OrgManage, s.resolveOrg, s.apiRemoveGrant},
+
+		{"GET", "/api/v1/openapi.json", access.Anyone, nil, s.apiOpenAPI},
+
+		// The pages that mailed links open.
+		{"GET", "/account/verify", access.Anyone, nil, s.pageVerify},
+		{"POST", "/account/verify", access.Anyone, nil, s.pageVerifyPost},
+		{"GET", "/account/reset", access.Anyone, nil, s.pageReset},
+		{"POST", "/account/reset", access.Anyone, nil, s.pageResetPost},
 	}
+	s.table = table
 	mux := http.NewServeMux()
 	for _, rt := range table {
 		mux.Handle(rt.method+" "+rt.pattern, s.serveRoute(rt))

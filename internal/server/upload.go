@@ -63,7 +63,7 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 			return errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return &httpError{http.StatusRequestTimeout, "timeout", fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
+			return &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
 		}
 		if ctx.Err() != nil {
 			return errClientGone

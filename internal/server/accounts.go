@@ -1,0 +1,529 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/mail"
+	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/passwords"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Sign-up modes.
+const (
+	SignupClosed = "closed" // only admins create accounts
+	SignupInvite = "invite" // an admin's invitation is needed
+	SignupOpen   = "open"   // anyone
+)
+
+// How long mailed links live.
+const (
+	verifyTTL = 48 * time.Hour
+	resetTTL  = time.Hour
+	inviteTTL = 7 * 24 * time.Hour
+)
+
+// newLink returns a mailed link's secret and the hash the store keeps of it.
+func newLink() (secret, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, linkHash(secret)
+}
+
+func linkHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Server) link(path, secret string) string {
+	return strings.TrimRight(s.opts.PublicURL, "/") + path + "?token=" + secret
+}
+
+// sendMail sends and logs failures without failing the request: the answer must not depend
+// on whether a mail could go out (it would tell whether an account exists).
+func (s *Server) sendMail(ctx context.Context, m mail.Message) {
+	if err := s.opts.Mail.Send(ctx, m); err != nil {
+		s.log.ErrorContext(ctx, "mail not sent", "request_id", requestID(ctx), "subject", m.Subject, "err", err)
+	}
+}
+
+// accepted is the one answer of sign-up, reset and resend, whatever happened behind it.
+func accepted(w http.ResponseWriter, msg string) error {
+	return writeJSON(w, http.StatusAccepted, map[string]string{"message": msg})
+}
+
+type signupRequest struct {
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Invite   string `json:"invite,omitempty"`
+}
+
+const signupAnswer = "if the address can receive mail, a message is on its way to it: follow its link to activate the account"
+
+func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req signupRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	switch s.opts.Signup {
+	case SignupOpen:
+	case SignupInvite:
+		if req.Invite == "" {
+			return errForbidden("sign-up on this server needs an invitation: send the token from the invitation mail as \"invite\"")
+		}
+	default:
+		return errForbidden("sign-up is closed on this server: ask an administrator for an account")
+	}
+	if err := names.Account(req.Username); err != nil {
+		return errBadRequest("username: " + err.Error())
+	}
+	if err := names.Email(req.Email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if err := passwords.Check(req.Username, req.Password); err != nil {
+		return errBadRequest("password: " + err.Error())
+	}
+	// Hashed before anything is looked up, so that every path costs the same.
+	hash, err := access.HashPassword(req.Password)
+	if err != nil {
+		return errBadRequest("password: " + err.Error())
+	}
+	verified := false
+	if s.opts.Signup == SignupInvite {
+		inv, err := s.store.UseEmailToken(ctx, "invite", linkHash(req.Invite), time.Now())
+		if store.IsNotFound(err) {
+			return errForbidden("the invitation is unknown, used or expired: ask for a new one")
+		} else if err != nil {
+			return err
+		}
+		// The invitation went to an address: signing up with it proves that address.
+		verified = strings.EqualFold(inv.Email, req.Email)
+		defer func() {
+			if !verified || err != nil {
+				return
+			}
+		}()
+		u, err := s.createAccount(ctx, req, hash, verified)
+		if err != nil {
+			// Nothing was made: the invitation stays good.
+			s.store.CreateEmailToken(ctx, inv)
+			return err
+		}
+		if verified {
+			return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
+		}
+		return accepted(w, signupAnswer)
+	}
+	if _, err := s.createAccount(ctx, req, hash, false); err != nil {
+		return err
+	}
+	return accepted(w, signupAnswer)
+}
+
+// createAccount creates an account and mails its confirmation link, or, when the address
+// already has an account, tells that account's owner instead: the answer stays the same.
+func (s *Server) createAccount(ctx context.Context, req signupRequest, hash string, verified bool) (store.User, error) {
+	if _, err := s.store.UserByEmail(ctx, req.Email); err == nil {
+		s.sendMail(ctx, mail.Message{To: req.Email, Subject: "Someone tried to sign up to Wharf with your address",
+			Text: "Someone asked for a new Wharf account with this address, which already has one.\n\n" +
+				"If it was you, sign in with your account, or reset its password at " + strings.TrimRight(s.opts.PublicURL, "/") + "/account/reset.\n" +
+				"If it was not you, you can ignore this mail.\n"})
+		return store.User{}, nil
+	} else if !store.IsNotFound(err) {
+		return store.User{}, err
+	}
+	u, err := s.store.CreateUser(ctx, store.NewUser{Name: req.Username, Email: req.Email, EmailVerified: verified, PasswordHash: hash})
+	var ce *store.ConflictError
+	if errorsAs(err, &ce) && ce.Kind == "email" {
+		return store.User{}, nil // lost a race with another sign-up of the address: same answer
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	s.log.InfoContext(ctx, "account created", "request_id", requestID(ctx), "user", u.Name)
+	if !verified {
+		if err := s.mailVerification(ctx, u); err != nil {
+			return store.User{}, err
+		}
+	}
+	return u, nil
+}
+
+func (s *Server) mailVerification(ctx context.Context, u store.User) error {
+	secret, hash := newLink()
+	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "verify", UserID: u.ID, Email: u.Email, ExpiresAt: time.Now().Add(verifyTTL)}); err != nil {
+		return err
+	}
+	s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Confirm your Wharf account",
+		Text: fmt.Sprintf("Welcome to Wharf, %s.\n\nConfirm your address to activate your account:\n\n  %s\n\nThe link works once, for %s. If you did not sign up, ignore this mail.\n",
+			u.Name, s.link("/account/verify", secret), verifyTTL)})
+	return nil
+}
+
+type tokenRequest struct {
+	Token string `json:"token"`
+}
+
+func (s *Server) verifyEmail(ctx context.Context, secret string) (store.User, error) {
+	t, err := s.store.UseEmailToken(ctx, "verify", linkHash(secret), time.Now())
+	if store.IsNotFound(err) {
+		return store.User{}, errBadRequest("the confirmation link is unknown, used or expired: ask for a new one with POST /api/v1/account/verify/resend")
+	} else if err != nil {
+		return store.User{}, err
+	}
+	yes := true
+	return s.store.UpdateUser(ctx, t.UserID, store.UserUpdate{EmailVerified: &yes})
+}
+
+func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req tokenRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := s.verifyEmail(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"message": "address confirmed; " + u.Name + " can sign in"})
+}
+
+type emailRequest struct {
+	Email string `json:"email"`
+}
+
+func (s *Server) apiResendVerification(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req emailRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Email(req.Email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if u, err := s.store.UserByEmail(r.Context(), req.Email); err == nil && !u.EmailVerified && !u.Disabled {
+		if err := s.mailVerification(r.Context(), u); err != nil {
+			return err
+		}
+	} else if err != nil && !store.IsNotFound(err) {
+		return err
+	}
+	return accepted(w, "if an account with this address waits for confirmation, a new link is on its way")
+}
+
+const resetAnswer = "if an account has this address, a message with a reset link is on its way to it"
+
+func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req emailRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Email(req.Email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	u, err := s.store.UserByEmail(ctx, req.Email)
+	if err != nil && !store.IsNotFound(err) {
+		return err
+	}
+	if err == nil && !u.Disabled {
+		secret, hash := newLink()
+		if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "reset", UserID: u.ID, Email: u.Email, ExpiresAt: time.Now().Add(resetTTL)}); err != nil {
+			return err
+		}
+		s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Reset your Wharf password",
+			Text: fmt.Sprintf("Someone asked to reset the password of the Wharf account %s.\n\nTo choose a new password, open:\n\n  %s\n\nThe link works once, for %s, and stops working when the password changes. If you did not ask, ignore this mail: your password stays as it is.\n",
+				u.Name, s.link("/account/reset", secret), resetTTL)})
+	}
+	return accepted(w, resetAnswer)
+}
+
+type resetConfirmRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+func (s *Server) resetPassword(ctx context.Context, secret, password string) (store.User, error) {
+	t, err := s.store.UseEmailToken(ctx, "reset", linkHash(secret), time.Now())
+	if store.IsNotFound(err) {
+		return store.User{}, errBadRequest("the reset link is unknown, used or expired: ask for a new one")
+	} else if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := passwords.Check(u.Name, password); err != nil {
+		s.store.CreateEmailToken(ctx, t) // the link stays good for a better password
+		return store.User{}, errBadRequest("password: " + err.Error())
+	}
+	hash, err := access.HashPassword(password)
+	if err != nil {
+		return store.User{}, errBadRequest("password: " + err.Error())
+	}
+	yes := true // the link reached the address
+	u, err = s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash, EmailVerified: &yes})
+	if err == nil {
+		s.log.InfoContext(ctx, "password reset", "request_id", requestID(ctx), "user", u.Name)
+	}
+	return u, err
+}
+
+func (s *Server) apiPasswordResetConfirm(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req resetConfirmRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if _, err := s.resetPassword(r.Context(), req.Token, req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type passwordChangeRequest struct {
+	OldPassword string `json:"old_password"`
+	NewPassword string `json:"new_password"`
+}
+
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req passwordChangeRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := s.store.UserByID(ctx, c.principal.UserID)
+	if err != nil {
+		return err
+	}
+	addr := clientAddr(r)
+	if ok, retry := s.opts.Logins.Allow(u.Name, addr, time.Now()); !ok {
+		return errTooManyAttempts(retry)
+	}
+	ok, err := access.CheckPasswordContext(ctx, u.PasswordHash, req.OldPassword)
+	if err != nil {
+		return errClientGone
+	}
+	if !ok {
+		s.opts.Logins.Failed(u.Name, addr, time.Now())
+		return errForbidden("the old password is wrong")
+	}
+	if err := passwords.Check(u.Name, req.NewPassword); err != nil {
+		return errBadRequest("new password: " + err.Error())
+	}
+	hash, err := access.HashPassword(req.NewPassword)
+	if err != nil {
+		return errBadRequest("new password: " + err.Error())
+	}
+	if _, err := s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash}); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "password changed", "request_id", requestID(ctx), "user", u.Name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- administration
+
+type userInfo struct {
+	Name          string    `json:"name"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Admin         bool      `json:"admin"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func toUserInfo(u store.User) userInfo {
+	return userInfo{Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+}
+
+func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, c *call) error {
+	users, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]userInfo, 0, len(users))
+	for _, u := range users {
+		out = append(out, toUserInfo(u))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+type newUserRequest struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password,omitempty"`
+	Admin    bool   `json:"admin"`
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req newUserRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Account(req.Name); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if err := names.Email(req.Email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	generated := req.Password == ""
+	if generated {
+		req.Password = access.GeneratePassword()
+	} else if err := passwords.Check(req.Name, req.Password); err != nil {
+		return errBadRequest("password: " + err.Error())
+	}
+	hash, err := access.HashPassword(req.Password)
+	if err != nil {
+		return errBadRequest(err.Error())
+	}
+	u, err := s.store.CreateUser(r.Context(), store.NewUser{Name: req.Name, Email: req.Email, EmailVerified: true, PasswordHash: hash, Admin: req.Admin})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"user": toUserInfo(u)}
+	if generated {
+		out["password"] = req.Password // shown once, to the admin who asked
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+type userUpdateRequest struct {
+	Disabled *bool `json:"disabled,omitempty"`
+	Admin    *bool `json:"admin,omitempty"`
+}
+
+func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req userUpdateRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	if u.ID == c.principal.UserID && (req.Disabled != nil && *req.Disabled || req.Admin != nil && !*req.Admin) {
+		return errBadRequest("an administrator cannot disable or demote their own account; ask another administrator")
+	}
+	u, err = s.store.UpdateUser(r.Context(), u.ID, store.UserUpdate{Disabled: req.Disabled, Admin: req.Admin})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "account changed", "request_id", requestID(r.Context()), "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "by", c.principal.Name)
+	return writeJSON(w, http.StatusOK, toUserInfo(u))
+}
+
+func (s *Server) userNamed(ctx context.Context, name string) (store.User, error) {
+	if names.Account(name) != nil && !isStoredName(name) {
+		return store.User{}, &store.NotFoundError{Kind: "user", Name: name}
+	}
+	return s.store.UserByName(ctx, name)
+}
+
+// isStoredName accepts names that predate the account rules (made by `wharf admin
+// create-user` before them) but are still harmless to look up.
+func isStoredName(name string) bool {
+	return names.Channel(name) == nil || name == "admin"
+}
+
+func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req emailRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Email(req.Email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	secret, hash := newLink()
+	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "invite", Email: req.Email, CreatedBy: c.principal.UserID, ExpiresAt: time.Now().Add(inviteTTL)}); err != nil {
+		return err
+	}
+	s.sendMail(ctx, mail.Message{To: req.Email, Subject: "You are invited to Wharf",
+		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s):\n\n  wharf signup --server %s --invite %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
+			c.principal.Name, s.opts.PublicURL, inviteTTL, s.opts.PublicURL, secret, strings.TrimRight(s.opts.PublicURL, "/"))})
+	return writeJSON(w, http.StatusAccepted, map[string]string{"message": "invitation sent to " + req.Email})
+}
+
+// ---- the pages mailed links open
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>Wharf: {{.Title}}</title></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{if .Form}}<form method="post" action="{{.Action}}">
+<input type="hidden" name="token" value="{{.Token}}">
+{{if .Password}}<label>New password <input type="password" name="password" autocomplete="new-password" minlength="8" required></label>{{end}}
+<button type="submit">{{.Button}}</button></form>{{end}}
+</main></body></html>`))
+
+type page struct {
+	Title, Message, Action, Token, Button string
+	Form, Password                        bool
+}
+
+func writePage(w http.ResponseWriter, status int, p page) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	return pageTmpl.Execute(w, p)
+}
+
+// GET shows a button; only the POST it sends changes anything (mail scanners follow links).
+func (s *Server) pageVerify(w http.ResponseWriter, r *http.Request, c *call) error {
+	return writePage(w, http.StatusOK, page{Title: "Confirm your address", Message: "Press the button to confirm the address of your Wharf account.",
+		Form: true, Action: "/account/verify", Token: r.URL.Query().Get("token"), Button: "Confirm"})
+}
+
+func (s *Server) pageVerifyPost(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	u, err := s.verifyEmail(r.Context(), r.PostFormValue("token"))
+	if he := classify(err); err != nil && he.status < 500 {
+		return writePage(w, he.status, page{Title: "Not confirmed", Message: he.message})
+	} else if err != nil {
+		return err
+	}
+	return writePage(w, http.StatusOK, page{Title: "Address confirmed", Message: "The account " + u.Name + " is active: you can sign in."})
+}
+
+func (s *Server) pageReset(w http.ResponseWriter, r *http.Request, c *call) error {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		return writePage(w, http.StatusOK, page{Title: "Reset your password", Message: "Ask for a reset link with: wharf password reset --email YOUR-ADDRESS (or POST {\"email\": …} to /api/v1/password-reset)."})
+	}
+	return writePage(w, http.StatusOK, page{Title: "Choose a new password", Message: "At least 8 characters; a phrase of several words is good.",
+		Form: true, Password: true, Action: "/account/reset", Token: tok, Button: "Set the password"})
+}
+
+func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 8192)
+	tok := r.PostFormValue("token")
+	u, err := s.resetPassword(r.Context(), tok, r.PostFormValue("password"))
+	if he := classify(err); err != nil && he.status < 500 {
+		p := page{Title: "Password not changed", Message: he.message}
+		if strings.HasPrefix(he.message, "password:") {
+			p.Form, p.Password, p.Action, p.Token, p.Button = true, true, "/account/reset", tok, "Set the password"
+		}
+		return writePage(w, he.status, p)
+	} else if err != nil {
+		return err
+	}
+	return writePage(w, http.StatusOK, page{Title: "Password changed", Message: "The password of " + u.Name + " is changed: sign in with it."})
+}

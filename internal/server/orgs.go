@@ -1,0 +1,326 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+func (s *Server) resolveOrg(r *http.Request, c *call) (access.Resource, error) {
+	name := r.PathValue("org")
+	if names.Account(name) != nil {
+		return access.Resource{}, &store.NotFoundError{Kind: "organization", Name: name}
+	}
+	org, err := s.store.OrgByName(r.Context(), name)
+	if err != nil {
+		return access.Resource{}, err
+	}
+	c.org = org
+	return access.Resource{Org: org.ID}, nil
+}
+
+type orgRequest struct {
+	Name string `json:"name"`
+}
+
+type orgInfo struct {
+	Name    string         `json:"name"`
+	Members []store.Member `json:"members"`
+	Groups  []store.Group  `json:"groups"`
+}
+
+func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req orgRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Account(req.Name); err != nil {
+		return errBadRequest("organization " + err.Error())
+	}
+	org, err := s.store.CreateOrg(r.Context(), req.Name, c.principal.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, orgInfo{Name: org.Name, Members: []store.Member{{Name: c.principal.Name, Role: store.RoleOwner}}, Groups: []store.Group{}})
+}
+
+func (s *Server) apiShowOrg(w http.ResponseWriter, r *http.Request, c *call) error {
+	members, err := s.store.OrgMembers(r.Context(), c.org.ID)
+	if err != nil {
+		return err
+	}
+	groups, err := s.store.Groups(r.Context(), c.org.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orgInfo{Name: c.org.Name, Members: members, Groups: groups})
+}
+
+func (s *Server) apiOrgHistory(w http.ResponseWriter, r *http.Request, c *call) error {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	evs, err := s.store.OrgEvents(r.Context(), c.org.ID, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, evs)
+}
+
+type memberRequest struct {
+	Role string `json:"role"`
+}
+
+func (s *Server) apiSetMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req memberRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Role != store.RoleOwner && req.Role != store.RoleMember {
+		return errBadRequest(`role must be "owner" or "member"`)
+	}
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetOrgMember(r.Context(), c.org.ID, u.ID, req.Role, c.principal.UserID); err != nil {
+		return err
+	}
+	return s.apiShowOrg(w, r, c)
+}
+
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveOrgMember(r.Context(), c.org.ID, u.ID, c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiGroups(w http.ResponseWriter, r *http.Request, c *call) error {
+	groups, err := s.store.Groups(r.Context(), c.org.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, groups)
+}
+
+func (s *Server) apiCreateGroup(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req orgRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := names.Segment(req.Name); err != nil {
+		return errBadRequest("group name: " + err.Error())
+	}
+	g, err := s.store.CreateGroup(r.Context(), c.org.ID, req.Name, c.principal.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, g)
+}
+
+func (s *Server) groupName(r *http.Request) (string, error) {
+	g := r.PathValue("group")
+	if names.Segment(g) != nil {
+		return "", &store.NotFoundError{Kind: "group", Name: g}
+	}
+	return g, nil
+}
+
+func (s *Server) apiDeleteGroup(w http.ResponseWriter, r *http.Request, c *call) error {
+	g, err := s.groupName(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteGroup(r.Context(), c.org.ID, g, c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiAddGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	g, err := s.groupName(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddGroupMember(r.Context(), c.org.ID, g, u.ID, c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiRemoveGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {
+	g, err := s.groupName(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveGroupMember(r.Context(), c.org.ID, g, u.ID, c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type grantRequest struct {
+	Channel string `json:"channel"`
+	Package string `json:"package,omitempty"`
+	Level   string `json:"level"`
+}
+
+// grantTarget checks that a grant names one of the org's own channels: an org hands out
+// access only to what it owns.
+func (s *Server) grantTarget(r *http.Request, c *call, channel, pkg string) (store.Channel, error) {
+	ch, err := s.channelByName(r.Context(), channel)
+	if err != nil {
+		return ch, err
+	}
+	if ch.OwnerOrgID != c.org.ID {
+		return ch, errBadRequest("channel " + channel + " does not belong to organization " + c.org.Name + ": grants are on the organization's own channels")
+	}
+	if pkg != "" && !validPackageName(pkg) {
+		return ch, errBadRequest("invalid package name " + strconv.Quote(pkg))
+	}
+	return ch, nil
+}
+
+func (s *Server) apiSetGrant(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req grantRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	g, err := s.groupName(r)
+	if err != nil {
+		return err
+	}
+	level, ok := access.ParseLevel(req.Level)
+	if !ok {
+		return errBadRequest(`level must be "read", "write" or "manage"`)
+	}
+	ch, err := s.grantTarget(r, c, req.Channel, req.Package)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetGrant(r.Context(), c.org.ID, g, ch.ID, req.Package, level, c.principal.UserID); err != nil {
+		return err
+	}
+	return s.apiGroups(w, r, c)
+}
+
+func (s *Server) apiRemoveGrant(w http.ResponseWriter, r *http.Request, c *call) error {
+	g, err := s.groupName(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	ch, err := s.grantTarget(r, c, q.Get("channel"), q.Get("package"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveGrant(r.Context(), c.org.ID, g, ch.ID, q.Get("package"), c.principal.UserID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- privacy
+
+type privacyRequest struct {
+	Private *bool `json:"private"`
+}
+
+func readPrivacy(r *http.Request) (bool, error) {
+	var req privacyRequest
+	if err := readJSON(r, &req); err != nil {
+		return false, err
+	}
+	if req.Private == nil {
+		return false, errBadRequest(`send {"private": true} or {"private": false}`)
+	}
+	return *req.Private, nil
+}
+
+func (s *Server) apiUpdateChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	priv, err := readPrivacy(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetChannelPrivate(r.Context(), c.channel.ID, priv, c.principal.UserID); err != nil {
+		return err
+	}
+	ch, err := s.store.ChannelByName(r.Context(), c.channel.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, channelInfo(ch))
+}
+
+// resolvePackage names a package of a channel for actions on the package as a whole.
+func (s *Server) resolvePackage(r *http.Request, c *call) (access.Resource, error) {
+	if _, err := s.resolveChannel(r, c); err != nil {
+		return access.Resource{}, err
+	}
+	name := r.PathValue("package")
+	if !validPackageName(name) {
+		return access.Resource{}, &store.NotFoundError{Kind: "package", Name: name}
+	}
+	priv, err := s.store.PrivatePackages(r.Context(), c.channel.ID)
+	if err != nil {
+		return access.Resource{}, err
+	}
+	isPriv := false
+	for _, p := range priv {
+		isPriv = isPriv || p == name
+	}
+	res := packageResource(c.channel, name, isPriv)
+	if !access.Visible(c.principal, res) {
+		return access.Resource{}, &store.NotFoundError{Kind: "channel", Name: c.channel.Name}
+	}
+	if !access.CanRead(c.principal, res) {
+		return access.Resource{}, &store.NotFoundError{Kind: "package", Name: name}
+	}
+	c.pkg = name
+	return res, nil
+}
+
+func (s *Server) apiUpdatePackage(w http.ResponseWriter, r *http.Request, c *call) error {
+	priv, err := readPrivacy(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPackagePrivate(r.Context(), c.channel.ID, c.pkg, priv, c.principal.UserID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"channel": c.channel.Name, "package": c.pkg, "private": priv})
+}
+
+// validPackageName accepts conda and PyPI package names: letters, digits, '.', '_', '-',
+// '+', at most 200 bytes.
+func validPackageName(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
