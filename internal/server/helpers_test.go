@@ -23,6 +23,7 @@ import (
 	"github.com/wharfhq/wharf/internal/blob/blobtest"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/mail"
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/storetest"
@@ -57,9 +58,11 @@ var backends = []backend{
 type env struct {
 	t       testing.TB
 	srv     *httptest.Server
+	server  *server.Server
 	store   *countingStore
 	blobs   blob.Store
 	tempDir string
+	outbox  string
 }
 
 func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
@@ -77,8 +80,12 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	cs := &countingStore{Store: st}
 	limits := conda.DefaultLimits()
 	limits.ExtraSubdirs = []string{"linux-fake", "osx-fake", "win-fake"}
-	tmp := t.TempDir()
-	o := server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20}
+	tmp, outbox := t.TempDir(), filepath.Join(t.TempDir(), "outbox")
+	mailer, err := mail.NewOutbox(outbox, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20, Mail: mailer, PublicURL: "https://wharf.example.com"}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -95,7 +102,7 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	if _, err := st.CreateUser(t.Context(), store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: hs, store: cs, blobs: bl, tempDir: tmp}
+	return &env{t: t, srv: hs, server: srv, store: cs, blobs: bl, tempDir: tmp, outbox: outbox}
 }
 
 // user creates a non-admin account.

@@ -26,6 +26,9 @@ type indexCache struct {
 	store store.Store
 	log   *slog.Logger
 
+	// builds counts what was built, for IndexBuilds.
+	baseBuilds, viewBuilds atomic.Int64
+
 	subdirs revCache[*subdirIndex]
 	chans   revCache[*channelIndex]
 }
@@ -159,7 +162,7 @@ func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir
 		return nil, err
 	}
 	res := resourceOf(ch)
-	return base.view(ctx, c.log, visibilityFor(p, res, base.private), !res.Private)
+	return base.view(ctx, c, visibilityFor(p, res, base.private), !res.Private)
 }
 
 func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirIndex) (*subdirIndex, error) {
@@ -167,6 +170,7 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 	if err != nil {
 		return nil, err
 	}
+	c.baseBuilds.Add(1)
 	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records,
 		private: make(map[string]bool, len(snap.Private)), views: map[string]*subdirView{}, prevShards: map[string]*shardSet{}}
 	for _, n := range snap.Private {
@@ -184,7 +188,7 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 	return e, nil
 }
 
-func (e *subdirIndex) view(ctx context.Context, log *slog.Logger, vis visibility, publicChannel bool) (*subdirView, error) {
+func (e *subdirIndex) view(ctx context.Context, c *indexCache, vis visibility, publicChannel bool) (*subdirView, error) {
 	e.mu.Lock()
 	v, ok := e.views[vis.key]
 	e.mu.Unlock()
@@ -192,7 +196,8 @@ func (e *subdirIndex) view(ctx context.Context, log *slog.Logger, vis visibility
 		return v, nil
 	}
 	r, err, _ := e.sf.Do(vis.key, func() (any, error) {
-		v, err := e.buildView(ctx, log, vis, publicChannel)
+		c.viewBuilds.Add(1)
+		v, err := e.buildView(ctx, c.log, vis, publicChannel)
 		if err != nil {
 			return nil, err
 		}
@@ -451,4 +456,10 @@ func (rc *revCache[T]) get(ctx context.Context, key indexKey, rev int64, build f
 			return e, nil
 		}
 	}
+}
+
+// IndexBuilds reports how many subdir indexes were read from the store and how many views
+// of them (one per distinct set of visible packages) were built since the server started.
+func (s *Server) IndexBuilds() (bases, views int64) {
+	return s.index.baseBuilds.Load(), s.index.viewBuilds.Load()
 }
