@@ -54,3 +54,66 @@ func BenchmarkCachedRepodata(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRepodataReaders compares requests per second for a cached repodata.json.zst of a
+// 10,000-record channel: anonymous on a public channel, and a group member with HTTP Basic
+// credentials on a private one (credentials verified once and remembered, grants read per
+// request, the member's view cached).
+//
+//	go test -run '^$' -bench RepodataReaders -benchtime 5s ./internal/server/
+func BenchmarkRepodataReaders(b *testing.B) {
+	const n = 10000
+	e := newEnv(b, backends[0])
+	e.users(alice, bob)
+	e.mustDo("POST", "/api/v1/orgs", alice, map[string]string{"name": "acme"}, 201)
+	e.mustDo("POST", "/api/v1/channels", alice, map[string]any{"name": "acme-private", "org": "acme", "private": true}, 201)
+	e.mustDo("POST", "/api/v1/orgs/acme/groups", alice, map[string]string{"name": "devs"}, 201)
+	e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/members/bob", alice, nil, 204)
+	e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/grants", alice, map[string]string{"channel": "acme-private", "level": "read"}, 200)
+	for _, name := range []string{"acme", "acme-private"} {
+		ch, err := e.store.ChannelByName(b.Context(), name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range n {
+			sum := sha256.Sum256([]byte(fmt.Sprint(name, i)))
+			sha := hex.EncodeToString(sum[:])
+			pkg := fmt.Sprintf("pkg%05d", i)
+			rec := fmt.Sprintf(`{"build":"0","build_number":0,"depends":["python >=3.9"],"md5":"%s","name":"%s","sha256":"%s","size":100,"subdir":"noarch","version":"1.0"}`, sha[:32], pkg, sha)
+			if _, _, err := e.store.AddFile(b.Context(), store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: pkg, Subdir: "noarch",
+				Filename: pkg + "-1.0-0.conda", SHA256: sha, MD5: sha[:32], Size: 100, Version: "1.0", Build: "0", Record: []byte(rec)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct{ name, path, auth string }{
+		{"public/anonymous", "/conda/acme/noarch/repodata.json.zst", ""},
+		{"private/member-basic", "/conda/acme-private/noarch/repodata.json.zst", bob},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e.mustDo("GET", c.path, c.auth, nil, 200) // build and remember once
+			user, pass, _ := cut(c.auth, ":")
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("GET", e.srv.URL+c.path, nil)
+					if c.auth != "" {
+						req.SetBasicAuth(user, pass)
+					}
+					res, err := e.srv.Client().Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,6 +230,7 @@ func (rd repodata) filenames() []string {
 	for fn := range rd.PackagesConda {
 		out = append(out, fn)
 	}
+	slices.Sort(out)
 	return out
 }
 
