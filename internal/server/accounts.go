@@ -101,7 +101,6 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return errBadRequest("password: " + err.Error())
 	}
-	verified := false
 	if s.opts.Signup == SignupInvite {
 		inv, err := s.store.UseEmailToken(ctx, "invite", linkHash(req.Invite), time.Now())
 		if store.IsNotFound(err) {
@@ -109,57 +108,54 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 		} else if err != nil {
 			return err
 		}
-		// The invitation went to an address: signing up with it proves that address.
-		verified = strings.EqualFold(inv.Email, req.Email)
-		defer func() {
-			if !verified || err != nil {
-				return
-			}
-		}()
-		u, err := s.createAccount(ctx, req, hash, verified)
+		// The invitation went to an address: signing up with that address proves it.
+		verified := strings.EqualFold(inv.Email, req.Email)
+		u, created, err := s.createAccount(ctx, req, hash, verified)
+		if err != nil || !created {
+			s.store.CreateEmailToken(ctx, inv) // nothing was made: the invitation stays good
+		}
 		if err != nil {
-			// Nothing was made: the invitation stays good.
-			s.store.CreateEmailToken(ctx, inv)
 			return err
 		}
-		if verified {
+		if created && verified {
 			return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
 		}
 		return accepted(w, signupAnswer)
 	}
-	if _, err := s.createAccount(ctx, req, hash, false); err != nil {
+	if _, _, err := s.createAccount(ctx, req, hash, false); err != nil {
 		return err
 	}
 	return accepted(w, signupAnswer)
 }
 
 // createAccount creates an account and mails its confirmation link, or, when the address
-// already has an account, tells that account's owner instead: the answer stays the same.
-func (s *Server) createAccount(ctx context.Context, req signupRequest, hash string, verified bool) (store.User, error) {
+// already has an account, tells that account's owner instead (created is then false): the
+// answer to the caller stays the same.
+func (s *Server) createAccount(ctx context.Context, req signupRequest, hash string, verified bool) (u store.User, created bool, err error) {
 	if _, err := s.store.UserByEmail(ctx, req.Email); err == nil {
 		s.sendMail(ctx, mail.Message{To: req.Email, Subject: "Someone tried to sign up to Wharf with your address",
 			Text: "Someone asked for a new Wharf account with this address, which already has one.\n\n" +
 				"If it was you, sign in with your account, or reset its password at " + strings.TrimRight(s.opts.PublicURL, "/") + "/account/reset.\n" +
 				"If it was not you, you can ignore this mail.\n"})
-		return store.User{}, nil
+		return store.User{}, false, nil
 	} else if !store.IsNotFound(err) {
-		return store.User{}, err
+		return store.User{}, false, err
 	}
-	u, err := s.store.CreateUser(ctx, store.NewUser{Name: req.Username, Email: req.Email, EmailVerified: verified, PasswordHash: hash})
+	u, err = s.store.CreateUser(ctx, store.NewUser{Name: req.Username, Email: req.Email, EmailVerified: verified, PasswordHash: hash})
 	var ce *store.ConflictError
 	if errorsAs(err, &ce) && ce.Kind == "email" {
-		return store.User{}, nil // lost a race with another sign-up of the address: same answer
+		return store.User{}, false, nil // lost a race with another sign-up of the address: same answer
 	}
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, false, err
 	}
 	s.log.InfoContext(ctx, "account created", "request_id", requestID(ctx), "user", u.Name)
 	if !verified {
 		if err := s.mailVerification(ctx, u); err != nil {
-			return store.User{}, err
+			return store.User{}, false, err
 		}
 	}
-	return u, nil
+	return u, true, nil
 }
 
 func (s *Server) mailVerification(ctx context.Context, u store.User) error {
