@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/mail"
 )
 
 var wharfBin string
@@ -79,9 +81,9 @@ type server struct {
 	logs *bytes.Buffer
 }
 
-func startServer(t *testing.T, data, addr string) *server {
+func startServer(t *testing.T, data, addr string, extra ...string) *server {
 	t.Helper()
-	cmd := exec.Command(wharfBin, "serve", "--data", data, "--listen", addr)
+	cmd := exec.Command(wharfBin, append([]string{"serve", "--data", data, "--listen", addr}, extra...)...)
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -292,5 +294,136 @@ func TestKillMidUpload(t *testing.T) {
 	status, body := get(t, s.url+"/conda/acme/noarch/"+big.Filename())
 	if status != 200 || !bytes.Equal(body, bigBytes) {
 		t.Errorf("full upload after restart: %d, %d bytes", status, len(body))
+	}
+}
+
+// mailedToken returns the token of the newest link to path (/account/verify, /account/reset)
+// mailed to addr, read from the server's outbox.
+func mailedToken(t *testing.T, data, addr, path string) string {
+	t.Helper()
+	msgs, err := mail.ReadOutbox(filepath.Join(data, "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(path) + `\?token=([A-Za-z0-9_-]+)`)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := link.FindStringSubmatch(msgs[i].Text); msgs[i].To == addr && m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no mail to %s with a link to %s in the outbox: %v", addr, path, msgs)
+	return ""
+}
+
+func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
+	data := t.TempDir()
+	addr := freePort(t)
+	s := startServer(t, data, addr, "--signup", "open")
+	srv := []string{"WHARF_SERVER=" + s.url}
+
+	// Sign up; the account is unusable until the mailed link is followed.
+	const carolPW = "tidal marble orchard 77"
+	out := mustWharf(t, srv, carolPW+"\n", "signup", "carol", "--email", "carol@example.com", "--password-stdin")
+	if !strings.Contains(out, "wharf account verify") {
+		t.Errorf("signup said %q; want the next step", out)
+	}
+	carol := append(srv, "WHARF_USERNAME=carol", "WHARF_PASSWORD="+carolPW)
+	if _, err := wharf(t, carol, "", "whoami"); err == nil || !strings.Contains(err.Error(), "confirm your email") {
+		t.Errorf("whoami before confirming: %v", err)
+	}
+	if _, err := wharf(t, srv, "", "signup", "dora", "--email", "dora@example.com"); err == nil || !strings.Contains(err.Error(), "--password-stdin") {
+		t.Errorf("signup without a password: %v; want to be told how to give one", err)
+	}
+	// The credentials in the environment are not sent: an unconfirmed account's are refused.
+	mustWharf(t, carol, "", "account", "verify", mailedToken(t, data, "carol@example.com", "/account/verify"))
+	if out := mustWharf(t, carol, "", "whoami"); !strings.Contains(out, "carol <carol@example.com>") {
+		t.Errorf("whoami = %q", out)
+	}
+
+	// An organization with a group that may read its channel, which then goes private.
+	mustWharf(t, nil, "quiet river lantern 55\n", "admin", "create-user", "bob", "--email", "bob@example.com", "--password-stdin", "--data", data)
+	bob := append(srv, "WHARF_USERNAME=bob", "WHARF_PASSWORD=quiet river lantern 55")
+	mustWharf(t, carol, "", "org", "create", "acme")
+	mustWharf(t, carol, "", "group", "create", "acme", "devs")
+	mustWharf(t, carol, "", "group", "add", "acme", "devs", "bob")
+	mustWharf(t, carol, "", "group", "grant", "acme", "devs", "acme", "read")
+	if out := mustWharf(t, carol, "", "channel", "set-private", "acme"); strings.TrimSpace(out) != "acme is private" {
+		t.Errorf("set-private said %q", out)
+	}
+	var org struct {
+		Name    string
+		Members []struct{ Name, Role string }
+		Groups  []struct {
+			Name    string
+			Members []string
+			Grants  []struct{ Channel, Package, Level string }
+		}
+	}
+	if err := json.Unmarshal([]byte(mustWharf(t, carol, "", "org", "show", "acme", "--json")), &org); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(org), "{acme [{bob member} {carol owner}] [{devs [bob] [{acme  read}]}]}"; got != want {
+		t.Errorf("org show --json = %s, want %s", got, want)
+	}
+	if status, _ := get(t, s.url+"/conda/acme/noarch/repodata.json"); status != 404 {
+		t.Errorf("private channel, anonymous: %d, want 404", status)
+	}
+	if out := mustWharf(t, bob, "", "channel", "show", "acme"); !strings.Contains(out, "acme (private") {
+		t.Errorf("bob, with a read grant, sees %q", out)
+	}
+
+	// A member who is not an owner may not manage the organization's groups.
+	if _, err := wharf(t, bob, "", "group", "create", "acme", "ops"); err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "as bob") {
+		t.Errorf("group create by a non-owner: %v; want a 403 that says who asked", err)
+	}
+	if _, err := wharf(t, bob, "", "channel", "set-public", "acme"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("set-public by a reader: %v", err)
+	}
+
+	// Password reset through the mailed link, then a change.
+	mustWharf(t, srv, "", "password", "reset", "--email", "carol@example.com")
+	link := s.url + "/account/reset?token=" + mailedToken(t, data, "carol@example.com", "/account/reset")
+	mustWharf(t, srv, "plum velvet kettle 42\n", "password", "reset-confirm", link, "--password-stdin")
+	carol = append(srv, "WHARF_USERNAME=carol", "WHARF_PASSWORD=plum velvet kettle 42")
+	mustWharf(t, carol, "plum velvet kettle 43\n", "password", "change", "--password-stdin")
+	carol = append(srv, "WHARF_USERNAME=carol", "WHARF_PASSWORD=plum velvet kettle 43")
+	mustWharf(t, carol, "", "whoami")
+
+	// Administrators manage accounts over the API.
+	mustWharf(t, nil, "admin pass phrase 9\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--admin", "--password-stdin", "--data", data)
+	alice := append(srv, "WHARF_USERNAME=alice", "WHARF_PASSWORD=admin pass phrase 9")
+	var created struct {
+		User     struct{ Name string }
+		Password string
+	}
+	if err := json.Unmarshal([]byte(mustWharf(t, alice, "", "user", "create", "erin", "--email", "erin@example.com", "--json")), &created); err != nil {
+		t.Fatal(err)
+	}
+	if created.User.Name != "erin" || len(created.Password) < 16 {
+		t.Errorf("user create --json = %+v", created)
+	}
+	if out := mustWharf(t, alice, "", "user", "disable", "erin"); strings.TrimSpace(out) != "erin is disabled" {
+		t.Errorf("user disable said %q", out)
+	}
+	if _, err := wharf(t, append(srv, "WHARF_USERNAME=erin", "WHARF_PASSWORD="+created.Password), "", "whoami"); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("whoami of a disabled account: %v", err)
+	}
+	if _, err := wharf(t, carol, "", "user", "list"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("user list by a non-admin: %v", err)
+	}
+	mustWharf(t, alice, "", "invite", "frank@example.com")
+	if msgs, _ := mail.ReadOutbox(filepath.Join(data, "outbox")); len(msgs) == 0 || msgs[len(msgs)-1].To != "frank@example.com" {
+		t.Errorf("no invitation in the outbox: %v", msgs)
+	}
+
+	// Every command's --json output parses.
+	for _, args := range [][]string{{"whoami"}, {"org", "history", "acme"}, {"group", "list", "acme"}, {"group", "revoke", "acme", "devs", "acme"}, {"user", "list"}} {
+		who := carol
+		if args[0] == "user" {
+			who = alice
+		}
+		if out := mustWharf(t, who, "", append(args, "--json")...); !json.Valid([]byte(out)) {
+			t.Errorf("wharf %v --json printed %q", args, out)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -68,8 +69,9 @@ func channelCmd() *cobra.Command {
 
 	var r remote
 	var private bool
+	var org string
 	create := &cobra.Command{
-		Use:   "create NAME",
+		Use:   "create NAME [--private] [--org ORG]",
 		Short: "Create a channel, or a subchannel as PARENT/CHILD",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,7 +79,7 @@ func channelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ch, err := c.CreateChannel(cmd.Context(), args[0], private)
+			ch, err := c.CreateChannel(cmd.Context(), api.NewChannelRequest{Name: args[0], Private: private, Org: org})
 			if err != nil {
 				return err
 			}
@@ -89,7 +91,8 @@ func channelCmd() *cobra.Command {
 		},
 	}
 	addRemoteFlags(create, &r)
-	create.Flags().BoolVar(&private, "private", false, "only the owner and admins may see it")
+	create.Flags().BoolVar(&private, "private", false, "only its owners, grantees and admins may see it")
+	create.Flags().StringVar(&org, "org", "", "make the organization ORG own the channel (its owners may)")
 
 	var lr remote
 	list := &cobra.Command{
@@ -168,7 +171,7 @@ func channelCmd() *cobra.Command {
 			}
 			var rows [][]string
 			for _, e := range evs {
-				rows = append(rows, []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, string(e.Detail)})
+				rows = append(rows, []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, compactJSON(e.Detail)})
 			}
 			table(cmd, "TIME\tWHO\tWHAT\tDETAIL", rows)
 			return nil
@@ -177,7 +180,7 @@ func channelCmd() *cobra.Command {
 	addRemoteFlags(history, &hr)
 	history.Flags().IntVar(&limit, "limit", 100, "how many events")
 
-	cmd.AddCommand(create, list, show, history)
+	cmd.AddCommand(create, list, show, history, channelPrivacyCmd(true), channelPrivacyCmd(false))
 	return cmd
 }
 
@@ -394,4 +397,13 @@ move then takes them out of the source: only --from-label when given, the whole 
 	f.StringArrayVar(&req.ToLabels, "to-label", nil, "label to put on the files (repeatable; default main)")
 	f.StringVar(&req.ToChannel, "to-channel", "", "channel to copy or move the files to (default: the same channel)")
 	return cmd
+}
+
+// compactJSON puts a JSON value on one line, for a table cell.
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }

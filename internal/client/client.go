@@ -87,9 +87,10 @@ func (c *Client) httpClient() *http.Client {
 func (c *Client) hint(e *APIError, method, path string) error {
 	switch e.Status {
 	case http.StatusUnauthorized:
-		if c.Username == "" {
+		switch {
+		case c.Username == "":
 			e.Message += " (pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD)"
-		} else {
+		case strings.HasPrefix(e.Message, "wrong username or password"):
 			e.Message += " (check WHARF_PASSWORD for " + c.Username + ")"
 		}
 	case http.StatusForbidden:
@@ -99,8 +100,12 @@ func (c *Client) hint(e *APIError, method, path string) error {
 		}
 		e.Message += fmt.Sprintf(" (%s %s as %s on %s)", method, path, who, c.Server)
 	case http.StatusNotFound:
-		if e.Code == "not_found" && strings.HasPrefix(e.Message, "channel ") {
+		switch {
+		case e.Code != "not_found":
+		case strings.HasPrefix(e.Message, "channel "):
 			e.Message += "; create it with `wharf channel create NAME`, or check the name and your access"
+		case strings.HasPrefix(e.Message, "organization "):
+			e.Message += "; create it with `wharf org create NAME`, or check the name"
 		}
 	}
 	return e
@@ -163,28 +168,29 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 }
 
 func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	_, err := c.do(ctx, method, path, nil, body, -1, "application/json", out)
+	_, err := c.doBody(ctx, method, path, nil, in, out)
 	return err
 }
 
-// Whoami returns the signed-in user.
-func (c *Client) Whoami(ctx context.Context) (map[string]any, error) {
-	var out map[string]any
-	return out, c.doJSON(ctx, "GET", "/api/v1/user", nil, &out)
+// doBody sends in (if not nil) as a JSON body and returns the status of the answer.
+func (c *Client) doBody(ctx context.Context, method, path string, q url.Values, in, out any) (int, error) {
+	var body io.Reader
+	ct := ""
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, err
+		}
+		body, ct = bytes.NewReader(b), "application/json"
+	}
+	return c.do(ctx, method, path, q, body, -1, ct, out)
 }
 
-// CreateChannel creates a channel or subchannel ("parent/child").
-func (c *Client) CreateChannel(ctx context.Context, name string, private bool) (api.ChannelInfo, error) {
+// CreateChannel creates a channel or subchannel ("parent/child"); with req.Org set, a
+// top-level channel of that organization.
+func (c *Client) CreateChannel(ctx context.Context, req api.NewChannelRequest) (api.ChannelInfo, error) {
 	var out api.ChannelInfo
-	return out, c.doJSON(ctx, "POST", "/api/v1/channels", api.NewChannelRequest{Name: name, Private: private}, &out)
+	return out, c.doJSON(ctx, "POST", "/api/v1/channels", req, &out)
 }
 
 // Channels lists the channels the caller may see.
