@@ -335,7 +335,11 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 		t.Errorf("signup without a password: %v; want to be told how to give one", err)
 	}
 	// The credentials in the environment are not sent: an unconfirmed account's are refused.
-	mustWharf(t, carol, "", "account", "verify", mailedToken(t, data, "carol@example.com", "/account/verify"))
+	token := mailedToken(t, data, "carol@example.com", "/account/verify")
+	if out := mustWharf(t, nil, "", "admin", "outbox", "--data", data, "--to", "carol@example.com"); !strings.Contains(out, "/account/verify?token="+token+"\n") {
+		t.Errorf("admin outbox does not show the link whole:\n%s", out)
+	}
+	mustWharf(t, carol, "", "account", "verify", token)
 	if out := mustWharf(t, carol, "", "whoami"); !strings.Contains(out, "carol <carol@example.com>") {
 		t.Errorf("whoami = %q", out)
 	}

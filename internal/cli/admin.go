@@ -14,7 +14,7 @@ import (
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administer the server's data directly (no server needed)"}
-	cmd.AddCommand(createUserCmd())
+	cmd.AddCommand(createUserCmd(), outboxCmd())
 	return cmd
 }
 
