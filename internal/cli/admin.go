@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/passwords"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -31,11 +33,11 @@ and printed once.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := validUsername(name); err != nil {
-				return err
+			if err := names.Account(name); err != nil {
+				return fmt.Errorf("username: %w", err)
 			}
-			if email == "" || !strings.Contains(email, "@") {
-				return fmt.Errorf("give the user's email address with --email")
+			if err := names.Email(email); err != nil {
+				return fmt.Errorf("give the user's email address with --email: %w", err)
 			}
 			password, generated := "", false
 			if passwordStdin {
@@ -44,8 +46,8 @@ and printed once.`,
 					return err
 				}
 				password = strings.TrimRight(line, "\r\n")
-				if len(password) < 8 {
-					return fmt.Errorf("the password on standard input is shorter than 8 characters")
+				if err := passwords.Check(name, password); err != nil {
+					return fmt.Errorf("the password on standard input: %w", err)
 				}
 			} else {
 				password, generated = access.GeneratePassword(), true
@@ -91,14 +93,3 @@ and printed once.`,
 }
 
 // validUsername: lowercase letters, digits and '-', 1 to 64 characters.
-func validUsername(name string) error {
-	if name == "" || len(name) > 64 {
-		return fmt.Errorf("username %q: 1 to 64 characters", name)
-	}
-	for i, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || (r == '-' && i > 0)) {
-			return fmt.Errorf("username %q: use lowercase letters, digits and '-' (not first)", name)
-		}
-	}
-	return nil
-}

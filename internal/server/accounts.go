@@ -33,6 +33,18 @@ const (
 	inviteTTL = 7 * 24 * time.Hour
 )
 
+// human writes a link's lifetime for a mail: "48 hours", "7 days".
+func human(d time.Duration) string {
+	switch h := int(d.Hours()); {
+	case h%24 == 0 && h >= 48:
+		return fmt.Sprintf("%d days", h/24)
+	case h == 1:
+		return "1 hour"
+	default:
+		return fmt.Sprintf("%d hours", h)
+	}
+}
+
 // newLink returns a mailed link's secret and the hash the store keeps of it.
 func newLink() (secret, hash string) {
 	b := make([]byte, 32)
@@ -56,6 +68,20 @@ func (s *Server) sendMail(ctx context.Context, m mail.Message) {
 	if err := s.opts.Mail.Send(ctx, m); err != nil {
 		s.log.ErrorContext(ctx, "mail not sent", "request_id", requestID(ctx), "subject", m.Subject, "err", err)
 	}
+}
+
+// mailBudget spends one mail to addr from the caller's address, or refuses with 429: anyone
+// may ask for these mails, so without a limit anyone could flood an inbox or the outbox. The
+// limit is keyed by the address asked for, whether or not it has an account, so a 429 tells
+// nothing about accounts.
+func (s *Server) mailBudget(r *http.Request, addr string) error {
+	now, client := time.Now(), clientAddr(r)
+	if ok, retry := s.opts.Mails.Allow(addr, client, now); !ok {
+		return &httpError{status: http.StatusTooManyRequests, code: "too_many_mails",
+			message: fmt.Sprintf("too many mails asked for; try again in %d seconds", int(retry.Seconds())), retryAfter: retry}
+	}
+	s.opts.Mails.Failed(addr, client, now)
+	return nil
 }
 
 // accepted is the one answer of sign-up, reset and resend, whatever happened behind it.
@@ -110,6 +136,12 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		// The invitation went to an address: signing up with that address proves it.
 		verified := strings.EqualFold(inv.Email, req.Email)
+		if !verified {
+			if err := s.mailBudget(r, req.Email); err != nil {
+				s.store.CreateEmailToken(ctx, inv)
+				return err
+			}
+		}
 		u, created, err := s.createAccount(ctx, req, hash, verified)
 		if err != nil || !created {
 			s.store.CreateEmailToken(ctx, inv) // nothing was made: the invitation stays good
@@ -121,6 +153,9 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 			return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
 		}
 		return accepted(w, signupAnswer)
+	}
+	if err := s.mailBudget(r, req.Email); err != nil {
+		return err
 	}
 	if _, _, err := s.createAccount(ctx, req, hash, false); err != nil {
 		return err
@@ -165,7 +200,7 @@ func (s *Server) mailVerification(ctx context.Context, u store.User) error {
 	}
 	s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Confirm your Wharf account",
 		Text: fmt.Sprintf("Welcome to Wharf, %s.\n\nConfirm your address to activate your account:\n\n  %s\n\nThe link works once, for %s. If you did not sign up, ignore this mail.\n",
-			u.Name, s.link("/account/verify", secret), verifyTTL)})
+			u.Name, s.link("/account/verify", secret), human(verifyTTL))})
 	return nil
 }
 
@@ -208,6 +243,9 @@ func (s *Server) apiResendVerification(w http.ResponseWriter, r *http.Request, c
 	if err := names.Email(req.Email); err != nil {
 		return errBadRequest(err.Error())
 	}
+	if err := s.mailBudget(r, req.Email); err != nil {
+		return err
+	}
 	if u, err := s.store.UserByEmail(r.Context(), req.Email); err == nil && !u.EmailVerified && !u.Disabled {
 		if err := s.mailVerification(r.Context(), u); err != nil {
 			return err
@@ -229,6 +267,9 @@ func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *cal
 	if err := names.Email(req.Email); err != nil {
 		return errBadRequest(err.Error())
 	}
+	if err := s.mailBudget(r, req.Email); err != nil {
+		return err
+	}
 	u, err := s.store.UserByEmail(ctx, req.Email)
 	if err != nil && !store.IsNotFound(err) {
 		return err
@@ -240,7 +281,7 @@ func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Reset your Wharf password",
 			Text: fmt.Sprintf("Someone asked to reset the password of the Wharf account %s.\n\nTo choose a new password, open:\n\n  %s\n\nThe link works once, for %s, and stops working when the password changes. If you did not ask, ignore this mail: your password stays as it is.\n",
-				u.Name, s.link("/account/reset", secret), resetTTL)})
+				u.Name, s.link("/account/reset", secret), human(resetTTL))})
 	}
 	return accepted(w, resetAnswer)
 }
@@ -449,8 +490,8 @@ func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	s.sendMail(ctx, mail.Message{To: req.Email, Subject: "You are invited to Wharf",
-		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s):\n\n  wharf signup --server %s --invite %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
-			c.principal.Name, s.opts.PublicURL, inviteTTL, s.opts.PublicURL, secret, strings.TrimRight(s.opts.PublicURL, "/"))})
+		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s), choosing your user name:\n\n  echo 'YOUR PASSWORD' | wharf signup USERNAME --email %s --invite %s --password-stdin --server %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
+			c.principal.Name, s.opts.PublicURL, human(inviteTTL), req.Email, secret, s.opts.PublicURL, strings.TrimRight(s.opts.PublicURL, "/"))})
 	return writeJSON(w, http.StatusAccepted, map[string]string{"message": "invitation sent to " + req.Email})
 }
 

@@ -290,3 +290,23 @@ func TestAdminManagesAccounts(t *testing.T) {
 	e.mustDo("GET", "/api/v1/users", "frank:"+created.Password, nil, 200)
 	e.mustDo("PATCH", "/api/v1/users/nobody", admin, map[string]bool{"admin": true}, 404)
 }
+
+// Anyone may ask for mail; each address and each client gets a few, then 429, the same for
+// addresses with and without accounts.
+func TestMailRequestsAreRateLimited(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.users(bob)
+	for _, addr := range []string{"bob@example.com", "nobody@example.com"} {
+		for range 3 {
+			e.mustDo("POST", "/api/v1/password-reset", "", map[string]string{"email": addr}, 202)
+		}
+		r := e.mustDo("POST", "/api/v1/password-reset", "", map[string]string{"email": addr}, 429)
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+		e.mustDo("POST", "/api/v1/account/verify/resend", "", map[string]string{"email": addr}, 429)
+	}
+	if n := len(e.mails()); n != 3 {
+		t.Errorf("%d mails sent, want 3 (to bob only)", n)
+	}
+}

@@ -312,8 +312,7 @@ func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) error {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	evs, err := s.store.Events(r.Context(), c.channel.ID, limit)
+	evs, err := s.store.Events(r.Context(), c.channel.ID, historyLimit(r))
 	if err != nil {
 		return err
 	}

@@ -60,8 +60,7 @@ func (s *Server) apiShowOrg(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) apiOrgHistory(w http.ResponseWriter, r *http.Request, c *call) error {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	evs, err := s.store.OrgEvents(r.Context(), c.org.ID, limit)
+	evs, err := s.store.OrgEvents(r.Context(), c.org.ID, historyLimit(r))
 	if err != nil {
 		return err
 	}
@@ -228,6 +227,9 @@ func (s *Server) apiRemoveGrant(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	q := r.URL.Query()
+	if q.Get("channel") == "" {
+		return errBadRequest("name the grant to remove: ?channel=NAME[&package=NAME]")
+	}
 	ch, err := s.grantTarget(r, c, q.Get("channel"), q.Get("package"))
 	if err != nil {
 		return err
@@ -323,4 +325,13 @@ func validPackageName(s string) bool {
 		}
 	}
 	return true
+}
+
+// historyLimit reads ?limit=, 100 by default, at most 1000.
+func historyLimit(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || n <= 0 {
+		return 100
+	}
+	return min(n, 1000)
 }

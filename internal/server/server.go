@@ -43,6 +43,10 @@ type Options struct {
 	Signup string
 	// Logins limits failed sign-ins per account and per address; nil uses the defaults.
 	Logins *ratelimit.Logins
+	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
+	// address mailed and per client; nil: 3 per address then one per 10 minutes, 20 per
+	// client then one a minute.
+	Mails *ratelimit.Logins
 }
 
 // Server serves Wharf over HTTP.
@@ -92,6 +96,12 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	if opts.Logins == nil {
 		opts.Logins = ratelimit.NewLogins(ratelimit.Config{})
+	}
+	if opts.Mails == nil {
+		opts.Mails = ratelimit.NewLogins(ratelimit.Config{
+			PerAccount: ratelimit.Limit{Burst: 3, Interval: 10 * time.Minute},
+			PerAddress: ratelimit.Limit{Burst: 20, Interval: time.Minute},
+		})
 	}
 	if opts.Mail == nil {
 		m, err := mail.NewOutbox(filepath.Join(filepath.Dir(filepath.Clean(opts.TempDir)), "outbox"), "", opts.Logger)
