@@ -115,6 +115,9 @@ type AccountStore interface {
 	// SetChannelPrivate and SetPackagePrivate change privacy; both are recorded in history.
 	SetChannelPrivate(ctx context.Context, channelID int64, private bool, actorID int64) error
 	SetPackagePrivate(ctx context.Context, channelID int64, pkg string, private bool, actorID int64) error
+	// PackagePrivacy says whether a package of a channel is private; a *NotFoundError when the
+	// channel has no package of that name.
+	PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error)
 	// PrivatePackages lists the names of a channel's private packages.
 	PrivatePackages(ctx context.Context, channelID int64) ([]string, error)
 

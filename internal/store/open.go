@@ -110,3 +110,13 @@ func (s *sqlStore) migrate(ctx context.Context, dialect goose.Dialect, dir strin
 	}
 	return nil
 }
+
+// Migrations is the schema's migrations for PostgreSQL or SQLite, for tools and upgrade tests.
+func Migrations(postgres bool) fs.FS {
+	dir := "migrations/sqlite"
+	if postgres {
+		dir = "migrations/postgres"
+	}
+	sub, _ := fs.Sub(migrations, dir)
+	return sub
+}

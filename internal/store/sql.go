@@ -672,6 +672,13 @@ func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int6
 	if err != nil {
 		return 0, err
 	}
+	// A private package stays private where it is copied to, unless the target already has
+	// files of that package under its own setting.
+	if _, err := s.exec(ctx, tx, `UPDATE packages SET private = TRUE WHERE id = ?
+		AND NOT EXISTS (SELECT 1 FROM files WHERE package_id = ?)
+		AND EXISTS (SELECT 1 FROM files f JOIN packages sp ON sp.id = f.package_id WHERE f.id = ? AND sp.private)`, pkgID, pkgID, src.id); err != nil {
+		return 0, err
+	}
 	var id int64
 	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at)
 		SELECT ?, ?, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, ? FROM files WHERE id = ?

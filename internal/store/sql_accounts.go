@@ -202,8 +202,13 @@ func (s *sqlStore) userName(ctx context.Context, tx *sql.Tx, id int64) (string, 
 	return name, err
 }
 
-// lastOwner reports whether userID is the only owner of the org.
+// lastOwner reports whether userID is the only owner of the org. It first locks the org's row
+// (a no-op update), so that two owners removing each other at once are serialized and the
+// second sees the first's change.
 func (s *sqlStore) lastOwner(ctx context.Context, tx *sql.Tx, orgID, userID int64) (bool, error) {
+	if _, err := s.exec(ctx, tx, `UPDATE orgs SET name = name WHERE id = ?`, orgID); err != nil {
+		return false, err
+	}
 	var owners, self int64
 	err := s.row(ctx, tx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0) FROM org_members WHERE org_id = ? AND role = 'owner'`,
 		userID, orgID).Scan(&owners, &self)
@@ -569,6 +574,10 @@ func (s *sqlStore) SetChannelPrivate(ctx context.Context, channelID int64, priva
 		if _, err := s.exec(ctx, tx, `UPDATE channels SET private = ? WHERE id = ?`, private, channelID); err != nil {
 			return err
 		}
+		// Subchannels inherit the privacy: what is cached for them must be rebuilt too.
+		if _, err := s.exec(ctx, tx, `UPDATE channels SET revision = revision + 1, updated_at = ? WHERE parent_id = ?`, now(), channelID); err != nil {
+			return err
+		}
 		return s.event(ctx, tx, channelID, actorID, "channel.privacy", map[string]any{"private": private})
 	})
 }
@@ -587,6 +596,18 @@ func (s *sqlStore) SetPackagePrivate(ctx context.Context, channelID int64, pkg s
 		}
 		return s.event(ctx, tx, channelID, actorID, "package.privacy", map[string]any{"package": pkg, "private": private})
 	})
+}
+
+func (s *sqlStore) PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error) {
+	var n, priv int64
+	err := s.row(ctx, s.r, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN private THEN 1 ELSE 0 END), 0) FROM packages WHERE channel_id = ? AND name = ?`, channelID, pkg).Scan(&n, &priv)
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		return false, &NotFoundError{Kind: "package", Name: pkg}
+	}
+	return priv > 0, nil
 }
 
 func (s *sqlStore) PrivatePackages(ctx context.Context, channelID int64) ([]string, error) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -374,11 +375,25 @@ func testPrivacy(t *testing.T, s store.Store) {
 	if err != nil || len(files) != 2 || !files[0].PackagePrivate || files[1].PackagePrivate {
 		t.Errorf("ListFiles = %+v, %v; want closed private and open public", files, err)
 	}
+	if priv, err := s.PackagePrivacy(ctx, ch.ID, "closed"); err != nil || !priv {
+		t.Errorf("PackagePrivacy(closed) = %v, %v", priv, err)
+	}
+	if priv, err := s.PackagePrivacy(ctx, ch.ID, "open"); err != nil || priv {
+		t.Errorf("PackagePrivacy(open) = %v, %v", priv, err)
+	}
+	if _, err := s.PackagePrivacy(ctx, ch.ID, "missing"); !store.IsNotFound(err) {
+		t.Errorf("PackagePrivacy(missing) = %v, want not found", err)
+	}
+	sub := mustChannel(t, s, "acme/dev")
+	subRev := revision(t, s, "acme/dev")
 	if err := s.SetChannelPrivate(ctx, ch.ID, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.ChannelByName(ctx, "acme"); !got.Private {
 		t.Error("channel not private after SetChannelPrivate")
+	}
+	if got, _ := s.ChannelByName(ctx, "acme/dev"); got.Revision <= subRev || !got.ParentPrivate || got.ID != sub.ID {
+		t.Errorf("subchannel after the parent went private: %+v; its revision must move (its caches carry privacy)", got)
 	}
 	if err := s.SetPackagePrivate(ctx, ch.ID, "closed", false, 0); err != nil {
 		t.Fatal(err)
@@ -389,5 +404,61 @@ func testPrivacy(t *testing.T, s store.Store) {
 	evs, _ := s.Events(ctx, ch.ID, 3)
 	if len(evs) != 3 || evs[0].Action != "package.privacy" || evs[1].Action != "channel.privacy" || evs[2].Action != "package.privacy" {
 		t.Errorf("privacy history = %+v", evs)
+	}
+}
+
+// Two owners removing each other at once must not leave an org with no owner.
+func testLastOwnerRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for round := range 10 {
+		a := mustUser(t, s, fmt.Sprintf("a%d", round))
+		b := mustUser(t, s, fmt.Sprintf("b%d", round))
+		org, err := s.CreateOrg(ctx, fmt.Sprintf("org%d", round), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetOrgMember(ctx, org.ID, b.ID, store.RoleOwner, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, u := range []store.User{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.RemoveOrgMember(ctx, org.ID, u.ID, u.ID)
+			}()
+		}
+		wg.Wait()
+		members, err := s.OrgMembers(ctx, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners := 0
+		for _, m := range members {
+			if m.Role == store.RoleOwner {
+				owners++
+			}
+		}
+		if owners != 1 {
+			t.Fatalf("round %d: %d owners left after two owners removed each other, want 1", round, owners)
+		}
+	}
+}
+
+func testCopyKeepsPrivacy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	src, dst := mustChannel(t, s, "src"), mustChannel(t, s, "dst")
+	nf := file(src, "noarch", "hidden", "1.0", "x")
+	if _, _, err := s.AddFile(ctx, nf); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPackagePrivate(ctx, src.ID, "hidden", true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, FromLabel: "main", ToChannelID: dst.ID, ToLabels: []string{"main"}}); err != nil {
+		t.Fatal(err)
+	}
+	if priv, err := s.PackagePrivacy(ctx, dst.ID, "hidden"); err != nil || !priv {
+		t.Errorf("copied private package: private %v, %v; want private", priv, err)
 	}
 }

@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
 		{"Privacy", testPrivacy},
+		{"LastOwnerUnderConcurrency", testLastOwnerRace},
+		{"CopyKeepsPrivacy", testCopyKeepsPrivacy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,10 @@
 ALTER TABLE users ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT NOT NULL DEFAULT 0;
 UPDATE users SET email_verified = TRUE; -- accounts made before verification existed were made by an admin
+-- Addresses become unique. Accounts made earlier may share one: the oldest keeps it, the others
+-- get it marked so that nothing is lost and an administrator can give them their own.
+UPDATE users SET email = email || '#duplicate-' || CAST(id AS TEXT)
+    WHERE email <> '' AND id NOT IN (SELECT MIN(id) FROM users WHERE email <> '' GROUP BY lower(email));
 CREATE UNIQUE INDEX users_email ON users (lower(email)) WHERE email <> '';
 
 CREATE TABLE orgs (
@@ -46,6 +50,11 @@ CREATE TABLE grants (
 CREATE INDEX grants_channel ON grants (channel_id);
 
 ALTER TABLE channels ADD COLUMN owner_org_id BIGINT REFERENCES orgs (id);
+
+-- Every user owns a channel of their name; users made earlier get theirs where the name is free.
+INSERT INTO channels (name, owner_user_id, private, created_at, updated_at)
+    SELECT u.name, u.id, FALSE, u.created_at, u.created_at FROM users u
+    WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.name = u.name);
 
 -- Single-use links mailed to users: purpose 'verify', 'reset' or 'invite'.
 CREATE TABLE email_tokens (
