@@ -27,6 +27,12 @@ var hashSlots = make(chan struct{}, 4)
 
 // HashPassword returns an argon2id PHC string.
 func HashPassword(password string) (string, error) {
+	return HashPasswordContext(context.Background(), password)
+}
+
+// HashPasswordContext is HashPassword that gives up when the caller leaves while it waits
+// for a hash slot.
+func HashPasswordContext(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", fmt.Errorf("password is longer than %d bytes", MaxPasswordBytes)
 	}
@@ -34,7 +40,10 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := derive(password, salt, argonMemory, argonTime, argonThreads)
+	key, err := deriveContext(ctx, password, salt, argonMemory, argonTime, argonThreads)
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil

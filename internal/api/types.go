@@ -12,7 +12,7 @@ type ChannelInfo struct {
 	Name      string    `json:"name"`
 	Private   bool      `json:"private"`
 	Parent    string    `json:"parent,omitempty"`
-	Revision  int64     `json:"revision"`
+	Revision  int64     `json:"revision,omitempty"` // only for readers of the whole channel
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

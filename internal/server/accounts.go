@@ -122,12 +122,17 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := passwords.Check(req.Username, req.Password); err != nil {
 		return errBadRequest("password: " + err.Error())
 	}
-	// Hashed before anything is looked up, so that every path costs the same.
-	hash, err := access.HashPassword(req.Password)
-	if err != nil {
-		return errBadRequest("password: " + err.Error())
+	// The name is public (it is a channel's); it is checked before anything about the
+	// address is, so that a taken name says nothing about the address.
+	if _, err := s.store.ChannelByName(ctx, req.Username); err == nil {
+		return &store.ConflictError{Kind: "name", Name: req.Username, Reason: "a user, an organization or a channel has it"}
+	} else if !store.IsNotFound(err) {
+		return err
 	}
+	verified := false
 	if s.opts.Signup == SignupInvite {
+		// Used up from here on, whatever the address turns out to be: an invitation that
+		// survived some addresses and not others would tell which have accounts.
 		inv, err := s.store.UseEmailToken(ctx, "invite", linkHash(req.Invite), time.Now())
 		if store.IsNotFound(err) {
 			return errForbidden("the invitation is unknown, used or expired: ask for a new one")
@@ -135,30 +140,26 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		// The invitation went to an address: signing up with that address proves it.
-		verified := strings.EqualFold(inv.Email, req.Email)
-		if !verified {
-			if err := s.mailBudget(r, req.Email); err != nil {
-				s.store.CreateEmailToken(ctx, inv)
-				return err
-			}
-		}
-		u, created, err := s.createAccount(ctx, req, hash, verified)
-		if err != nil || !created {
-			s.store.CreateEmailToken(ctx, inv) // nothing was made: the invitation stays good
-		}
-		if err != nil {
+		verified = strings.EqualFold(inv.Email, req.Email)
+	}
+	if !verified {
+		if err := s.mailBudget(r, req.Email); err != nil {
 			return err
 		}
-		if created && verified {
-			return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
+	}
+	hash, err := access.HashPasswordContext(ctx, req.Password)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errClientGone
 		}
-		return accepted(w, signupAnswer)
+		return errBadRequest("password: " + err.Error())
 	}
-	if err := s.mailBudget(r, req.Email); err != nil {
+	u, created, err := s.createAccount(ctx, req, hash, verified)
+	if err != nil {
 		return err
 	}
-	if _, _, err := s.createAccount(ctx, req, hash, false); err != nil {
-		return err
+	if created && verified {
+		return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
 	}
 	return accepted(w, signupAnswer)
 }
@@ -345,22 +346,17 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	addr := clientAddr(r)
-	if ok, retry := s.opts.Logins.Allow(u.Name, addr, time.Now()); !ok {
-		return errTooManyAttempts(retry)
-	}
-	ok, err := access.CheckPasswordContext(ctx, u.PasswordHash, req.OldPassword)
+	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, req.OldPassword, true)
 	if err != nil {
-		return errClientGone
+		return err
 	}
 	if !ok {
-		s.opts.Logins.Failed(u.Name, addr, time.Now())
 		return errForbidden("the old password is wrong")
 	}
 	if err := passwords.Check(u.Name, req.NewPassword); err != nil {
 		return errBadRequest("new password: " + err.Error())
 	}
-	hash, err := access.HashPassword(req.NewPassword)
+	hash, err := access.HashPasswordContext(ctx, req.NewPassword)
 	if err != nil {
 		return errBadRequest("new password: " + err.Error())
 	}

@@ -93,7 +93,7 @@ func (s *Server) apiListChannels(w http.ResponseWriter, r *http.Request, c *call
 	out := []api.ChannelInfo{}
 	for _, ch := range all {
 		if access.Visible(c.principal, resourceOf(ch)) {
-			out = append(out, channelInfo(ch))
+			out = append(out, s.channelInfoFor(c.principal, ch))
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -148,7 +148,17 @@ func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (s *Server) apiShowChannel(w http.ResponseWriter, r *http.Request, c *call) error {
-	return writeJSON(w, http.StatusOK, channelInfo(c.channel))
+	return writeJSON(w, http.StatusOK, s.channelInfoFor(c.principal, c.channel))
+}
+
+// channelInfoFor hides the revision and last change from readers who may not see every
+// package: both move with changes to private packages.
+func (s *Server) channelInfoFor(p access.Principal, ch store.Channel) api.ChannelInfo {
+	ci := channelInfo(ch)
+	if access.ChannelLevel(p, resourceOf(ch)) < access.Read {
+		ci.Revision, ci.UpdatedAt = 0, ci.CreatedAt
+	}
+	return ci
 }
 
 func (s *Server) apiListFiles(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -131,7 +131,9 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	if a == nil {
 		return errNotFound(cp.subdir + "/" + cp.file + " not found")
 	}
-	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, sub.shared, a.immutable), sub.mod, a.body)
+	// Privacy is read afresh with the channel on every request; the view's own flag says
+	// whether it is what anonymous readers get.
+	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, sub.shared && !private(c.channel), a.immutable), sub.mod, a.body)
 	return nil
 }
 

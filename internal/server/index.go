@@ -230,7 +230,13 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 	if err != nil {
 		return nil, err
 	}
-	v := &subdirView{mod: e.mod, records: records, prevShards: e.prevShards[vis.key],
+	mod := e.mod
+	if vis.allow != nil {
+		// The channel's time moves with changes to packages this reader may not see: a
+		// filtered view answers by ETag only.
+		mod = time.Time{}
+	}
+	v := &subdirView{mod: mod, records: records, prevShards: e.prevShards[vis.key],
 		shared: publicChannel && (len(e.private) == 0 || vis.key == "public\x00")}
 	etag := hex.EncodeToString(sum[:16])
 	v.zst = &artefact{body: zst, contentType: "application/zstd", etag: `"` + etag + `-zst"`}
@@ -367,8 +373,12 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 	e.mu.Lock()
 	a, ok := e.views[vis.key]
 	e.mu.Unlock()
+	mod := e.mod
+	if vis.allow != nil {
+		mod = time.Time{} // see buildView
+	}
 	if ok {
-		return a, e.mod, nil
+		return a, mod, nil
 	}
 	r, _, _ := e.sf.Do(vis.key, func() (any, error) {
 		pkgs := e.packages
@@ -388,7 +398,7 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 		e.mu.Unlock()
 		return a, nil
 	})
-	return r.(*artefact), e.mod, nil
+	return r.(*artefact), mod, nil
 }
 
 func (e *subdirIndex) revision() int64  { return e.rev }

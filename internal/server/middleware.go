@@ -177,24 +177,20 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 	}
 	now := time.Now()
 	// Only failures spend the budget, so a client that sends the right password on every
-	// request never waits. While an account or address is over it, everything is refused,
-	// the remembered credentials too: otherwise a guesser would learn the right guess.
+	// request never waits; while a budget is spent, remembered credentials are refused too.
 	addr := clientAddr(r)
-	if ok, retry := s.opts.Logins.Allow(user, addr, now); !ok {
-		return access.Principal{}, errTooManyAttempts(retry)
+	if err := s.signins.allow(user, addr, now); err != nil {
+		return access.Principal{}, err
 	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
-		// An unknown name costs the same hash as a wrong password.
-		ok, err := access.CheckPasswordContext(r.Context(), u.PasswordHash, pass)
+		ok, err := s.signins.verify(r.Context(), user, addr, u.PasswordHash, pass, u.ID != 0)
 		if err != nil {
-			return access.Principal{}, errClientGone
+			return access.Principal{}, err
 		}
-		if !ok || u.ID == 0 {
-			s.opts.Logins.Failed(user, addr, now)
+		if !ok {
 			return access.Principal{}, wrong
 		}
-		s.opts.Logins.Succeeded(user, addr, now)
 		s.creds.remember(key, now)
 	}
 	if u.Disabled {

@@ -47,12 +47,50 @@ func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request, c *call) e
 	return writeJSON(w, http.StatusCreated, orgInfo{Name: org.Name, Members: []store.Member{{Name: c.principal.Name, Role: store.RoleOwner}}, Groups: []store.Group{}})
 }
 
+// groupsFor lists an org's groups as the caller may see them: owners see every grant;
+// members see only grants on channels and packages they may read, so that a listing never
+// names a private channel or package they could not find otherwise.
+func (s *Server) groupsFor(r *http.Request, c *call) ([]store.Group, error) {
+	groups, err := s.store.Groups(r.Context(), c.org.ID)
+	if err != nil || access.May(c.principal, access.OrgManage, access.Resource{Org: c.org.ID}) {
+		return groups, err
+	}
+	channels := map[string]store.Channel{}
+	for i := range groups {
+		kept := groups[i].Grants[:0]
+		for _, g := range groups[i].Grants {
+			ch, ok := channels[g.Channel]
+			if !ok {
+				if ch, err = s.store.ChannelByName(r.Context(), g.Channel); err != nil {
+					return nil, err
+				}
+				channels[g.Channel] = ch
+			}
+			res := resourceOf(ch)
+			if g.Package != "" {
+				priv, err := s.store.PackagePrivacy(r.Context(), ch.ID, g.Package)
+				if err != nil && !store.IsNotFound(err) {
+					return nil, err
+				}
+				if !access.CanRead(c.principal, packageResource(ch, g.Package, priv)) {
+					continue
+				}
+			} else if !access.Visible(c.principal, res) {
+				continue
+			}
+			kept = append(kept, g)
+		}
+		groups[i].Grants = kept
+	}
+	return groups, nil
+}
+
 func (s *Server) apiShowOrg(w http.ResponseWriter, r *http.Request, c *call) error {
 	members, err := s.store.OrgMembers(r.Context(), c.org.ID)
 	if err != nil {
 		return err
 	}
-	groups, err := s.store.Groups(r.Context(), c.org.ID)
+	groups, err := s.groupsFor(r, c)
 	if err != nil {
 		return err
 	}
@@ -102,7 +140,7 @@ func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) apiGroups(w http.ResponseWriter, r *http.Request, c *call) error {
-	groups, err := s.store.Groups(r.Context(), c.org.ID)
+	groups, err := s.groupsFor(r, c)
 	if err != nil {
 		return err
 	}
@@ -189,6 +227,9 @@ func (s *Server) grantTarget(r *http.Request, c *call, channel, pkg string) (sto
 	if err != nil {
 		return ch, err
 	}
+	if ch.OwnerOrgID != c.org.ID && !access.Visible(c.principal, resourceOf(ch)) {
+		return ch, &store.NotFoundError{Kind: "channel", Name: channel} // another's private channel: as if missing
+	}
 	if ch.OwnerOrgID != c.org.ID {
 		return ch, errBadRequest("channel " + channel + " does not belong to organization " + c.org.Name + ": grants are on the organization's own channels")
 	}
@@ -273,29 +314,27 @@ func (s *Server) apiUpdateChannel(w http.ResponseWriter, r *http.Request, c *cal
 	return writeJSON(w, http.StatusOK, channelInfo(ch))
 }
 
-// resolvePackage names a package of a channel for actions on the package as a whole.
+// resolvePackage names a package of a channel for actions on the package as a whole. A
+// package that is missing, or private to the caller, gets the same 404.
 func (s *Server) resolvePackage(r *http.Request, c *call) (access.Resource, error) {
 	if _, err := s.resolveChannel(r, c); err != nil {
 		return access.Resource{}, err
 	}
-	name := r.PathValue("package")
-	if !validPackageName(name) {
-		return access.Resource{}, &store.NotFoundError{Kind: "package", Name: name}
-	}
-	priv, err := s.store.PrivatePackages(r.Context(), c.channel.ID)
-	if err != nil {
-		return access.Resource{}, err
-	}
-	isPriv := false
-	for _, p := range priv {
-		isPriv = isPriv || p == name
-	}
-	res := packageResource(c.channel, name, isPriv)
-	if !access.Visible(c.principal, res) {
+	if !access.Visible(c.principal, resourceOf(c.channel)) {
 		return access.Resource{}, &store.NotFoundError{Kind: "channel", Name: c.channel.Name}
 	}
+	name := r.PathValue("package")
+	notFound := &store.NotFoundError{Kind: "package", Name: name}
+	if !validPackageName(name) {
+		return access.Resource{}, notFound
+	}
+	priv, err := s.store.PackagePrivacy(r.Context(), c.channel.ID, name)
+	if err != nil {
+		return access.Resource{}, err // not found: the same words
+	}
+	res := packageResource(c.channel, name, priv)
 	if !access.CanRead(c.principal, res) {
-		return access.Resource{}, &store.NotFoundError{Kind: "package", Name: name}
+		return access.Resource{}, notFound
 	}
 	c.pkg = name
 	return res, nil

@@ -41,7 +41,9 @@ type Options struct {
 	PublicURL string
 	// Signup is SignupClosed (default), SignupInvite or SignupOpen.
 	Signup string
-	// Logins limits failed sign-ins per account and per address; nil uses the defaults.
+	// Logins limits failed sign-ins per (account, client address) and per client address;
+	// nil uses the defaults. An account-wide limit of 100 failures, then one per 6 seconds,
+	// comes on top.
 	Logins *ratelimit.Logins
 	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
 	// address mailed and per client; nil: 3 per address then one per 10 minutes, 20 per
@@ -59,6 +61,7 @@ type Server struct {
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
 	creds   *credCache
+	signins *signins
 	table   []route
 }
 
@@ -111,7 +114,7 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		opts.Mail = m
 	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
-		creds: newCredCache(5*time.Minute, 10000)}
+		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins)}
 	s.index = newIndexCache(st, s.log)
 	s.handler = s.middleware(s.routes())
 	return s, nil

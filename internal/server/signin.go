@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/ratelimit"
+)
+
+// signins limits password guessing without letting anyone lock others out cheaply:
+//
+//   - per (account, client address) and per client address (Options.Logins): a guesser is
+//     slowed where they are, and the account's owner, elsewhere, is not;
+//   - per account, with a much larger budget (accountWide): guessing spread over many
+//     addresses still runs out;
+//   - checks of one account take turns (stripes), so that concurrent guesses cannot all slip
+//     in before the first failure is counted.
+//
+// While a budget is spent, every attempt is refused, right passwords too: otherwise a guesser
+// would still tell the right guess from the wrong ones.
+type signins struct {
+	pairs       *ratelimit.Logins
+	accountWide *ratelimit.Logins
+	stripes     [64]chan struct{}
+}
+
+func newSignins(pairs *ratelimit.Logins) *signins {
+	s := &signins{pairs: pairs, accountWide: ratelimit.NewLogins(ratelimit.Config{
+		PerAccount: ratelimit.Limit{Burst: 100, Interval: 6 * time.Second},
+		PerAddress: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // counted by pairs
+	})}
+	for i := range s.stripes {
+		s.stripes[i] = make(chan struct{}, 1)
+	}
+	return s
+}
+
+func pairKey(account, addr string) string { return strings.ToLower(account) + "\x00" + addr }
+
+// allow is the budget check; it costs no hashing.
+func (l *signins) allow(account, addr string, now time.Time) error {
+	ok1, r1 := l.pairs.Allow(pairKey(account, addr), addr, now)
+	ok2, r2 := l.accountWide.Allow(account, "", now)
+	if !ok1 || !ok2 {
+		return errTooManyAttempts(max(r1, r2))
+	}
+	return nil
+}
+
+// verify checks a password for an account under the budgets. known is false for an account
+// that does not exist: it costs the same hash and counts as a failure.
+func (l *signins) verify(ctx context.Context, account, addr, storedHash, password string, known bool) (bool, error) {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(account)))
+	stripe := l.stripes[h.Sum32()%uint32(len(l.stripes))]
+	select {
+	case stripe <- struct{}{}:
+	case <-ctx.Done():
+		return false, errClientGone
+	}
+	defer func() { <-stripe }()
+	now := time.Now()
+	if err := l.allow(account, addr, now); err != nil {
+		return false, err
+	}
+	ok, err := access.CheckPasswordContext(ctx, storedHash, password)
+	if err != nil {
+		return false, errClientGone
+	}
+	if !ok || !known {
+		l.pairs.Failed(pairKey(account, addr), addr, now)
+		l.accountWide.Failed(account, "", now)
+		return false, nil
+	}
+	l.pairs.Succeeded(pairKey(account, addr), addr, now)
+	l.accountWide.Succeeded(account, "", now)
+	return true, nil
+}
