@@ -42,12 +42,11 @@ type Options struct {
 	// Signup is SignupClosed (default), SignupInvite or SignupOpen.
 	Signup string
 	// Logins limits failed sign-ins per (account, client address) and per client address;
-	// nil uses the defaults. An account-wide limit of 100 failures, then one per 6 seconds,
-	// comes on top.
+	// nil: 10 per (account, address) then one per 30 seconds, 30 per address then one per 10
+	// seconds. An account-wide limit of 100 failures an hour comes on top.
 	Logins *ratelimit.Logins
 	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
-	// address mailed and per client; nil: 3 per address then one per 10 minutes, 20 per
-	// client then one a minute.
+	// address mailed and per client; nil: 5 a day per address, 20 per client then one a minute.
 	Mails *ratelimit.Logins
 }
 
@@ -97,12 +96,17 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if opts.PublicURL == "" {
 		opts.PublicURL = "http://127.0.0.1:8080"
 	}
+	// The numbers of security.md §8: sign-ins 10 per 5 minutes per user and address, resets
+	// 5 a day per address.
 	if opts.Logins == nil {
-		opts.Logins = ratelimit.NewLogins(ratelimit.Config{})
+		opts.Logins = ratelimit.NewLogins(ratelimit.Config{
+			PerAccount: ratelimit.Limit{Burst: 10, Interval: 30 * time.Second},
+			PerAddress: ratelimit.Limit{Burst: 30, Interval: 10 * time.Second},
+		})
 	}
 	if opts.Mails == nil {
 		opts.Mails = ratelimit.NewLogins(ratelimit.Config{
-			PerAccount: ratelimit.Limit{Burst: 3, Interval: 10 * time.Minute},
+			PerAccount: ratelimit.Limit{Burst: 5, Interval: 24 * time.Hour / 5},
 			PerAddress: ratelimit.Limit{Burst: 20, Interval: time.Minute},
 		})
 	}
