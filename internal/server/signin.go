@@ -29,7 +29,7 @@ type signins struct {
 
 func newSignins(pairs *ratelimit.Logins) *signins {
 	s := &signins{pairs: pairs, accountWide: ratelimit.NewLogins(ratelimit.Config{
-		PerAccount: ratelimit.Limit{Burst: 100, Interval: 36 * time.Second}, // 100 an hour
+		PerAccount: ratelimit.Limit{Burst: 100, Interval: 36 * time.Second},     // 100 an hour
 		PerAddress: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // counted by pairs
 	})}
 	for i := range s.stripes {
