@@ -240,3 +240,53 @@ func TestDisabledAccountStopsAtOnce(t *testing.T) {
 	e.mustDo("PATCH", "/api/v1/users/bob", admin, map[string]bool{"disabled": false}, 200)
 	e.mustDo("GET", "/api/v1/user", bob, nil, 200)
 }
+
+// Every org route refuses whoever may not use it: anonymous 401, a stranger 403, a member 403
+// for what only owners may do.
+func TestOrgRoutesRefuse(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.users(alice, bob, eve)
+	e.mustDo("POST", "/api/v1/orgs", "", map[string]string{"name": "acme"}, 401)
+	e.mustDo("POST", "/api/v1/orgs", alice, map[string]string{"name": "acme"}, 201)
+	e.mustDo("POST", "/api/v1/orgs/acme/groups", alice, map[string]string{"name": "devs"}, 201)
+	e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/members/bob", alice, nil, 204)
+	e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/grants", alice, map[string]string{"channel": "acme", "level": "read"}, 200)
+	routes := []struct {
+		method, path string
+		body         any
+		memberMay    bool
+	}{
+		{"GET", "/api/v1/orgs/acme", nil, true},
+		{"GET", "/api/v1/orgs/acme/history", nil, true},
+		{"GET", "/api/v1/orgs/acme/groups", nil, true},
+		{"PUT", "/api/v1/orgs/acme/members/eve", map[string]string{"role": "owner"}, false},
+		{"DELETE", "/api/v1/orgs/acme/members/alice", nil, false},
+		{"POST", "/api/v1/orgs/acme/groups", map[string]string{"name": "x"}, false},
+		{"DELETE", "/api/v1/orgs/acme/groups/devs", nil, false},
+		{"PUT", "/api/v1/orgs/acme/groups/devs/members/eve", nil, false},
+		{"DELETE", "/api/v1/orgs/acme/groups/devs/members/bob", nil, false},
+		{"PUT", "/api/v1/orgs/acme/groups/devs/grants", map[string]string{"channel": "acme", "level": "manage"}, false},
+		{"DELETE", "/api/v1/orgs/acme/groups/devs/grants?channel=acme", nil, false},
+		{"POST", "/api/v1/channels", map[string]any{"name": "acme-x", "org": "acme"}, false},
+	}
+	for _, rt := range routes {
+		e.mustDo(rt.method, rt.path, "", rt.body, 401)
+		e.mustDo(rt.method, rt.path, eve, rt.body, 403)
+		if !rt.memberMay {
+			e.mustDo(rt.method, rt.path, bob, rt.body, 403)
+		}
+	}
+	// Nothing changed.
+	var org struct {
+		Members []struct{ Name, Role string }
+		Groups  []struct {
+			Name    string
+			Members []string
+			Grants  []struct{ Channel, Level string }
+		}
+	}
+	e.mustDo("GET", "/api/v1/orgs/acme", alice, nil, 200).json(t, &org)
+	if len(org.Members) != 2 || len(org.Groups) != 1 || len(org.Groups[0].Members) != 1 || org.Groups[0].Grants[0].Level != "read" {
+		t.Errorf("refused requests changed the org: %+v", org)
+	}
+}
