@@ -223,6 +223,7 @@ type Store interface {
 	Events(ctx context.Context, channelID int64, limit int) ([]Event, error)
 
 	AccountStore
+	TokenStore
 
 	Close() error
 }

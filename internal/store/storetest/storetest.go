@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Privacy", testPrivacy},
 		{"LastOwnerUnderConcurrency", testLastOwnerRace},
 		{"CopyKeepsPrivacy", testCopyKeepsPrivacy},
+		{"Tokens", testTokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
