@@ -23,11 +23,14 @@ const (
 	OrgView          Action = "org:view"          // see an org's members, groups and history
 	OrgManage        Action = "org:manage"        // members, owners, groups, grants
 	AdminUsers       Action = "admin:users"       // create, list, disable accounts; invitations
+	TokenView        Action = "token:view"        // list one's tokens
+	TokenEdit        Action = "token:edit"        // create, rename, extend, reissue, revoke tokens
 )
 
 // Actions lists every action, for tables and documentation.
 var Actions = []Action{Anyone, ChannelList, ChannelView, ChannelCreate, ChannelManage, ChannelHistory, ArtifactDownload,
-	ArtifactCreate, ArtifactEdit, ArtifactDelete, PackageManage, UserView, OrgCreate, OrgView, OrgManage, AdminUsers}
+	ArtifactCreate, ArtifactEdit, ArtifactDelete, PackageManage, UserView, OrgCreate, OrgView, OrgManage, AdminUsers,
+	TokenView, TokenEdit}
 
 // Org roles, as the store keeps them.
 const (
@@ -50,20 +53,29 @@ type Grants struct {
 
 // Principal is who is asking, with what they hold at this moment.
 type Principal struct {
-	UserID   int64 // 0 for anonymous
-	Name     string
-	Admin    bool
-	Disabled bool
+	UserID    int64 // 0 for anonymous and for an org token
+	ActingOrg int64 // an org token acts for its org
+	Name      string
+	Admin     bool
+	Disabled  bool
 	Grants
+	// Token is the token the request came with, nil for a password or no credentials. What
+	// p may do is what its owner may do, and what the token allows.
+	Token *TokenLimits
 }
 
 // Anonymous reports whether no one is signed in.
-func (p Principal) Anonymous() bool { return p.UserID == 0 }
+func (p Principal) Anonymous() bool { return p.UserID == 0 && p.ActingOrg == 0 }
 
 // Resource is what an action is on: the server (zero value), an org (Org set), a channel
 // (Channel set), or one package of a channel (Package set too).
 type Resource struct {
 	Org int64 // for org actions and channel creation in an org
+
+	// Surface is where the request came in: "api", "conda" or "pypi"; Kind is the kind of
+	// package it is about ("conda", "pypi"), "" when none. Scopes tell them apart.
+	Surface string
+	Kind    string
 
 	Channel     string
 	ChannelID   int64
@@ -76,12 +88,17 @@ type Resource struct {
 	PackagePrivate bool
 }
 
-// ChannelLevel is p's level on r's channel as a whole.
+// ChannelLevel is p's level on r's channel as a whole: what p's owner holds, capped by the
+// token's resources when p acts through a resource token.
 func ChannelLevel(p Principal, r Resource) Level {
+	return min(ownerChannelLevel(p, r), p.Token.channelCap(r))
+}
+
+func ownerChannelLevel(p Principal, r Resource) Level {
 	switch {
 	case p.Disabled || p.Anonymous() || r.Channel == "":
 		return None
-	case p.Admin, r.OwnerUserID == p.UserID, r.OwnerOrgID != 0 && p.OrgRoles[r.OwnerOrgID] == RoleOwner:
+	case p.Admin, p.UserID != 0 && r.OwnerUserID == p.UserID, r.OwnerOrgID != 0 && (p.OrgRoles[r.OwnerOrgID] == RoleOwner || p.ActingOrg == r.OwnerOrgID):
 		return Manage
 	}
 	return max(p.Channels[r.ChannelID], p.Channels[r.ParentID])
@@ -91,7 +108,7 @@ func ChannelLevel(p Principal, r Resource) Level {
 func PackageLevel(p Principal, r Resource) Level {
 	l := ChannelLevel(p, r)
 	if r.Package != "" && !p.Disabled {
-		l = max(l, p.Packages[PackageKey{r.ChannelID, r.Package}])
+		l = max(l, min(p.Packages[PackageKey{r.ChannelID, r.Package}], p.Token.channelCap(r)))
 	}
 	return l
 }
@@ -99,6 +116,9 @@ func PackageLevel(p Principal, r Resource) Level {
 // hasPackageGrant reports whether p holds a grant on some package of r's channel, which
 // makes a private channel visible to them (showing only what they may read).
 func hasPackageGrant(p Principal, r Resource) bool {
+	if p.Token.channelCap(r) < Read {
+		return false
+	}
 	for k, l := range p.Packages {
 		if k.ChannelID == r.ChannelID && l >= Read {
 			return true
@@ -107,32 +127,42 @@ func hasPackageGrant(p Principal, r Resource) bool {
 	return false
 }
 
-// May reports whether p may do a on r.
+// May reports whether p may do a on r: what p's owner may do, and, for a token, what the
+// token allows too.
 func May(p Principal, a Action, r Resource) bool {
 	if p.Disabled {
 		return false
 	}
-	switch a {
-	case Anyone:
+	if a == Anyone {
 		return true
+	}
+	return ownerMay(p, a, r) && p.Token.allows(a, r)
+}
+
+func ownerMay(p Principal, a Action, r Resource) bool {
+	switch a {
 	case ChannelList:
 		return true // the answer holds only what ChannelView lets p see
-	case UserView, OrgCreate:
+	case UserView:
+		return p.UserID != 0
+	case OrgCreate:
+		return p.UserID != 0
+	case TokenView, TokenEdit:
 		return !p.Anonymous()
 	case AdminUsers:
 		return p.Admin
 	case OrgView:
-		return p.Admin || r.Org != 0 && p.OrgRoles[r.Org] != ""
+		return p.Admin || r.Org != 0 && (p.OrgRoles[r.Org] != "" || p.ActingOrg == r.Org)
 	case OrgManage:
-		return p.Admin || r.Org != 0 && p.OrgRoles[r.Org] == RoleOwner
+		return p.Admin || r.Org != 0 && (p.OrgRoles[r.Org] == RoleOwner || p.ActingOrg == r.Org)
 	case ChannelCreate:
 		switch {
 		case r.Channel != "": // a subchannel, on its parent
 			return ChannelLevel(p, r) >= Manage
 		case r.Org != 0:
-			return p.Admin || p.OrgRoles[r.Org] == RoleOwner
+			return p.Admin || p.OrgRoles[r.Org] == RoleOwner || p.ActingOrg == r.Org
 		default:
-			return !p.Anonymous()
+			return p.UserID != 0
 		}
 	}
 	if r.Channel == "" {
@@ -140,12 +170,12 @@ func May(p Principal, a Action, r Resource) bool {
 	}
 	switch a {
 	case ChannelView:
-		return Visible(p, r)
+		return ownerVisible(p, r)
 	case ArtifactDownload:
 		if r.Package == "" {
-			return Visible(p, r) // the index: filtered per package by CanRead
+			return ownerVisible(p, r) // the index: filtered per package by CanRead
 		}
-		return CanRead(p, r)
+		return ownerCanRead(p, r)
 	case ArtifactCreate, ArtifactEdit:
 		return PackageLevel(p, r) >= Write
 	case ArtifactDelete, PackageManage:
@@ -159,17 +189,19 @@ func May(p Principal, a Action, r Resource) bool {
 // Visible reports whether p may know that r's channel exists; a refusal of something
 // invisible is a 404, never a 403.
 func Visible(p Principal, r Resource) bool {
-	if p.Disabled {
-		return false
-	}
+	return !p.Disabled && ownerVisible(p, r) && p.Token.allows(ChannelView, r)
+}
+
+func ownerVisible(p Principal, r Resource) bool {
 	return !r.Private || ChannelLevel(p, r) >= Read || hasPackageGrant(p, r)
 }
 
 // CanRead reports whether p may see and download r's package (Package set).
 func CanRead(p Principal, r Resource) bool {
-	if p.Disabled {
-		return false
-	}
+	return !p.Disabled && ownerCanRead(p, r) && p.Token.allows(ArtifactDownload, r)
+}
+
+func ownerCanRead(p Principal, r Resource) bool {
 	if !r.Private && !r.PackagePrivate {
 		return true
 	}
