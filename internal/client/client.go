@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,7 +26,10 @@ type Client struct {
 	Server   string // base URL, e.g. http://127.0.0.1:8080
 	Username string
 	Password string
-	HTTP     *http.Client
+	// Token, when set, is sent as "Authorization: token <Token>" instead of Username and
+	// Password. It never appears in an error the client returns.
+	Token string
+	HTTP  *http.Client
 }
 
 // APIError is an error the server answered with.
@@ -50,19 +54,37 @@ func New(server, username, password string) *Client {
 	return &Client{Server: server, Username: username, Password: password, HTTP: &http.Client{Transport: tr}}
 }
 
-// ParseServer checks a server URL and takes any user:password out of it, so that it is never
-// printed with the URL.
-func ParseServer(raw string) (server, user, password string, err error) {
+// Endpoint is a server URL taken apart: the URL without credentials, safe to print, and the
+// credentials it carried.
+type Endpoint struct {
+	Server   string
+	Username string
+	Password string
+	Token    string // from a /t/<token> first path segment
+}
+
+// ParseServer checks a server URL and takes any user:password, and any /t/<token> segment at
+// the start of its path, out of it, so that they are never printed with the URL.
+func ParseServer(raw string) (Endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", "", fmt.Errorf("--server %q: want a URL like https://wharf.example.com or http://127.0.0.1:8080", redactURL(raw))
+		return Endpoint{}, fmt.Errorf("--server %q: want a URL like https://wharf.example.com or http://127.0.0.1:8080", Redact(redactURL(raw)))
 	}
+	var e Endpoint
 	if u.User != nil {
-		user = u.User.Username()
-		password, _ = u.User.Password()
+		e.Username = u.User.Username()
+		e.Password, _ = u.User.Password()
 		u.User = nil
 	}
-	return strings.TrimRight(u.String(), "/"), user, password, nil
+	if rest, ok := strings.CutPrefix(u.Path, "/t/"); ok {
+		e.Token, rest, _ = strings.Cut(rest, "/")
+		u.Path, u.RawPath = "", ""
+		if rest != "" {
+			u.Path = "/" + rest
+		}
+	}
+	e.Server = strings.TrimRight(u.String(), "/")
+	return e, nil
 }
 
 // redactURL hides the credentials of a URL that could not be parsed.
@@ -74,6 +96,53 @@ func redactURL(raw string) string {
 		return "…@" + raw[at+1:]
 	}
 	return raw
+}
+
+var (
+	// tokenLike is a Wharf token however it is spelled: the prefix and any run of the
+	// characters tokens are made of.
+	tokenLike = regexp.MustCompile(`wrf([sr])-[0-9A-Za-z]+`)
+	// pathToken is a /t/<token> segment of a URL.
+	pathToken = regexp.MustCompile(`/t/[^/?#\s"']+`)
+)
+
+// Redact hides every Wharf token in s, and the token of every /t/<token> URL segment.
+func Redact(s string) string {
+	s = pathToken.ReplaceAllString(s, "/t/<redacted>")
+	return tokenLike.ReplaceAllString(s, "wrf$1-<redacted>")
+}
+
+// redact hides the client's own token, however malformed, and every token-like string in s.
+func (c *Client) redact(s string) string {
+	if len(c.Token) >= 8 {
+		s = strings.ReplaceAll(s, c.Token, "<redacted>")
+	}
+	return Redact(s)
+}
+
+// redactedError is an error whose message had a token taken out of it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err with any token taken out of its message; an *APIError stays one.
+func (c *Client) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *APIError
+	if errors.As(err, &ae) && ae == err {
+		ae.Message = c.redact(ae.Message)
+		return ae
+	}
+	if msg := c.redact(err.Error()); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -88,17 +157,22 @@ func (c *Client) hint(e *APIError, method, path string) error {
 	switch e.Status {
 	case http.StatusUnauthorized:
 		switch {
+		case c.Token != "":
+			e.Message += " (the token was refused: check --token or WHARF_TOKEN; a removed, expired or reissued token no longer works)"
 		case c.Username == "":
-			e.Message += " (pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD)"
+			e.Message += " (pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD; or set WHARF_TOKEN)"
 		case strings.HasPrefix(e.Message, "wrong username or password"):
 			e.Message += " (check WHARF_PASSWORD for " + c.Username + ")"
 		}
 	case http.StatusForbidden:
-		who := "anonymous"
-		if c.Username != "" {
-			who = c.Username
+		switch {
+		case c.Token != "":
+			e.Message += fmt.Sprintf(" (%s %s with a token on %s; a token may do less than its owner: see `wharf auth --info`)", method, path, c.Server)
+		case c.Username != "":
+			e.Message += fmt.Sprintf(" (%s %s as %s on %s)", method, path, c.Username, c.Server)
+		default:
+			e.Message += fmt.Sprintf(" (%s %s as anonymous on %s)", method, path, c.Server)
 		}
-		e.Message += fmt.Sprintf(" (%s %s as %s on %s)", method, path, who, c.Server)
 	case http.StatusNotFound:
 		switch {
 		case e.Code != "not_found":
@@ -106,6 +180,8 @@ func (c *Client) hint(e *APIError, method, path string) error {
 			e.Message += "; create it with `wharf channel create NAME`, or check the name and your access"
 		case strings.HasPrefix(e.Message, "organization "):
 			e.Message += "; create it with `wharf org create NAME`, or check the name"
+		case strings.HasPrefix(e.Message, "token "):
+			e.Message += "; `wharf auth --list` shows your tokens (add --org ORG for an organization's)"
 		}
 	}
 	return e
@@ -123,6 +199,11 @@ func (c *Client) url(path string, q url.Values) string {
 func channelPath(name string) string { return "/api/v1/channels/" + url.PathEscape(name) }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, size int64, contentType string, out any) (int, error) {
+	status, err := c.send(ctx, method, path, q, body, size, contentType, out)
+	return status, c.redactErr(err)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, size int64, contentType string, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), body)
 	if err != nil {
 		return 0, err
@@ -134,7 +215,10 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.Username != "" {
+	switch {
+	case c.Token != "":
+		req.Header.Set("Authorization", "token "+c.Token)
+	case c.Username != "":
 		req.SetBasicAuth(c.Username, c.Password)
 	}
 	resp, err := c.httpClient().Do(req)

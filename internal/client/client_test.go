@@ -11,29 +11,36 @@ import (
 )
 
 func TestParseServer(t *testing.T) {
+	const tok = "wrfs-s3cretS3cretS3cret"
 	cases := []struct {
-		in, server, user, pass string
-		bad                    bool
+		in   string
+		want Endpoint
+		bad  bool
 	}{
-		{in: "http://127.0.0.1:8080", server: "http://127.0.0.1:8080"},
-		{in: "https://wharf.example.com/", server: "https://wharf.example.com"},
-		{in: "https://alice:s3cret@wharf.example.com", server: "https://wharf.example.com", user: "alice", pass: "s3cret"},
+		{in: "http://127.0.0.1:8080", want: Endpoint{Server: "http://127.0.0.1:8080"}},
+		{in: "https://wharf.example.com/", want: Endpoint{Server: "https://wharf.example.com"}},
+		{in: "https://wharf.example.com/wharf/", want: Endpoint{Server: "https://wharf.example.com/wharf"}},
+		{in: "https://alice:s3cret@wharf.example.com", want: Endpoint{Server: "https://wharf.example.com", Username: "alice", Password: "s3cret"}},
+		{in: "https://wharf.example.com/t/" + tok, want: Endpoint{Server: "https://wharf.example.com", Token: tok}},
+		{in: "https://wharf.example.com/t/" + tok + "/", want: Endpoint{Server: "https://wharf.example.com", Token: tok}},
+		{in: "https://wharf.example.com/t/" + tok + "/wharf", want: Endpoint{Server: "https://wharf.example.com/wharf", Token: tok}},
 		{in: "wharf.example.com", bad: true},
 		{in: "ftp://wharf.example.com", bad: true},
 		{in: "http://alice:s3cret@[::1", bad: true},
+		{in: "http://[::1/t/" + tok, bad: true},
 	}
 	for _, c := range cases {
-		server, user, pass, err := ParseServer(c.in)
+		got, err := ParseServer(c.in)
 		if c.bad {
 			if err == nil {
 				t.Errorf("ParseServer(%q) accepted", c.in)
 			} else if strings.Contains(err.Error(), "s3cret") {
-				t.Errorf("ParseServer(%q) error shows the password: %v", c.in, err)
+				t.Errorf("ParseServer(%q) error shows a secret: %v", c.in, err)
 			}
 			continue
 		}
-		if err != nil || server != c.server || user != c.user || pass != c.pass {
-			t.Errorf("ParseServer(%q) = %q, %q, %q, %v", c.in, server, user, pass, err)
+		if err != nil || got != c.want {
+			t.Errorf("ParseServer(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
 }
