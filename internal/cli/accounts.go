@@ -36,12 +36,12 @@ func remoteCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra
 func anonymousCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error) *cobra.Command {
 	var r remote
 	cmd := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		server, _, _, err := client.ParseServer(r.server)
+		ep, err := client.ParseServer(r.server)
 		if err != nil {
 			return err
 		}
-		r.server = server
-		return run(cmd, client.New(server, "", ""), &r, args)
+		r.server = ep.Server
+		return run(cmd, client.New(ep.Server, "", ""), &r, args)
 	}}
 	f := cmd.Flags()
 	def := os.Getenv("WHARF_SERVER")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,12 +14,14 @@ import (
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/client"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/token"
 )
 
 // remote holds the flags of every command that talks to a server.
 type remote struct {
 	server   string
 	username string
+	token    string // --token: a token, or a file holding one; WHARF_TOKEN when empty
 	asJSON   bool
 }
 
@@ -30,23 +33,62 @@ func addRemoteFlags(cmd *cobra.Command, r *remote) {
 	}
 	f.StringVar(&r.server, "server", def, "server URL [WHARF_SERVER]")
 	f.StringVarP(&r.username, "username", "u", os.Getenv("WHARF_USERNAME"), "account name; the password comes from WHARF_PASSWORD [WHARF_USERNAME]")
+	// No default from the environment here: help would print it.
+	f.StringVar(&r.token, "token", "", "access `TOKEN`, or a file holding one; wins over --username [WHARF_TOKEN]")
 	f.BoolVar(&r.asJSON, "json", false, "print the result as JSON")
 }
 
 func (r *remote) client() (*client.Client, error) {
-	server, urlUser, urlPass, err := client.ParseServer(r.server)
+	ep, err := client.ParseServer(r.server)
 	if err != nil {
 		return nil, err
 	}
-	r.server = server // from here on, messages show the URL without credentials
+	r.server = ep.Server // from here on, messages show the URL without credentials
+	tok, err := r.resolveToken(ep.Token)
+	if err != nil {
+		return nil, err
+	}
+	if tok != "" {
+		c := client.New(ep.Server, "", "")
+		c.Token = tok
+		return c, nil
+	}
 	user, pw := r.username, os.Getenv("WHARF_PASSWORD")
-	if user == "" && urlUser != "" {
-		user, pw = urlUser, urlPass
+	if user == "" && ep.Username != "" {
+		user, pw = ep.Username, ep.Password
 	}
 	if user != "" && pw == "" {
 		return nil, fmt.Errorf("set WHARF_PASSWORD to the password of %s", user)
 	}
-	return client.New(server, user, pw), nil
+	return client.New(ep.Server, user, pw), nil
+}
+
+// resolveToken finds the token to sign in with: --token (the token itself, or a file that
+// holds it), else WHARF_TOKEN, else one in the server URL. It checks the token's format and
+// checksum, so that a token cut short when copied is reported before any request, and never
+// shows the token in an error.
+func (r *remote) resolveToken(fromURL string) (string, error) {
+	tok, from := r.token, "--token"
+	switch {
+	case tok != "":
+		if !token.Looks(tok) {
+			b, err := os.ReadFile(tok)
+			if err != nil {
+				return "", errors.New("--token: give a token (wrfs-… or wrfr-…), or a file that holds one; the value is neither")
+			}
+			tok, from = strings.TrimSpace(string(b)), "the file "+r.token
+		}
+	case os.Getenv("WHARF_TOKEN") != "":
+		tok, from = strings.TrimSpace(os.Getenv("WHARF_TOKEN")), "WHARF_TOKEN"
+	case fromURL != "":
+		tok, from = fromURL, "the /t/ segment of --server"
+	default:
+		return "", nil
+	}
+	if _, err := token.Parse(tok); err != nil {
+		return "", fmt.Errorf("%s: %w; copy the token whole (it starts with wrfs- or wrfr-)", from, err)
+	}
+	return tok, nil
 }
 
 func printJSON(cmd *cobra.Command, v any) error {
