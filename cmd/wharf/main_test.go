@@ -431,3 +431,158 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 		}
 	}
 }
+
+// getAuth GETs url with the Authorization header auth (none when empty).
+func getAuth(t *testing.T, url, auth string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// TestCLITokens creates, uses, lists, reissues and removes an access token with wharf auth,
+// and uses it the ways conda, pip and scripts send it.
+func TestCLITokens(t *testing.T) {
+	data := t.TempDir()
+	addr := freePort(t)
+	s := startServer(t, data, addr)
+	if status, _ := get(t, s.url+"/api/v1/scopes"); status == http.StatusNotFound {
+		t.Skip("waiting for the token API")
+	}
+
+	mustWharf(t, nil, "secret-password-1\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--password-stdin", "--data", data)
+	alice := []string{"WHARF_SERVER=" + s.url, "WHARF_USERNAME=alice", "WHARF_PASSWORD=secret-password-1"}
+	mustWharf(t, alice, "", "channel", "create", "acme", "--private")
+	dir := t.TempDir()
+	pkg := condatest.Spec{Name: "alpha", Version: "1.0", Build: "0", Subdir: "noarch", Noarch: "generic"}
+	mustWharf(t, alice, "", "upload", condatest.WriteFile(t, dir, pkg), "-c", "acme")
+	repodata := "/conda/acme/noarch/repodata.json"
+	if status, _ := get(t, s.url+repodata); status != http.StatusNotFound {
+		t.Fatalf("private channel, anonymous: %d, want 404", status)
+	}
+
+	var scopes []struct{ Scope string }
+	if err := json.Unmarshal([]byte(mustWharf(t, []string{"WHARF_SERVER=" + s.url}, "", "auth", "--list-scopes", "--json")), &scopes); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(scopes), "{conda:download}") {
+		t.Errorf("auth --list-scopes lacks conda:download: %v", scopes)
+	}
+
+	// The secret goes to --out, readable by its owner only, and nowhere else.
+	file := filepath.Join(dir, "ci.token")
+	if out := mustWharf(t, alice, "", "auth", "--create", "--name", "ci", "--scopes", "conda:download", "--resource", "acme:read", "--out", file); out != "" {
+		t.Errorf("auth --create --out printed %q on stdout", out)
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("--out file: %v, %v; want mode 0600", st, err)
+	}
+	b, _ := os.ReadFile(file)
+	secret := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(secret, "wrf") {
+		t.Fatalf("--out file holds %q, not a token", secret)
+	}
+	secrets := []string{secret}
+
+	// The token works in every way the clients send it.
+	canRead := func(what, path, auth string) {
+		t.Helper()
+		status, body := getAuth(t, s.url+path, auth)
+		if status != http.StatusOK || !bytes.Contains(body, []byte(pkg.Filename())) {
+			t.Errorf("%s: %d %.200s; want the private repodata", what, status, body)
+		}
+	}
+	refused := func(what, path, auth string) {
+		t.Helper()
+		if status, body := getAuth(t, s.url+path, auth); status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %.200s; want 401", what, status, body)
+		}
+	}
+	basic := func(user, pw string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw)) }
+	everyWay := func(check func(what, path, auth string), tok string) {
+		t.Helper()
+		check("/t/<token>/conda/… (conda's channel_alias)", "/t/"+tok+repodata, "")
+		check("/conda/t/<token>/… (channel_alias with a path)", "/conda/t/"+tok+strings.TrimPrefix(repodata, "/conda"), "")
+		check("Authorization: token", repodata, "token "+tok)
+		check("Basic __token__:<token> (pip, twine)", repodata, basic("__token__", tok))
+	}
+	everyWay(canRead, secret)
+
+	// wharf commands take it from WHARF_TOKEN, ahead of a password; a download-only token
+	// may not upload.
+	withToken := []string{"WHARF_SERVER=" + s.url, "WHARF_USERNAME=alice", "WHARF_PASSWORD=wrong", "WHARF_TOKEN=" + secret}
+	var info struct {
+		Name, Owner, Kind string
+		Scopes            []string
+		Resources         []struct{ Channel, Level string }
+	}
+	if err := json.Unmarshal([]byte(mustWharf(t, withToken, "", "auth", "--info", "--json")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "ci" || info.Owner != "alice" || fmt.Sprint(info.Scopes) != "[conda:download]" || fmt.Sprint(info.Resources) != "[{acme read}]" {
+		t.Errorf("auth --info = %+v", info)
+	}
+	other := condatest.WriteFile(t, dir, condatest.Spec{Name: "beta", Version: "1.0", Build: "0", Subdir: "noarch", Noarch: "generic"})
+	if _, err := wharf(t, withToken, "", "upload", other, "-c", "acme"); err == nil {
+		t.Error("a conda:download token uploaded a package")
+	} else if strings.Contains(err.Error(), secret) {
+		t.Errorf("the refusal shows the token: %v", err)
+	}
+
+	// The list shows the token, never its secret.
+	out := mustWharf(t, alice, "", "auth", "--list", "--json")
+	var list []struct{ Name, Kind string }
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Name != "ci" {
+		t.Errorf("auth --list --json = %s", out)
+	}
+	if strings.Contains(out, secret) || strings.Contains(mustWharf(t, alice, "", "auth", "--list"), secret) {
+		t.Error("auth --list shows the secret")
+	}
+
+	// Reissue: the new secret on stdout, the old one dead at once.
+	reissued := strings.TrimSpace(mustWharf(t, alice, "", "auth", "--edit", "ci", "--reissue"))
+	if !strings.HasPrefix(reissued, "wrf") || reissued == secret {
+		t.Fatalf("auth --edit --reissue printed %q; want a new token", reissued)
+	}
+	secrets = append(secrets, reissued)
+	everyWay(refused, secret)
+	everyWay(canRead, reissued)
+
+	// Removed: refused at once, and the command says so without showing it.
+	mustWharf(t, alice, "", "auth", "--remove", "ci")
+	everyWay(refused, reissued)
+	_, err = wharf(t, append(withToken[:3:3], "WHARF_TOKEN="+reissued), "", "auth", "--info")
+	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), reissued) {
+		t.Errorf("auth --info with a removed token: %v; want a 401 that does not show the token", err)
+	}
+
+	// No secret in the server's log.
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Wait()
+	logs := s.logs.String()
+	if !strings.Contains(logs, "/t/<redacted>/") {
+		t.Errorf("the log shows no redacted /t/ request; was it written?\n%s", logs)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(logs, sec) || strings.Contains(logs, sec[5:25]) {
+			t.Errorf("the server log shows a token secret:\n%s", logs)
+		}
+	}
+}
