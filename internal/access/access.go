@@ -192,6 +192,12 @@ func Visible(p Principal, r Resource) bool {
 	return !p.Disabled && ownerVisible(p, r) && p.Token.allows(ChannelView, r)
 }
 
+// Knows reports whether p may know that r's channel exists, whatever the token's scopes:
+// a token that lacks a scope is refused (403), not told the channel is missing (404).
+func Knows(p Principal, r Resource) bool {
+	return !p.Disabled && ownerVisible(p, r) && (!r.Private || p.Token.channelCap(r) >= Read)
+}
+
 func ownerVisible(p Principal, r Resource) bool {
 	return !r.Private || ChannelLevel(p, r) >= Read || hasPackageGrant(p, r)
 }

@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"sort"
+	"time"
 )
 
 // TokenLimits is what a token allows, on top of what its owner may do: scopes restrict by
@@ -12,12 +13,23 @@ type TokenLimits struct {
 	ID        int64
 	Scopes    []string        // known scope names; empty: no restriction by action
 	Resources map[int64]Level // channel id → level; nil: no restriction by channel
+	ExpiresAt time.Time
+
+	// Surface is where the request came in ("api", "conda", "pypi"), for resources that do
+	// not say: the server sets it per request.
+	Surface string
 }
 
 // allows reports whether the token lets a through, for whatever its owner may do.
 func (t *TokenLimits) allows(a Action, r Resource) bool {
 	if t == nil || a == Anyone {
 		return true
+	}
+	if r.Surface == "" {
+		r.Surface = t.Surface
+	}
+	if r.Kind == "" && (r.Surface == "conda" || r.Surface == "pypi") && r.Channel != "" {
+		r.Kind = r.Surface // everything under /conda/ is about conda packages
 	}
 	if len(t.Scopes) > 0 {
 		ok := false

@@ -338,6 +338,9 @@ type passwordChangeRequest struct {
 
 func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
+	if c.principal.Token != nil {
+		return errForbidden("a token may not change a password: sign in with the password itself")
+	}
 	var req passwordChangeRequest
 	if err := readJSON(r, &req); err != nil {
 		return err

@@ -172,7 +172,7 @@ func (s *Server) apiListFiles(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	out := make([]api.FileInfo, 0, len(files))
 	for _, f := range files {
-		if access.CanRead(c.principal, packageResource(c.channel, f.Package, f.PackagePrivate)) {
+		if access.CanRead(c.principal, fileResource(c.channel, f)) {
 			out = append(out, fileInfo(c.channel.Name, f))
 		}
 	}
@@ -185,7 +185,7 @@ func (s *Server) resolveFile(r *http.Request, c *call) (access.Resource, error) 
 	if _, err := s.resolveChannel(r, c); err != nil {
 		return access.Resource{}, err
 	}
-	if !access.Visible(c.principal, resourceOf(c.channel)) {
+	if !access.Knows(c.principal, resourceOf(c.channel)) {
 		return access.Resource{}, &store.NotFoundError{Kind: "channel", Name: c.channel.Name}
 	}
 	ref, err := s.fileRef(r)
@@ -196,8 +196,13 @@ func (s *Server) resolveFile(r *http.Request, c *call) (access.Resource, error) 
 	if err != nil {
 		return access.Resource{}, err
 	}
-	res := packageResource(c.channel, f.Package, f.PackagePrivate)
-	if !access.CanRead(c.principal, res) {
+	res := fileResource(c.channel, f)
+	if p := c.principal; p.Token != nil {
+		p.Token = &access.TokenLimits{Resources: p.Token.Resources} // scopes refuse later, with a 403
+		if !access.CanRead(p, res) {
+			return access.Resource{}, &store.NotFoundError{Kind: "file", Name: ref.String()}
+		}
+	} else if !access.CanRead(c.principal, res) {
 		return access.Resource{}, &store.NotFoundError{Kind: "file", Name: ref.String()}
 	}
 	c.file = f
@@ -215,7 +220,9 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 		drain(r.Body)
 		return access.Resource{}, errBadRequest(err.Error())
 	}
-	return packageResource(c.channel, name, false), nil
+	res := packageResource(c.channel, name, false)
+	res.Kind = "conda"
+	return res, nil
 }
 
 func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
@@ -307,7 +314,7 @@ func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	counts := map[string]int64{}
 	for _, f := range files {
-		if access.CanRead(c.principal, packageResource(c.channel, f.Package, f.PackagePrivate)) {
+		if access.CanRead(c.principal, fileResource(c.channel, f)) {
 			for _, l := range f.Labels {
 				counts[l]++
 			}

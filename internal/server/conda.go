@@ -148,7 +148,7 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	res := packageResource(c.channel, f.Package, f.PackagePrivate)
+	res := fileResource(c.channel, f)
 	if !access.CanRead(c.principal, res) {
 		return &store.NotFoundError{Kind: "file", Name: ref.String()} // as if it were not there
 	}

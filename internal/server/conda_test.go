@@ -158,11 +158,12 @@ func testServeChannel(t *testing.T, e *env) {
 		t.Errorf("file on its label: %d", r.status)
 	}
 
-	// A /t/<token>/ segment is stripped, at the start and after /conda.
+	// A /t/<token>/ segment is taken off, at the start and after /conda; a made-up token is
+	// refused (tokens_test.go has real ones).
 	for _, p := range []string{"/t/abc-123/conda/acme/linux-64/repodata.json", "/conda/t/abc-123/acme/linux-64/repodata.json"} {
 		r := e.do("GET", p, "", nil)
-		if r.status != 200 || !bytes.Equal(r.body, plain.body) || r.header.Get("Referrer-Policy") != "no-referrer" {
-			t.Errorf("GET %s: %d, Referrer-Policy %q", p, r.status, r.header.Get("Referrer-Policy"))
+		if r.status != 401 || r.header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(string(r.body), "malformed") {
+			t.Errorf("GET %s: %d %s, Referrer-Policy %q", p, r.status, r.body, r.header.Get("Referrer-Policy"))
 		}
 	}
 

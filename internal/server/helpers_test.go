@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,6 +38,12 @@ const adminPassword = "admin-password-for-tests"
 type countingStore struct {
 	store.Store
 	subdirSnapshots atomic.Int64
+	tokenLookups    atomic.Int64
+}
+
+func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
+	c.tokenLookups.Add(1)
+	return c.Store.TokenByHash(ctx, hash)
 }
 
 func (c *countingStore) SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (store.Snapshot, error) {
@@ -86,7 +93,8 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20, Mail: mailer, PublicURL: "https://wharf.example.com"}
+	o := server.Options{TempDir: tmp, Limits: limits, MaxUploadBytes: 64 << 20, Mail: mailer, PublicURL: "https://wharf.example.com",
+		Logger: slog.New(slog.NewJSONHandler(suiteLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -95,6 +103,7 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(srv.Close)
 	t.Cleanup(hs.Close)
 	hash, err := access.HashPassword(adminPassword)
 	if err != nil {

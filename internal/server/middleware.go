@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -22,7 +23,20 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyPathToken
+	keyInfo
 )
+
+// reqInfo is what the access log learns while a request is served.
+type reqInfo struct {
+	tokenID atomic.Int64
+}
+
+// noteToken records which token a request used: logs show its id, never its secret.
+func noteToken(ctx context.Context, id int64) {
+	if ri, ok := ctx.Value(keyInfo).(*reqInfo); ok {
+		ri.tokenID.Store(id)
+	}
+}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(keyRequestID).(string)
@@ -101,7 +115,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		idb := make([]byte, 8)
 		rand.Read(idb)
 		id := hex.EncodeToString(idb)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ri := &reqInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyInfo, ri)
 		w.Header().Set("X-Request-Id", id)
 
 		// "GET //t/<token>/…" parses with "t" as a host and the token as the first path
@@ -141,8 +156,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.writeError(sw, r, fmt.Errorf("panic"))
 				}
 			}
-			s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", shown,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds())
+			attrs := []any{"request_id", id, "method", r.Method, "path", shown,
+				"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds()}
+			if tid := ri.tokenID.Load(); tid != 0 {
+				attrs = append(attrs, "token_id", tid)
+			}
+			s.log.InfoContext(ctx, "request", attrs...)
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -159,10 +178,17 @@ func redactPanic(msg string, r *http.Request) string {
 // Wrong credentials are a 401 even on public routes: falling back to anonymous would hide a
 // misconfigured client.
 func (s *Server) identify(r *http.Request) (access.Principal, error) {
+	secret, err := presentedToken(r)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	if secret != "" {
+		return s.identifyToken(r, secret)
+	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		if h := r.Header.Get("Authorization"); h != "" {
-			return access.Principal{}, errUnauthorized("the Authorization header is not HTTP Basic with a username and password")
+			return access.Principal{}, errUnauthorized("the Authorization header is neither HTTP Basic nor \"token <token>\" nor \"Bearer <token>\"")
 		}
 		return access.Principal{}, nil
 	}
@@ -199,8 +225,9 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 	if !u.EmailVerified {
 		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
 	}
-	// Read afresh on every request: leaving a group or losing a grant takes effect at once.
-	g, err := s.store.GrantsOf(r.Context(), u.ID)
+	// Grants come from the identity cache, which every change empties: leaving a group or
+	// losing a grant takes effect on the next request.
+	_, g, err := s.userByID(r.Context(), u.ID, now)
 	if err != nil {
 		return access.Principal{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
@@ -45,6 +46,10 @@ type Options struct {
 	// nil: 10 per (account, address) then one per 30 seconds, 30 per address then one per 10
 	// seconds. An account-wide limit of 100 failures an hour comes on top.
 	Logins *ratelimit.Logins
+	// Now is the clock tokens are checked against; nil is time.Now (tests move it).
+	Now func() time.Time
+	// MaxTokenLifetime is the longest a token may be made or extended to live; default a year.
+	MaxTokenLifetime time.Duration
 	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
 	// address mailed and per client; nil: 5 a day per address, 20 per client then one a minute.
 	Mails *ratelimit.Logins
@@ -61,7 +66,10 @@ type Server struct {
 	reads   chan struct{} // slots for package reads
 	creds   *credCache
 	signins *signins
+	ids     *identityCache
 	table   []route
+	stop    chan struct{}
+	stopped chan struct{}
 }
 
 // New builds a Server over a store and a blob store.
@@ -89,6 +97,12 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	if opts.Signup == "" {
 		opts.Signup = SignupClosed
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxTokenLifetime <= 0 {
+		opts.MaxTokenLifetime = 365 * 24 * time.Hour
 	}
 	if opts.Signup != SignupClosed && opts.Signup != SignupInvite && opts.Signup != SignupOpen {
 		return nil, fmt.Errorf("sign-up mode %q: want closed, invite or open", opts.Signup)
@@ -118,10 +132,38 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		opts.Mail = m
 	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
-		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins)}
+		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins), ids: newIdentityCache(),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
 	s.handler = s.middleware(s.routes())
+	go s.background()
 	return s, nil
+}
+
+// background writes token last-use times every half minute, not on every request.
+func (s *Server) background() {
+	defer close(s.stopped)
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.flushUsed(context.Background())
+		case <-s.stop:
+			s.flushUsed(context.Background())
+			return
+		}
+	}
+}
+
+// Close writes what is pending (token last-use times) and stops the background work.
+func (s *Server) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.stopped
 }
 
 // Handler returns the root handler.
@@ -195,6 +237,14 @@ func (s *Server) routes() http.Handler {
 		{"PUT", "/api/v1/orgs/{org}/groups/{group}/grants", access.OrgManage, s.resolveOrg, s.apiSetGrant},
 		{"DELETE", "/api/v1/orgs/{org}/groups/{group}/grants", access.OrgManage, s.resolveOrg, s.apiRemoveGrant},
 
+		// Access tokens.
+		{"GET", "/api/v1/scopes", access.Anyone, nil, s.apiScopes},
+		{"POST", "/api/v1/tokens", access.TokenEdit, nil, s.apiCreateToken},
+		{"GET", "/api/v1/tokens", access.TokenView, nil, s.apiListTokens},
+		{"GET", "/api/v1/tokens/current", access.Anyone, nil, s.apiCurrentToken},
+		{"PATCH", "/api/v1/tokens/{token}", access.TokenEdit, nil, s.apiEditToken},
+		{"DELETE", "/api/v1/tokens/{token}", access.TokenEdit, nil, s.apiRemoveToken},
+
 		{"GET", "/api/v1/openapi.json", access.Anyone, nil, s.apiOpenAPI},
 
 		// The pages that mailed links open.
@@ -232,6 +282,12 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			if err != nil {
 				return err
 			}
+			surface := surfaceOf(rt.pattern)
+			if p.Token != nil {
+				t := *p.Token // cached tokens are shared: the surface is this request's
+				t.Surface = surface
+				p.Token = &t
+			}
 			c.principal = p
 			var res access.Resource
 			if rt.resolve != nil {
@@ -239,10 +295,19 @@ func (s *Server) serveRoute(rt route) http.Handler {
 					return err
 				}
 			}
+			if res.Surface == "" {
+				res.Surface = surface
+			}
 			if !access.May(p, rt.action, res) {
 				return refuse(p, res)
 			}
-			return rt.handle(w, r, c)
+			err = rt.handle(w, r, c)
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				// Any change may be to who may do what: what is remembered of accounts and
+				// tokens is dropped, so the next request sees it.
+				s.ids.changed()
+			}
+			return err
 		}()
 		if err != nil {
 			s.writeError(w, r, err)
@@ -253,7 +318,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 // refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the
 // caller may not know exists, 401 for an anonymous caller, 403 otherwise.
 func refuse(p access.Principal, res access.Resource) error {
-	if res.Channel != "" && !access.Visible(p, res) {
+	if res.Channel != "" && !access.Knows(p, res) {
 		// Word for word what a channel that does not exist gets.
 		return &store.NotFoundError{Kind: "channel", Name: res.Channel}
 	}
@@ -266,6 +331,13 @@ func refuse(p access.Principal, res access.Resource) error {
 func resourceOf(ch store.Channel) access.Resource {
 	return access.Resource{Channel: ch.Name, ChannelID: ch.ID, ParentID: ch.ParentID, Private: private(ch),
 		OwnerUserID: ch.OwnerUserID, OwnerOrgID: ch.OwnerOrgID}
+}
+
+// fileResource is the package a stored file belongs to, with its kind.
+func fileResource(ch store.Channel, f store.File) access.Resource {
+	r := packageResource(ch, f.Package, f.PackagePrivate)
+	r.Kind = f.Kind
+	return r
 }
 
 // packageResource is a package of a channel.
@@ -294,4 +366,17 @@ func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, erro
 	}
 	c.channel = ch
 	return resourceOf(ch), nil
+}
+
+// surfaceOf tells which face of the server a route is: the REST API, a conda channel or a
+// PyPI index. Token scopes tell them apart.
+func surfaceOf(pattern string) string {
+	switch {
+	case strings.HasPrefix(pattern, "/conda/"):
+		return "conda"
+	case strings.HasPrefix(pattern, "/pypi/"):
+		return "pypi"
+	default:
+		return "api"
+	}
 }

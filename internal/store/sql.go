@@ -296,6 +296,14 @@ func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, err
 	return c, err
 }
 
+func (s *sqlStore) ChannelByID(ctx context.Context, id int64) (Channel, error) {
+	c, err := scanChannel(s.row(ctx, s.r, selectChannel+` WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, &NotFoundError{Kind: "channel", Name: strconv.FormatInt(id, 10)}
+	}
+	return c, err
+}
+
 func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
 	rows, err := s.query(ctx, s.r, selectChannel+` ORDER BY c.name`)
 	if err != nil {

@@ -202,6 +202,7 @@ type Store interface {
 
 	CreateChannel(ctx context.Context, c NewChannel) (Channel, error)
 	ChannelByName(ctx context.Context, name string) (Channel, error)
+	ChannelByID(ctx context.Context, id int64) (Channel, error)
 	ListChannels(ctx context.Context) ([]Channel, error)
 
 	// AddFile records an uploaded file. It returns created=false and the stored file when the

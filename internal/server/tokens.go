@@ -1,0 +1,590 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/token"
+)
+
+// How long what the server remembers about tokens and accounts may be used without asking the
+// store. A change made through this process is seen at once (the cache is dropped); one made
+// through another replica is seen within this time.
+const identityTTL = 5 * time.Second
+
+// identityCache keeps tokens by hash and accounts with their grants, so that a request with a
+// token costs no database round trip. Every change that could alter who may do what goes
+// through a non-GET request, and each such request moves the epoch, which empties it.
+type identityCache struct {
+	epoch atomic.Int64
+
+	mu     sync.Mutex
+	tokens map[string]cachedToken // by hash
+	users  map[int64]cachedUser
+	// used collects last-use times, written to the store in batches, not per request.
+	used map[int64]time.Time
+}
+
+type cachedToken struct {
+	tok   store.Token
+	epoch int64
+	at    time.Time
+}
+
+type cachedUser struct {
+	user   store.User
+	grants access.Grants
+	epoch  int64
+	at     time.Time
+}
+
+func newIdentityCache() *identityCache {
+	return &identityCache{tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, used: map[int64]time.Time{}}
+}
+
+// changed is called after every request that may have changed accounts, grants or tokens.
+func (c *identityCache) changed() {
+	c.epoch.Add(1)
+	c.mu.Lock()
+	clear(c.tokens)
+	clear(c.users)
+	c.mu.Unlock()
+}
+
+func (c *identityCache) fresh(epoch int64, at, now time.Time) bool {
+	return epoch == c.epoch.Load() && now.Sub(at) < identityTTL
+}
+
+func (s *Server) tokenByHash(ctx context.Context, hash string, now time.Time) (store.Token, error) {
+	c := s.ids
+	c.mu.Lock()
+	e, ok := c.tokens[hash]
+	c.mu.Unlock()
+	if ok && c.fresh(e.epoch, e.at, now) {
+		return e.tok, nil
+	}
+	epoch := c.epoch.Load()
+	t, err := s.store.TokenByHash(ctx, hash)
+	if err != nil {
+		return t, err
+	}
+	c.mu.Lock()
+	if len(c.tokens) > 100_000 {
+		clear(c.tokens)
+	}
+	c.tokens[hash] = cachedToken{tok: t, epoch: epoch, at: now}
+	c.mu.Unlock()
+	return t, nil
+}
+
+func (s *Server) userByID(ctx context.Context, id int64, now time.Time) (store.User, access.Grants, error) {
+	c := s.ids
+	c.mu.Lock()
+	e, ok := c.users[id]
+	c.mu.Unlock()
+	if ok && c.fresh(e.epoch, e.at, now) {
+		return e.user, e.grants, nil
+	}
+	epoch := c.epoch.Load()
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return u, access.Grants{}, err
+	}
+	g, err := s.store.GrantsOf(ctx, id)
+	if err != nil {
+		return u, g, err
+	}
+	c.mu.Lock()
+	if len(c.users) > 100_000 {
+		clear(c.users)
+	}
+	c.users[id] = cachedUser{user: u, grants: g, epoch: epoch, at: now}
+	c.mu.Unlock()
+	return u, g, nil
+}
+
+// flushUsed writes the collected last-use times.
+func (s *Server) flushUsed(ctx context.Context) {
+	c := s.ids
+	c.mu.Lock()
+	used := c.used
+	c.used = map[int64]time.Time{}
+	c.mu.Unlock()
+	if err := s.store.TouchTokens(ctx, used); err != nil {
+		s.log.WarnContext(ctx, "recording token use failed", "tokens", len(used), "err", err)
+	}
+}
+
+// presentedToken finds the token a request carries: in the path (/t/<token>/), as
+// "Authorization: token …" or "Bearer …", or in HTTP Basic as the password (any user name,
+// __token__ for twine) or as the user name with the password "x-auth-token". Two different
+// tokens are an error; no token is "".
+func presentedToken(r *http.Request) (string, error) {
+	var found []string
+	if t, ok := pathToken(r.Context()); ok {
+		found = append(found, t)
+	}
+	h := r.Header.Get("Authorization")
+	if scheme, rest, ok := strings.Cut(h, " "); ok && (strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
+		found = append(found, strings.TrimSpace(rest))
+	}
+	if user, pass, ok := r.BasicAuth(); ok {
+		switch {
+		case pass == "x-auth-token":
+			found = append(found, user)
+		case token.Looks(pass):
+			found = append(found, pass)
+		case user == "__token__":
+			found = append(found, pass) // twine: the password must be a token
+		}
+	}
+	if len(found) == 0 {
+		return "", nil
+	}
+	for _, t := range found[1:] {
+		if t != found[0] {
+			return "", errBadRequest("the request carries two different tokens; send one")
+		}
+	}
+	return found[0], nil
+}
+
+var errBadToken = errUnauthorized("the token is not valid: it is unknown, revoked, reissued or expired")
+
+// identifyToken makes the principal a token acts as: its owner now, limited by the token.
+func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal, error) {
+	ctx := r.Context()
+	// A made-up or mistyped token costs no look-up.
+	if _, err := token.Parse(secret); err != nil {
+		return access.Principal{}, errUnauthorized("the token is malformed: Wharf tokens start with wrfs- or wrfr-; copy it whole")
+	}
+	now, wall := s.opts.Now(), time.Now() // expiry by the server's clock; limits by the wall's
+	addr := clientAddr(r)
+	// Guessing tokens is hopeless (256 bits), but each guess with a good checksum is a look-up:
+	// unknown tokens spend the sign-in budget of the client address.
+	if err := s.signins.allow("\x00token", addr, wall); err != nil {
+		return access.Principal{}, err
+	}
+	t, err := s.tokenByHash(ctx, token.Hash(secret), wall)
+	if store.IsNotFound(err) {
+		s.signins.pairs.Failed(pairKey("\x00token", addr), addr, wall)
+		return access.Principal{}, errBadToken
+	} else if err != nil {
+		return access.Principal{}, err
+	}
+	if !now.Before(t.ExpiresAt) {
+		return access.Principal{}, errUnauthorized("the token expired on " + t.ExpiresAt.Format(time.DateOnly) + ": extend it or make a new one")
+	}
+	limits := &access.TokenLimits{ID: t.ID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt}
+	if len(t.Resources) > 0 {
+		limits.Resources = make(map[int64]access.Level, len(t.Resources))
+		for _, res := range t.Resources {
+			limits.Resources[res.ChannelID] = max(limits.Resources[res.ChannelID], res.Level)
+		}
+	}
+	p := access.Principal{Token: limits}
+	if t.OwnerOrgID != 0 {
+		org, err := s.store.OrgByID(ctx, t.OwnerOrgID)
+		if err != nil {
+			return access.Principal{}, err
+		}
+		p.ActingOrg, p.Name = org.ID, org.Name
+	} else {
+		u, g, err := s.userByID(ctx, t.OwnerUserID, wall)
+		if err != nil {
+			return access.Principal{}, err
+		}
+		if u.Disabled {
+			return access.Principal{}, errUnauthorized("the token's account is disabled; ask an administrator")
+		}
+		p.UserID, p.Name, p.Admin, p.Grants = u.ID, u.Name, u.Admin, g
+	}
+	s.ids.mu.Lock()
+	s.ids.used[t.ID] = now
+	s.ids.mu.Unlock()
+	noteToken(ctx, t.ID)
+	return p, nil
+}
+
+// ---- the API
+
+type scopeInfo struct {
+	Scope       string   `json:"scope"`
+	Description string   `json:"description"`
+	Actions     []string `json:"actions"`
+}
+
+func (s *Server) apiScopes(w http.ResponseWriter, r *http.Request, c *call) error {
+	out := make([]scopeInfo, 0, len(access.Scopes))
+	for _, sc := range access.Scopes {
+		acts := make([]string, 0, len(sc.Actions))
+		for _, a := range sc.Actions {
+			acts = append(acts, string(a))
+		}
+		out = append(out, scopeInfo{Scope: sc.Name, Description: sc.Description, Actions: acts})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+type tokenResourceInfo struct {
+	Channel string `json:"channel"`
+	Level   string `json:"level"`
+}
+
+type tokenInfo struct {
+	ID          int64               `json:"id"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Owner       string              `json:"owner"`
+	Org         bool                `json:"org"`
+	Kind        string              `json:"kind"`
+	Scopes      []string            `json:"scopes"`
+	Resources   []tokenResourceInfo `json:"resources"`
+	Strength    string              `json:"strength"`
+	CreatedAt   time.Time           `json:"created_at"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	LastUsedAt  *time.Time          `json:"last_used_at"`
+}
+
+func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string) (tokenInfo, error) {
+	ti := tokenInfo{ID: t.ID, Name: t.Name, Description: t.Description, Owner: owner, Org: t.OwnerOrgID != 0, Kind: t.Kind,
+		Scopes: t.Scopes, Resources: []tokenResourceInfo{}, Strength: t.Strength, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+	last := t.LastUsedAt
+	s.ids.mu.Lock()
+	if u, ok := s.ids.used[t.ID]; ok && u.After(last) {
+		last = u // not written yet
+	}
+	s.ids.mu.Unlock()
+	if !last.IsZero() {
+		ti.LastUsedAt = &last
+	}
+	for _, res := range t.Resources {
+		name := "(deleted channel)"
+		if ch, err := s.store.ChannelByID(ctx, res.ChannelID); err == nil {
+			name = ch.Name
+		} else if !store.IsNotFound(err) {
+			return ti, err
+		}
+		ti.Resources = append(ti.Resources, tokenResourceInfo{Channel: name, Level: res.Level.String()})
+	}
+	return ti, nil
+}
+
+// tokenOwner is whose tokens a request is about: the caller's own, or an org's (?org=, or
+// "org" in a body) when the caller may manage that org.
+func (s *Server) tokenOwner(r *http.Request, c *call, orgName string) (userID, orgID int64, owner string, err error) {
+	if orgName == "" {
+		orgName = r.URL.Query().Get("org")
+	}
+	if orgName == "" {
+		if c.principal.ActingOrg != 0 {
+			return 0, c.principal.ActingOrg, c.principal.Name, nil
+		}
+		return c.principal.UserID, 0, c.principal.Name, nil
+	}
+	org, err := s.store.OrgByName(r.Context(), orgName)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	if !access.May(c.principal, access.OrgManage, access.Resource{Org: org.ID, Surface: "api"}) {
+		return 0, 0, "", errForbidden("only the owners of organization " + org.Name + " may manage its tokens")
+	}
+	return 0, org.ID, org.Name, nil
+}
+
+type newTokenRequest struct {
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Scopes      []string            `json:"scopes"`
+	Resources   []tokenResourceInfo `json:"resources"`
+	Expires     string              `json:"expires"`
+	Strength    string              `json:"strength"`
+	Org         string              `json:"org"`
+}
+
+// parseExpiry reads "30d", "12h", "2027-01-31" or an RFC 3339 time.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 {
+			return now.Add(time.Duration(d) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Add(24*time.Hour - time.Second), nil // through the end of that day, UTC
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("expiry %q: give a number of days (30d), a duration (12h), a date (2027-01-31) or an RFC 3339 time", s)
+}
+
+func validTokenName(n string) error {
+	if n == "" || len(n) > 100 || !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return errors.New("a token's name is 1 to 100 characters of text")
+	}
+	return nil
+}
+
+// maxExpiry is the latest a new or extended token may live to.
+func (s *Server) maxExpiry(c *call, now time.Time) time.Time {
+	limit := now.Add(s.opts.MaxTokenLifetime)
+	if c.principal.Token != nil && c.principal.Token.ExpiresAt.Before(limit) {
+		limit = c.principal.Token.ExpiresAt // no longer-lived than the token making it
+	}
+	return limit
+}
+
+func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req newTokenRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := validTokenName(req.Name); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if len(req.Description) > 1000 || !utf8.ValidString(req.Description) {
+		return errBadRequest("a token's description is at most 1000 characters of text")
+	}
+	userID, orgID, owner, err := s.tokenOwner(r, c, req.Org)
+	if err != nil {
+		return err
+	}
+	limits := &access.TokenLimits{Scopes: req.Scopes}
+	for _, sc := range req.Scopes {
+		if !access.KnownScope(sc) {
+			return errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
+		}
+	}
+	if len(req.Scopes) == 0 && len(req.Resources) == 0 {
+		limits.Scopes = []string{"all"} // as the owner, and say so
+	}
+	var resources []store.TokenResource
+	if len(req.Resources) > 0 {
+		limits.Resources = map[int64]access.Level{}
+		for _, res := range req.Resources {
+			lvl, ok := access.ParseLevel(res.Level)
+			if !ok {
+				return errBadRequest("resource " + strconv.Quote(res.Channel) + `: level must be "read", "write" or "manage"`)
+			}
+			ch, err := s.channelByName(ctx, res.Channel)
+			if err != nil {
+				return err
+			}
+			if !access.Visible(c.principal, resourceOf(ch)) {
+				return &store.NotFoundError{Kind: "channel", Name: res.Channel}
+			}
+			resources = append(resources, store.TokenResource{ChannelID: ch.ID, Level: lvl})
+			limits.Resources[ch.ID] = max(limits.Resources[ch.ID], lvl)
+		}
+	}
+	if !access.Narrower(limits, c.principal.Token) {
+		return errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
+	}
+	now := s.opts.Now()
+	expires := now.Add(365 * 24 * time.Hour)
+	if req.Expires != "" {
+		if expires, err = parseExpiry(req.Expires, now); err != nil {
+			return errBadRequest(err.Error())
+		}
+	}
+	if maxExp := s.maxExpiry(c, now); expires.After(maxExp) {
+		if req.Expires != "" {
+			return errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+		}
+		expires = maxExp // the default year, shortened to what the server or the token allows
+	}
+	if !expires.After(now) {
+		return errBadRequest("the expiry is in the past")
+	}
+	strength := req.Strength
+	switch strength {
+	case "", "strong":
+		strength = "strong"
+	case "weak":
+	default:
+		return errBadRequest(`strength must be "strong" (256 bits) or "weak" (128 bits)`)
+	}
+	kind := byte(token.KindScope)
+	kindName := "scope"
+	if len(resources) > 0 {
+		kind, kindName = token.KindResource, "resource"
+	}
+	secret, err := newSecret(kind, strength)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.CreateToken(ctx, store.Token{OwnerUserID: userID, OwnerOrgID: orgID, CreatedBy: c.principal.UserID, Name: req.Name,
+		Description: req.Description, Hash: token.Hash(secret), Kind: kindName, Strength: strength, Scopes: limits.Scopes,
+		Resources: resources, ExpiresAt: expires})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "token created", "request_id", requestID(ctx), "token_id", t.ID, "owner", owner, "by", c.principal.Name)
+	ti, err := s.tokenInfo(ctx, t, owner)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"token": secret, "info": ti})
+}
+
+func newSecret(kind byte, strength string) (string, error) {
+	n := token.StrongLen
+	if strength == "weak" {
+		n = token.WeakLen
+	}
+	return token.New(kind, n)
+}
+
+func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request, c *call) error {
+	userID, orgID, owner, err := s.tokenOwner(r, c, "")
+	if err != nil {
+		return err
+	}
+	toks, err := s.store.Tokens(r.Context(), userID, orgID)
+	if err != nil {
+		return err
+	}
+	out := make([]tokenInfo, 0, len(toks))
+	for _, t := range toks {
+		ti, err := s.tokenInfo(r.Context(), t, owner)
+		if err != nil {
+			return err
+		}
+		out = append(out, ti)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiCurrentToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.principal.Token == nil {
+		return errBadRequest("this request carries no token: send one to see what it is")
+	}
+	userID, orgID := c.principal.UserID, c.principal.ActingOrg
+	if orgID != 0 {
+		userID = 0
+	}
+	t, err := s.store.TokenOf(r.Context(), userID, orgID, strconv.FormatInt(c.principal.Token.ID, 10))
+	if err != nil {
+		return err
+	}
+	ti, err := s.tokenInfo(r.Context(), t, c.principal.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ti)
+}
+
+type editTokenRequest struct {
+	Name    *string `json:"name"`
+	Expires *string `json:"expires"`
+	Reissue bool    `json:"reissue"`
+}
+
+// ownToken finds the token a PATCH or DELETE names, among the owner's.
+func (s *Server) ownToken(r *http.Request, c *call) (store.Token, string, error) {
+	userID, orgID, owner, err := s.tokenOwner(r, c, "")
+	if err != nil {
+		return store.Token{}, "", err
+	}
+	t, err := s.store.TokenOf(r.Context(), userID, orgID, r.PathValue("token"))
+	return t, owner, err
+}
+
+func limitsOf(t store.Token) *access.TokenLimits {
+	l := &access.TokenLimits{ID: t.ID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt}
+	if len(t.Resources) > 0 {
+		l.Resources = map[int64]access.Level{}
+		for _, res := range t.Resources {
+			l.Resources[res.ChannelID] = max(l.Resources[res.ChannelID], res.Level)
+		}
+	}
+	return l
+}
+
+func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req editTokenRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	t, owner, err := s.ownToken(r, c)
+	if err != nil {
+		return err
+	}
+	// A token may not lengthen or reissue a broader one: it would hand out more than it holds.
+	if (req.Reissue || req.Expires != nil) && !access.Narrower(limitsOf(t), c.principal.Token) {
+		return errForbidden("a token may only extend or reissue tokens no broader than itself")
+	}
+	var up store.TokenUpdate
+	if req.Name != nil {
+		if err := validTokenName(*req.Name); err != nil {
+			return errBadRequest(err.Error())
+		}
+		up.Name = req.Name
+	}
+	now := s.opts.Now()
+	if req.Expires != nil {
+		exp, err := parseExpiry(*req.Expires, now)
+		if err != nil {
+			return errBadRequest(err.Error())
+		}
+		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
+			return errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+		}
+		up.ExpiresAt = &exp
+	}
+	var secret string
+	if req.Reissue {
+		kind := byte(token.KindScope)
+		if t.Kind == "resource" {
+			kind = token.KindResource
+		}
+		if secret, err = newSecret(kind, t.Strength); err != nil {
+			return err
+		}
+		h := token.Hash(secret)
+		up.Hash = &h
+	}
+	t, err = s.store.UpdateToken(ctx, t.ID, up)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "token changed", "request_id", requestID(ctx), "token_id", t.ID, "reissued", req.Reissue, "by", c.principal.Name)
+	ti, err := s.tokenInfo(ctx, t, owner)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"info": ti}
+	if secret != "" {
+		out["token"] = secret
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiRemoveToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, _, err := s.ownToken(r, c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "token revoked", "request_id", requestID(r.Context()), "token_id", t.ID, "by", c.principal.Name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
