@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 func wharf(t *testing.T, env []string, stdin string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), wharfBin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	// The credentials of whoever runs the tests are not the test's: only env gives them.
+	cmd.Env = append(os.Environ(), "WHARF_SERVER=", "WHARF_USERNAME=", "WHARF_PASSWORD=", "WHARF_TOKEN=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
