@@ -85,6 +85,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "SMTP server host:port; without it mail is written to <data>/outbox [WHARF_SMTP_ADDR]")
 	f.StringVar(&cfg.SMTPUser, "smtp-user", cfg.SMTPUser, "SMTP user; the password comes from WHARF_SMTP_PASSWORD [WHARF_SMTP_USER]")
 	f.StringVar(&cfg.SMTPTLS, "smtp-tls", cfg.SMTPTLS, "starttls (default), tls, or none (loopback servers only) [WHARF_SMTP_TLS]")
+	f.StringVar(&cfg.MaxTokenLifetime, "max-token-lifetime", cfg.MaxTokenLifetime, "longest a token may live, as days (365d) or a duration [WHARF_MAX_TOKEN_LIFETIME]")
 	return cmd
 }
 
@@ -130,8 +131,12 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	lifetime, err := cfg.TokenLifetime()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(st, bl, server.Options{MaxUploadBytes: cfg.MaxUploadBytes, TempDir: cfg.TempDir(), Limits: limits, Logger: log,
-		Mail: mailer, PublicURL: cfg.PublicURL, Signup: cfg.Signup})
+		Mail: mailer, PublicURL: cfg.PublicURL, Signup: cfg.Signup, MaxTokenLifetime: lifetime})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything `wharf serve` needs.
@@ -34,16 +35,20 @@ type Config struct {
 	SMTPUser     string
 	SMTPPassword string // from WHARF_SMTP_PASSWORD only: a flag would show it in ps
 	SMTPTLS      string // starttls (default), tls or none (loopback only)
+
+	// MaxTokenLifetime is the longest a token may be made or extended to live ("365d").
+	MaxTokenLifetime string
 }
 
 // Default returns the configuration `wharf serve` uses with no flags.
 func Default() Config {
 	return Config{
-		Listen:         "127.0.0.1:8080",
-		DataDir:        "wharf-data",
-		MaxUploadBytes: 2 << 30,
-		LogFormat:      "text",
-		Signup:         "closed",
+		Listen:           "127.0.0.1:8080",
+		DataDir:          "wharf-data",
+		MaxUploadBytes:   2 << 30,
+		LogFormat:        "text",
+		Signup:           "closed",
+		MaxTokenLifetime: "365d",
 	}
 }
 
@@ -67,6 +72,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	set(&c.SMTPUser, "WHARF_SMTP_USER")
 	set(&c.SMTPPassword, "WHARF_SMTP_PASSWORD")
 	set(&c.SMTPTLS, "WHARF_SMTP_TLS")
+	set(&c.MaxTokenLifetime, "WHARF_MAX_TOKEN_LIFETIME")
 	if v := getenv("WHARF_EXTRA_SUBDIRS"); v != "" {
 		c.ExtraSubdirs = strings.Split(v, ",")
 	}
@@ -116,7 +122,24 @@ func (c Config) Resolve() (Config, error) {
 		return c, fmt.Errorf("public URL %q: want http(s)://host[:port][/path], without credentials", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if _, err := c.TokenLifetime(); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// TokenLifetime is MaxTokenLifetime as a duration: "90d", "2160h".
+func (c Config) TokenLifetime() (time.Duration, error) {
+	s := c.MaxTokenLifetime
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 {
+			return time.Duration(d) * 24 * time.Hour, nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("maximum token lifetime %q: give days (365d) or a duration (2160h)", s)
 }
 
 // OutboxDir is where mail goes when no SMTP server is configured.

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestDefaultsResolveIntoTheDataDirectory(t *testing.T) {
@@ -43,6 +44,23 @@ func TestFromEnv(t *testing.T) {
 		}
 		if err == nil {
 			t.Errorf("%s=%s accepted", k, v)
+		}
+	}
+}
+
+func TestTokenLifetime(t *testing.T) {
+	for in, want := range map[string]time.Duration{"365d": 365 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour} {
+		c := Default()
+		c.MaxTokenLifetime = in
+		if got, err := c.TokenLifetime(); err != nil || got != want {
+			t.Errorf("TokenLifetime(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "0d", "-1d", "forever", "1y"} {
+		c := Default()
+		c.MaxTokenLifetime = bad
+		if _, err := c.Resolve(); err == nil {
+			t.Errorf("Resolve accepted a token lifetime %q", bad)
 		}
 	}
 }

@@ -447,3 +447,21 @@ func TestTokenURLsAreNotLogged(t *testing.T) {
 	}
 	// TestMain checks that no issued secret is anywhere in the logs.
 }
+
+// Last use is kept in memory and written in batches (at the latest when the server closes),
+// never once per request.
+func TestLastUseIsWrittenInBatches(t *testing.T) {
+	e := tokenEnv(t)
+	tok := e.newToken(bob, map[string]any{"name": "ci"})
+	for range 5 {
+		e.asToken("GET", privRepodata, tok, nil)
+	}
+	u, _ := e.store.UserByName(t.Context(), "bob")
+	if st, _ := e.store.TokenOf(t.Context(), u.ID, 0, "ci"); !st.LastUsedAt.IsZero() {
+		t.Errorf("last use written per request (%v)", st.LastUsedAt)
+	}
+	e.server.Close()
+	if st, _ := e.store.TokenOf(t.Context(), u.ID, 0, "ci"); st.LastUsedAt.IsZero() {
+		t.Error("last use not written when the server closed")
+	}
+}
