@@ -127,6 +127,21 @@ func TestRattlerSolvesAgainstWharf(t *testing.T) {
 			t.Errorf("solved app >=3 as %q; want a failure", names(got))
 		}
 	})
+	t.Run("private channel with a /t/ token", func(t *testing.T) {
+		tok := e.newToken(admin, map[string]any{"name": "rattler", "scopes": []string{"conda:download"}})
+		got, stderr, err := solve(t, node, script, nodePath, nil, "--verify", e.srv.URL+"/t/"+tok+"/conda/secret", "linux-64", "libdemo")
+		if err != nil {
+			t.Fatalf("solve with a token URL: %v\n%s", err, stderr)
+		}
+		if n := names(got); n != "libdemo-1.0" {
+			t.Errorf("solution %q, want libdemo-1.0", n)
+		}
+		for _, p := range got {
+			if !strings.Contains(p.URL, "/t/"+tok+"/") {
+				t.Errorf("%s downloaded from %s: the token was not kept in the package URL", p.Filename, p.URL)
+			}
+		}
+	})
 	t.Run("private channel", func(t *testing.T) {
 		priv := e.srv.URL + "/conda/secret"
 		if got, _, err := solve(t, node, script, nodePath, nil, priv, "linux-64", "libdemo"); err == nil {
