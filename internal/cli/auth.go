@@ -283,7 +283,7 @@ https://HOST/t/TOKEN/conda/CHANNEL (or channel_alias: https://HOST/t/TOKEN/conda
 	f.StringVar(&o.description, "description", "", "`TEXT` saying what the token is for")
 	f.StringArrayVarP(&o.scopes, "scopes", "s", nil, "`SCOPES` the token is limited to, space- or comma-separated, e.g. 'repos conda:download' (repeatable; see --list-scopes)")
 	f.StringArrayVar(&o.resources, "resource", nil, "a channel the token is limited to, as `CHANNEL:LEVEL` with LEVEL read, write or manage (repeatable)")
-	f.StringVar(&o.expires, "expires", "", "`WHEN` the token expires: a duration (30d), a date (2027-01-31) or an RFC 3339 time (default a year from now)")
+	f.StringVar(&o.expires, "expires", "", "`WHEN` the token expires: days (30d) or a duration (12h), a date (2027-01-31) or an RFC 3339 time (default a year from now)")
 	f.StringVar(&o.strength, "strength", "", "`STRENGTH`: strong (256 random bits, the default) or weak (a shorter token, 128 bits)")
 	f.StringVarP(&o.org, "org", "o", "", "the organization `ORG` whose tokens these are (its owners manage them)")
 	f.StringVar(&o.out, "out", "", "write the secret to `FILE` (mode 0600) instead of standard output")
