@@ -555,7 +555,7 @@ func (s *sqlStore) GrantsOf(ctx context.Context, userID int64) (Grants, error) {
 			if pkg == "" {
 				g.Channels[ch] = level
 			} else {
-				g.Packages[ChannelPackage{ch, pkg}] = level
+				g.Packages[ChannelPackage{ChannelID: ch, Package: pkg}] = level
 			}
 		}
 		return rows.Err()
