@@ -170,13 +170,14 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 	}
 	now, wall := s.opts.Now(), time.Now() // expiry by the server's clock; limits by the wall's
 	addr := clientAddr(r)
-	// Guessing tokens is hopeless (256 bits), but each guess with a good checksum is a look-up:
-	// unknown tokens spend the sign-in budget of the client address.
-	if err := s.signins.allow("\x00token", addr, wall); err != nil {
-		return access.Principal{}, err
-	}
 	t, err := s.tokenByHash(ctx, token.Hash(secret), wall)
 	if store.IsNotFound(err) {
+		// Guessing a token is hopeless (128 or 256 bits), so a token that is found is never
+		// held up; unknown ones (stale, revoked, made up) spend the address's budget, so that
+		// a client stuck on one is told to slow down.
+		if err := s.signins.allow("\x00token", addr, wall); err != nil {
+			return access.Principal{}, err
+		}
 		s.signins.pairs.Failed(pairKey("\x00token", addr), addr, wall)
 		return access.Principal{}, errBadToken
 	} else if err != nil {

@@ -465,3 +465,22 @@ func TestLastUseIsWrittenInBatches(t *testing.T) {
 		t.Error("last use not written when the server closed")
 	}
 }
+
+// A stale token in one client's configuration must not lock out the valid tokens of others
+// behind the same address.
+func TestStaleTokenDoesNotBlockValidOnes(t *testing.T) {
+	e := tokenEnv(t)
+	stale := e.newToken(bob, map[string]any{"name": "stale"})
+	good := e.newToken(bob, map[string]any{"name": "good"})
+	e.mustDo("DELETE", "/api/v1/tokens/stale", bob, nil, 204)
+	last := 0
+	for range 40 {
+		last = e.asToken("GET", privRepodata, stale, nil).status
+	}
+	if last != 429 {
+		t.Errorf("40 requests with a revoked token: last %d, want 429 (slow down)", last)
+	}
+	if r := e.asToken("GET", privRepodata, good, nil); r.status != 200 {
+		t.Errorf("a valid token from the same address: %d, want 200", r.status)
+	}
+}
