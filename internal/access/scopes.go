@@ -119,14 +119,18 @@ func serverScope(name, desc string, sub *bool, actions ...Action) Scope {
 		if !in(a) {
 			return false
 		}
-		if sub == nil || r.Channel == "" {
+		if sub == nil {
 			return true
 		}
-		isSub := r.ParentID != 0
 		if a == ChannelCreate {
-			isSub = r.Channel != "" // creating a subchannel is an action on its parent
+			// Creating a subchannel is an action on its parent; a top-level channel, on the
+			// server or an org.
+			return (r.Channel != "") == *sub
 		}
-		return isSub == *sub
+		if r.Channel == "" {
+			return true // listing and the like: each channel is checked on its own
+		}
+		return (r.ParentID != 0) == *sub
 	}}
 }
 

@@ -88,6 +88,10 @@ func TestScopesTellKindsSurfacesAndSubchannelsApart(t *testing.T) {
 		{with("channel:view"), access.ChannelView, sub, false, "channel scope on a subchannel"},
 		{with("conda:download", "api:write"), access.ArtifactCreate, apiConda, true, "scopes add up"},
 		{with("cve:view"), access.ChannelView, top, false, "a recognised scope with no feature"},
+		{with("subchannel:create"), access.ChannelCreate, access.Resource{}, false, "subchannel:create making a top-level channel"},
+		{with("subchannel:create"), access.ChannelCreate, access.Resource{Org: orgID}, false, "subchannel:create making an org channel"},
+		{with("subchannel:create"), access.ChannelCreate, top, true, "subchannel:create under a channel"},
+		{with("channel:create"), access.ChannelCreate, top, false, "channel:create making a subchannel"},
 		{with("all"), access.AdminUsers, access.Resource{}, true, "all is everything the owner may do"},
 	} {
 		if got := access.May(c.p, c.a, c.r); got != c.want {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/passwords"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/token"
 )
 
 // Sign-up modes.
@@ -119,7 +121,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := names.Email(req.Email); err != nil {
 		return errBadRequest(err.Error())
 	}
-	if err := passwords.Check(req.Username, req.Password); err != nil {
+	if err := checkNewPassword(req.Username, req.Password); err != nil {
 		return errBadRequest("password: " + err.Error())
 	}
 	// The name is public (it is a channel's); it is checked before anything about the
@@ -303,7 +305,7 @@ func (s *Server) resetPassword(ctx context.Context, secret, password string) (st
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := passwords.Check(u.Name, password); err != nil {
+	if err := checkNewPassword(u.Name, password); err != nil {
 		s.store.CreateEmailToken(ctx, t) // the link stays good for a better password
 		return store.User{}, errBadRequest("password: " + err.Error())
 	}
@@ -356,7 +358,7 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *ca
 	if !ok {
 		return errForbidden("the old password is wrong")
 	}
-	if err := passwords.Check(u.Name, req.NewPassword); err != nil {
+	if err := checkNewPassword(u.Name, req.NewPassword); err != nil {
 		return errBadRequest("new password: " + err.Error())
 	}
 	hash, err := access.HashPasswordContext(ctx, req.NewPassword)
@@ -419,7 +421,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	generated := req.Password == ""
 	if generated {
 		req.Password = access.GeneratePassword()
-	} else if err := passwords.Check(req.Name, req.Password); err != nil {
+	} else if err := checkNewPassword(req.Name, req.Password); err != nil {
 		return errBadRequest("password: " + err.Error())
 	}
 	hash, err := access.HashPassword(req.Password)
@@ -562,4 +564,13 @@ func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	return writePage(w, http.StatusOK, page{Title: "Password changed", Message: "The password of " + u.Name + " is changed: sign in with it."})
+}
+
+// checkNewPassword is the password policy, and one rule of Wharf's own: a password may not look
+// like a token, which the server would take it for.
+func checkNewPassword(name, password string) error {
+	if token.Looks(password) {
+		return errors.New("a password may not start with wrfs- or wrfr-: those are tokens")
+	}
+	return passwords.Check(name, password)
 }

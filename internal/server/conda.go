@@ -83,7 +83,12 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 
 // cacheControl says whether shared caches may keep an answer: only what anonymous readers get
 // of a public channel. Anything that depends on who asks also varies by Authorization.
-func cacheControl(w http.ResponseWriter, shared, immutable bool) string {
+func cacheControl(w http.ResponseWriter, r *http.Request, shared, immutable bool) string {
+	// An answer to a request with credentials (a header, or a token in the path, which a
+	// shared cache would keep as part of the URL) is never for shared caches.
+	if _, ok := pathToken(r.Context()); ok || r.Header.Get("Authorization") != "" {
+		shared = false
+	}
 	scope := "public"
 	if !shared {
 		scope = "private"
@@ -114,7 +119,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 		if err != nil {
 			return err
 		}
-		serveBytes(w, r, "application/json", cd.etag, cacheControl(w, c.principal.Anonymous() && !private(c.channel), false), mod, cd.body)
+		serveBytes(w, r, "application/json", cd.etag, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), mod, cd.body)
 		return nil
 	}
 	if strings.HasSuffix(cp.file, ".conda") || strings.HasSuffix(cp.file, ".tar.bz2") {
@@ -133,7 +138,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	// Privacy is read afresh with the channel on every request; the view's own flag says
 	// whether it is what anonymous readers get.
-	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, sub.shared && !private(c.channel), a.immutable), sub.mod, a.body)
+	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, r, sub.shared && !private(c.channel), a.immutable), sub.mod, a.body)
 	return nil
 }
 
@@ -155,7 +160,7 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Cache-Control", cacheControl(w, !res.Private && !res.PackagePrivate, false))
+	h.Set("Cache-Control", cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
 	h.Set("X-Content-Type-Options", "nosniff")
 	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
 	defer rs.Close()

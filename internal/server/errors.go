@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,9 +78,14 @@ func classify(err error) *httpError {
 // writeError is the one place an error becomes an HTTP answer (and, for 5xx, a log line).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	he := classify(err)
+	// Messages may quote what the client sent (a channel name, a path): a token in it must not
+	// come back, where logs and proxies of the answer would keep it.
+	if m := redactSecrets(he.message); m != he.message {
+		he = &httpError{status: he.status, code: he.code, message: m, retryAfter: he.retryAfter}
+	}
 	id := requestID(r.Context())
 	if he.status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "path", redactPath(r.URL.Path), "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "path", redactPath(r.URL.Path), "err", redactSecrets(err.Error()))
 	}
 	if he.status == 499 {
 		w.WriteHeader(he.status) // nobody is listening; this is for the access log
@@ -122,4 +128,11 @@ func badText(err error) bool {
 	}
 	code := st.SQLState()
 	return code == "22021" || code == "22P05"
+}
+
+var secretLike = regexp.MustCompile(`wrf[sr]-[0-9A-Za-z]+`)
+
+// redactSecrets hides anything shaped like a token, and /t/ segments, in text a client sees.
+func redactSecrets(msg string) string {
+	return secretLike.ReplaceAllString(tokenSegment.ReplaceAllString(msg, "/t/<redacted>"), "<redacted>")
 }

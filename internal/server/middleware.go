@@ -72,7 +72,7 @@ var tokenSegment = regexp.MustCompile(`(?i)/t/[^/]*`)
 
 // redactPath is what logs, metrics and error pages may show of a path.
 func redactPath(p string) string {
-	return tokenSegment.ReplaceAllString(p, "/t/<redacted>")
+	return secretLike.ReplaceAllString(tokenSegment.ReplaceAllString(p, "/t/<redacted>"), "<redacted>")
 }
 
 // canonical reports whether p is a clean absolute path; the standard router would redirect
@@ -171,7 +171,7 @@ func redactPanic(msg string, r *http.Request) string {
 	if tok, ok := pathToken(r.Context()); ok && tok != "" {
 		msg = strings.ReplaceAll(msg, tok, "<redacted>")
 	}
-	return msg
+	return redactSecrets(msg)
 }
 
 // identify finds who is asking. For now: an account's name and password over HTTP Basic.

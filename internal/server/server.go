@@ -66,10 +66,12 @@ type Server struct {
 	reads   chan struct{} // slots for package reads
 	creds   *credCache
 	signins *signins
-	ids     *identityCache
-	table   []route
-	stop    chan struct{}
-	stopped chan struct{}
+	// unknownTokens counts requests with tokens that are not found, per client address.
+	unknownTokens *ratelimit.Logins
+	ids           *identityCache
+	table         []route
+	stop          chan struct{}
+	stopped       chan struct{}
 }
 
 // New builds a Server over a store and a blob store.
@@ -133,6 +135,10 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
 		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins), ids: newIdentityCache(),
+		unknownTokens: ratelimit.NewLogins(ratelimit.Config{
+			PerAccount: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // per address only
+			PerAddress: ratelimit.Limit{Burst: 30, Interval: 2 * time.Second},
+		}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
 	s.handler = s.middleware(s.routes())
@@ -277,6 +283,9 @@ func (s *Server) routes() http.Handler {
 func (s *Server) serveRoute(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
+			if _, ok := pathToken(r.Context()); ok && strings.HasPrefix(rt.pattern, "/account/") {
+				return errNotFound("no such page") // pages are never served under a token URL
+			}
 			c := &call{}
 			p, err := s.identify(r)
 			if err != nil {
@@ -301,10 +310,15 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			if !access.May(p, rt.action, res) {
 				return refuse(p, res)
 			}
-			err = rt.handle(w, r, c)
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			write := r.Method != http.MethodGet && r.Method != http.MethodHead
+			if write {
 				// Any change may be to who may do what: what is remembered of accounts and
-				// tokens is dropped, so the next request sees it.
+				// tokens is dropped before and after it, so the next request sees it even if
+				// this one's answer went out before the handler returned.
+				s.ids.changed()
+			}
+			err = rt.handle(w, r, c)
+			if write {
 				s.ids.changed()
 			}
 			return err

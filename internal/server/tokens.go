@@ -31,12 +31,19 @@ type identityCache struct {
 	mu     sync.Mutex
 	tokens map[string]cachedToken // by hash
 	users  map[int64]cachedUser
+	orgs   map[int64]cachedOrg
 	// used collects last-use times, written to the store in batches, not per request.
 	used map[int64]time.Time
 }
 
 type cachedToken struct {
 	tok   store.Token
+	epoch int64
+	at    time.Time
+}
+
+type cachedOrg struct {
+	org   store.Org
 	epoch int64
 	at    time.Time
 }
@@ -49,7 +56,7 @@ type cachedUser struct {
 }
 
 func newIdentityCache() *identityCache {
-	return &identityCache{tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, used: map[int64]time.Time{}}
+	return &identityCache{tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
 }
 
 // changed is called after every request that may have changed accounts, grants or tokens.
@@ -58,6 +65,7 @@ func (c *identityCache) changed() {
 	c.mu.Lock()
 	clear(c.tokens)
 	clear(c.users)
+	clear(c.orgs)
 	c.mu.Unlock()
 }
 
@@ -113,6 +121,25 @@ func (s *Server) userByID(ctx context.Context, id int64, now time.Time) (store.U
 	return u, g, nil
 }
 
+func (s *Server) orgByID(ctx context.Context, id int64, now time.Time) (store.Org, error) {
+	c := s.ids
+	c.mu.Lock()
+	e, ok := c.orgs[id]
+	c.mu.Unlock()
+	if ok && c.fresh(e.epoch, e.at, now) {
+		return e.org, nil
+	}
+	epoch := c.epoch.Load()
+	o, err := s.store.OrgByID(ctx, id)
+	if err != nil {
+		return o, err
+	}
+	c.mu.Lock()
+	c.orgs[id] = cachedOrg{org: o, epoch: epoch, at: now}
+	c.mu.Unlock()
+	return o, nil
+}
+
 // flushUsed writes the collected last-use times.
 func (s *Server) flushUsed(ctx context.Context) {
 	c := s.ids
@@ -134,6 +161,9 @@ func presentedToken(r *http.Request) (string, error) {
 	if t, ok := pathToken(r.Context()); ok {
 		found = append(found, t)
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", errBadRequest("the request has two Authorization headers; send one")
+	}
 	h := r.Header.Get("Authorization")
 	if scheme, rest, ok := strings.Cut(h, " "); ok && (strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
 		found = append(found, strings.TrimSpace(rest))
@@ -142,6 +172,8 @@ func presentedToken(r *http.Request) (string, error) {
 		switch {
 		case pass == "x-auth-token":
 			found = append(found, user)
+		case token.Looks(pass) && token.Looks(user) && user != pass:
+			return "", errBadRequest("HTTP Basic carries a token as the user name and another as the password; send one")
 		case token.Looks(pass):
 			found = append(found, pass)
 		case user == "__token__":
@@ -175,10 +207,10 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		// Guessing a token is hopeless (128 or 256 bits), so a token that is found is never
 		// held up; unknown ones (stale, revoked, made up) spend the address's budget, so that
 		// a client stuck on one is told to slow down.
-		if err := s.signins.allow("\x00token", addr, wall); err != nil {
-			return access.Principal{}, err
+		if ok, retry := s.unknownTokens.Allow("", addr, wall); !ok {
+			return access.Principal{}, errTooManyAttempts(retry)
 		}
-		s.signins.pairs.Failed(pairKey("\x00token", addr), addr, wall)
+		s.unknownTokens.Failed("", addr, wall)
 		return access.Principal{}, errBadToken
 	} else if err != nil {
 		return access.Principal{}, err
@@ -195,7 +227,18 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 	}
 	p := access.Principal{Token: limits}
 	if t.OwnerOrgID != 0 {
-		org, err := s.store.OrgByID(ctx, t.OwnerOrgID)
+		// An org token acts for the org only while the owner who made it is one.
+		if t.CreatedBy == 0 {
+			return access.Principal{}, errUnauthorized("the organization token's maker is gone: an owner must make a new one")
+		}
+		maker, g, err := s.userByID(ctx, t.CreatedBy, wall)
+		if err != nil {
+			return access.Principal{}, err
+		}
+		if maker.Disabled || g.OrgRoles[t.OwnerOrgID] != access.RoleOwner {
+			return access.Principal{}, errUnauthorized("the organization token's maker is no longer an owner of it: an owner must make a new one")
+		}
+		org, err := s.orgByID(ctx, t.OwnerOrgID, wall)
 		if err != nil {
 			return access.Principal{}, err
 		}
@@ -317,7 +360,7 @@ type newTokenRequest struct {
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d > 0 {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 && d <= 100*366 {
 			return now.Add(time.Duration(d) * 24 * time.Hour), nil
 		}
 	}
@@ -547,7 +590,14 @@ func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) e
 		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
 			return errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
 		}
+		if !exp.After(now) {
+			return errBadRequest("the expiry is in the past: to end a token now, revoke it")
+		}
 		up.ExpiresAt = &exp
+	}
+	// A new secret must not outlive the token that asks for it.
+	if req.Reissue && c.principal.Token != nil && t.ExpiresAt.After(c.principal.Token.ExpiresAt) && (up.ExpiresAt == nil || up.ExpiresAt.After(c.principal.Token.ExpiresAt)) {
+		return errForbidden("a token may only reissue tokens that expire no later than itself")
 	}
 	var secret string
 	if req.Reissue {

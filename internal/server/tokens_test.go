@@ -484,3 +484,94 @@ func TestStaleTokenDoesNotBlockValidOnes(t *testing.T) {
 		t.Errorf("a valid token from the same address: %d, want 200", r.status)
 	}
 }
+
+// Findings of the token review, each kept closed.
+func TestTokenReviewFindings(t *testing.T) {
+	e := tokenEnv(t)
+	good := e.newToken(bob, map[string]any{"name": "good", "scopes": []string{"conda:download"}})
+
+	t.Run("no user name reaches the unknown-token budget", func(t *testing.T) {
+		for range 120 {
+			e.do("GET", "/api/v1/channels", "", nil, "Authorization", "Basic "+encodeBase64("\x00token:x"))
+		}
+		if r := e.asToken("GET", privRepodata, good, nil); r.status != 200 {
+			t.Errorf("valid token after sign-in failures as \\x00token: %d", r.status)
+		}
+	})
+	t.Run("subchannel:create makes no top-level channel", func(t *testing.T) {
+		tok := e.newToken(alice, map[string]any{"name": "subonly", "scopes": []string{"subchannel:create"}})
+		if r := e.asToken("POST", "/api/v1/channels", tok, []byte(`{"name":"alice-top"}`), "Content-Type", "application/json"); r.status != 403 {
+			t.Errorf("top-level channel with subchannel:create: %d, want 403", r.status)
+		}
+		if r := e.asToken("POST", "/api/v1/channels", tok, []byte(`{"name":"alice/sub"}`), "Content-Type", "application/json"); r.status != 201 {
+			t.Errorf("subchannel with subchannel:create: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("no reissue that outlives the asking token", func(t *testing.T) {
+		parent := e.newToken(alice, map[string]any{"name": "short", "scopes": []string{"user.token:edit", "conda:download"}, "expires": "1d"})
+		e.newToken(alice, map[string]any{"name": "yearlong", "scopes": []string{"conda:download"}})
+		if r := e.asToken("PATCH", "/api/v1/tokens/yearlong", parent, []byte(`{"reissue":true}`), "Content-Type", "application/json"); r.status != 403 {
+			t.Errorf("reissue of a longer-lived token: %d, want 403", r.status)
+		}
+		if r := e.asToken("PATCH", "/api/v1/tokens/yearlong", parent, []byte(`{"reissue":true,"expires":"12h"}`), "Content-Type", "application/json"); r.status != 200 {
+			t.Errorf("reissue shortened to within the asking token's life: %d %s", r.status, r.body)
+		} else {
+			var out struct{ Token string }
+			json.Unmarshal(r.body, &out)
+			noteIssued(out.Token)
+		}
+	})
+	t.Run("org tokens die with their maker's ownership", func(t *testing.T) {
+		e.users("carol:carol-owns-too-now")
+		e.mustDo("PUT", "/api/v1/orgs/acme/members/carol", alice, map[string]string{"role": "owner"}, 200)
+		tok := e.newToken("carol:carol-owns-too-now", map[string]any{"name": "deploy", "org": "acme"})
+		if r := e.asToken("GET", privRepodata, tok, nil); r.status != 200 {
+			t.Fatalf("org token: %d", r.status)
+		}
+		e.mustDo("PUT", "/api/v1/orgs/acme/members/carol", alice, map[string]string{"role": "member"}, 200)
+		if r := e.asToken("GET", privRepodata, tok, nil); r.status != 401 {
+			t.Errorf("org token after its maker stepped down: %d, want 401", r.status)
+		}
+		e.mustDo("PUT", "/api/v1/orgs/acme/members/carol", alice, map[string]string{"role": "owner"}, 200)
+		e.mustDo("PATCH", "/api/v1/users/carol", admin, map[string]bool{"disabled": true}, 200)
+		if r := e.asToken("GET", privRepodata, tok, nil); r.status != 401 {
+			t.Errorf("org token after its maker was disabled: %d, want 401", r.status)
+		}
+	})
+	t.Run("no secret in error bodies", func(t *testing.T) {
+		for _, p := range []string{"/conda/" + good + "/noarch/repodata.json", "/conda/T/" + good + "/noarch/repodata.json",
+			"/t/" + good + "/conda/t/" + good + "/noarch/repodata.json", "/api/v1/channels/" + good} {
+			if r := e.do("GET", p, "", nil); strings.Contains(string(r.body), good) || strings.Contains(string(r.body), good[5:20]) {
+				t.Errorf("GET %s answers with the secret: %s", p[:12], r.body)
+			}
+		}
+	})
+	t.Run("token URLs are never for shared caches", func(t *testing.T) {
+		r := e.do("GET", "/t/"+good+"/conda/bob/noarch/repodata.json", "", nil)
+		if cc := r.header.Get("Cache-Control"); r.status != 200 || !strings.HasPrefix(cc, "private") {
+			t.Errorf("public channel under /t/: %d, Cache-Control %q", r.status, cc)
+		}
+	})
+	t.Run("no pages under a token URL", func(t *testing.T) {
+		e.mustDo("GET", "/t/"+good+"/account/reset", "", nil, 404)
+	})
+	t.Run("precise refusals", func(t *testing.T) {
+		e.mustDo("POST", "/api/v1/tokens", bob, map[string]any{"name": "huge", "expires": "213504d"}, 400)
+		e.mustDo("PATCH", "/api/v1/tokens/good", bob, map[string]any{"expires": "2000-01-01"}, 400)
+		other := e.newToken(bob, map[string]any{"name": "other2"})
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", e.srv.URL+privRepodata, nil)
+		req.Header.Add("Authorization", "token "+good)
+		req.Header.Add("Authorization", "token "+other)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 400 {
+			t.Errorf("two Authorization headers: %d, want 400", res.StatusCode)
+		}
+		if r := e.do("GET", privRepodata, "", nil, "Authorization", "Basic "+encodeBase64(good+":"+other)); r.status != 400 {
+			t.Errorf("Basic with two tokens: %d, want 400", r.status)
+		}
+	})
+}
