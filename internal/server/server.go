@@ -46,6 +46,10 @@ type Options struct {
 	// nil: 10 per (account, address) then one per 30 seconds, 30 per address then one per 10
 	// seconds. An account-wide limit of 100 failures an hour comes on top.
 	Logins *ratelimit.Logins
+	// IdentityTTL is how long a token or account may be remembered without asking the store;
+	// default 5 s. Changes through this process, or announced by another through the shared
+	// access epoch (polled every second), drop it sooner.
+	IdentityTTL time.Duration
 	// Now is the clock tokens are checked against; nil is time.Now (tests move it).
 	Now func() time.Time
 	// MaxTokenLifetime is the longest a token may be made or extended to live; default a year.
@@ -103,6 +107,9 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.IdentityTTL <= 0 {
+		opts.IdentityTTL = 5 * time.Second
+	}
 	if opts.MaxTokenLifetime <= 0 {
 		opts.MaxTokenLifetime = 365 * 24 * time.Hour
 	}
@@ -134,7 +141,7 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		opts.Mail = m
 	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
-		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins), ids: newIdentityCache(),
+		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins), ids: newIdentityCache(opts.IdentityTTL),
 		unknownTokens: ratelimit.NewLogins(ratelimit.Config{
 			PerAccount: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // per address only
 			PerAddress: ratelimit.Limit{Burst: 30, Interval: 2 * time.Second},
@@ -146,17 +153,29 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// background writes token last-use times every half minute, not on every request.
+// background writes token last-use times every half minute, not on every request, and
+// watches the shared access epoch every second: a change made through another replica (a
+// revocation, a removed grant) empties this one's identity cache within a second.
 func (s *Server) background() {
 	defer close(s.stopped)
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
+	flush := time.NewTicker(30 * time.Second)
+	defer flush.Stop()
+	watch := time.NewTicker(time.Second)
+	defer watch.Stop()
+	ctx := context.Background()
+	seen, _ := s.store.AccessEpoch(ctx)
 	for {
 		select {
-		case <-t.C:
-			s.flushUsed(context.Background())
+		case <-flush.C:
+			s.flushUsed(ctx)
+		case <-watch.C:
+			n, err := s.store.AccessEpoch(ctx)
+			if err == nil && n != seen {
+				seen = n
+				s.ids.changed()
+			}
 		case <-s.stop:
-			s.flushUsed(context.Background())
+			s.flushUsed(ctx)
 			return
 		}
 	}
@@ -320,6 +339,14 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			err = rt.handle(w, r, c)
 			if write {
 				s.ids.changed()
+			}
+			// Tell the other replicas of changes to who may do what; detached, since the
+			// change is made whatever the client does now. Uploads and file edits change no
+			// one's rights, and are the frequent writes.
+			if write && err == nil && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete {
+				if berr := s.store.BumpAccessEpoch(context.WithoutCancel(r.Context())); berr != nil {
+					s.warn(r.Context(), "telling other replicas of a change failed", "err", berr)
+				}
 			}
 			return err
 		}()

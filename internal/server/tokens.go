@@ -17,16 +17,12 @@ import (
 	"github.com/wharfhq/wharf/internal/token"
 )
 
-// How long what the server remembers about tokens and accounts may be used without asking the
-// store. A change made through this process is seen at once (the cache is dropped); one made
-// through another replica is seen within this time.
-const identityTTL = 5 * time.Second
-
 // identityCache keeps tokens by hash and accounts with their grants, so that a request with a
 // token costs no database round trip. Every change that could alter who may do what goes
 // through a non-GET request, and each such request moves the epoch, which empties it.
 type identityCache struct {
 	epoch atomic.Int64
+	ttl   time.Duration
 
 	mu     sync.Mutex
 	tokens map[string]cachedToken // by hash
@@ -55,8 +51,8 @@ type cachedUser struct {
 	at     time.Time
 }
 
-func newIdentityCache() *identityCache {
-	return &identityCache{tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
+func newIdentityCache(ttl time.Duration) *identityCache {
+	return &identityCache{ttl: ttl, tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
 }
 
 // changed is called after every request that may have changed accounts, grants or tokens.
@@ -70,7 +66,7 @@ func (c *identityCache) changed() {
 }
 
 func (c *identityCache) fresh(epoch int64, at, now time.Time) bool {
-	return epoch == c.epoch.Load() && now.Sub(at) < identityTTL
+	return epoch == c.epoch.Load() && now.Sub(at) < c.ttl
 }
 
 func (s *Server) tokenByHash(ctx context.Context, hash string, now time.Time) (store.Token, error) {

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -574,4 +576,35 @@ func TestTokenReviewFindings(t *testing.T) {
 			t.Errorf("Basic with two tokens: %d, want 400", r.status)
 		}
 	})
+}
+
+// Two replicas on one store: a revocation through one is seen by the other without waiting
+// for what it remembers to age out (its memory is made to last an hour here).
+func TestRevocationReachesOtherReplicas(t *testing.T) {
+	e := tokenEnv(t, func(o *server.Options) { o.IdentityTTL = time.Hour })
+	tok := e.newToken(bob, map[string]any{"name": "ci"})
+	replica, err := server.New(e.store, e.blobs, server.Options{TempDir: t.TempDir(), IdentityTTL: time.Hour,
+		Logger: slog.New(slog.NewJSONHandler(suiteLogs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	get := func() int {
+		r := httptest.NewRequest("GET", privRepodata, nil)
+		r.Header.Set("Authorization", "token "+tok)
+		w := httptest.NewRecorder()
+		replica.Handler().ServeHTTP(w, r)
+		return w.Code
+	}
+	if c := get(); c != 200 {
+		t.Fatalf("the replica before the revocation: %d", c)
+	}
+	e.mustDo("DELETE", "/api/v1/tokens/ci", bob, nil, 204)
+	deadline := time.Now().Add(10 * time.Second)
+	for get() != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica still takes the revoked token after 10 s (it polls the shared epoch every second)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

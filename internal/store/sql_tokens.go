@@ -169,3 +169,16 @@ func (s *sqlStore) TouchTokens(ctx context.Context, used map[int64]time.Time) er
 		return nil
 	})
 }
+
+func (s *sqlStore) BumpAccessEpoch(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `UPDATE access_epoch SET n = n + 1 WHERE id = 1`)
+		return err
+	})
+}
+
+func (s *sqlStore) AccessEpoch(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.row(ctx, s.r, `SELECT n FROM access_epoch WHERE id = 1`).Scan(&n)
+	return n, err
+}

@@ -51,4 +51,9 @@ type TokenStore interface {
 	DeleteToken(ctx context.Context, id int64) error
 	// TouchTokens records when tokens were last used, in one write for many uses.
 	TouchTokens(ctx context.Context, used map[int64]time.Time) error
+
+	// BumpAccessEpoch moves the shared counter that tells replicas to forget what they
+	// remember of tokens and accounts; AccessEpoch reads it.
+	BumpAccessEpoch(ctx context.Context) error
+	AccessEpoch(ctx context.Context) (int64, error)
 }

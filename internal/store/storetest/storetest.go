@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LastOwnerUnderConcurrency", testLastOwnerRace},
 		{"CopyKeepsPrivacy", testCopyKeepsPrivacy},
 		{"Tokens", testTokens},
+		{"AccessEpoch", testAccessEpoch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,3 +100,17 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("second delete: %v", err)
 	}
 }
+
+func testAccessEpoch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, err := s.AccessEpoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BumpAccessEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.AccessEpoch(ctx); err != nil || b != a+1 {
+		t.Errorf("epoch after a bump = %d, %v; want %d", b, err, a+1)
+	}
+}
