@@ -392,12 +392,24 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if err != nil {
 			return err
 		}
+		if nf.Subdir == PyPISubdir {
+			var was string
+			err := s.row(ctx, tx, `SELECT sha256 FROM removed_files WHERE channel_id = ? AND subdir = ? AND filename = ?`, nf.ChannelID, nf.Subdir, nf.Filename).Scan(&was)
+			if err == nil && was != nf.SHA256 {
+				return &ConflictError{Kind: "file", Name: nf.Filename,
+					Reason: "a file of that name was removed from the channel, and a filename may come back only with the same bytes; release a new version"}
+			} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		var id int64
-		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at,
+				core_metadata, core_metadata_sha256, requires_python)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`,
 			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
-			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now()).Scan(&id)
+			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now(),
+			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errExists // roll back the revision bump: nothing changed
 		}
@@ -535,6 +547,12 @@ func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef,
 		}
 		if err != nil {
 			return fmt.Errorf("remove file: %w", err)
+		}
+		if ref.Subdir == PyPISubdir {
+			if _, err := s.exec(ctx, tx, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (channel_id, subdir, filename) DO NOTHING`, channelID, ref.Subdir, ref.Filename, sha, now()); err != nil {
+				return err
+			}
 		}
 		return s.event(ctx, tx, channelID, actorID, "file.remove", map[string]any{"file": ref.String(), "sha256": sha})
 	})

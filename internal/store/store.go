@@ -136,7 +136,14 @@ type NewFile struct {
 	Flags         repodata.Flags
 	Labels        []string
 	UploaderID    int64
+
+	// Python distributions: the METADATA or PKG-INFO bytes (PEP 658) and Requires-Python.
+	CoreMetadata   []byte
+	RequiresPython string
 }
+
+// PyPISubdir is the subdir Python distributions are filed under in a channel.
+const PyPISubdir = "pypi"
 
 // FileRef names a file inside a channel.
 type FileRef struct {
@@ -223,6 +230,7 @@ type Store interface {
 
 	Events(ctx context.Context, channelID int64, limit int) ([]Event, error)
 
+	PyPIStore
 	AccountStore
 	TokenStore
 
