@@ -1,0 +1,94 @@
+package simple
+
+import (
+	"encoding/json"
+)
+
+// The PEP 691 shapes, field order fixed so the output is byte-stable.
+type (
+	jsonMeta struct {
+		APIVersion string `json:"api-version"`
+	}
+	jsonHashes struct {
+		SHA256 string `json:"sha256,omitempty"`
+	}
+	jsonFile struct {
+		Filename         string      `json:"filename"`
+		URL              string      `json:"url"`
+		Hashes           jsonHashes  `json:"hashes"`
+		RequiresPython   string      `json:"requires-python,omitempty"`
+		CoreMetadata     *jsonHashes `json:"core-metadata,omitempty"`
+		DistInfoMetadata *jsonHashes `json:"dist-info-metadata,omitempty"`
+		Size             int64       `json:"size"`
+		UploadTime       string      `json:"upload-time,omitempty"`
+		Yanked           any         `json:"yanked"` // false, true or the reason
+	}
+	jsonProject struct {
+		Meta     jsonMeta   `json:"meta"`
+		Name     string     `json:"name"`
+		Versions []string   `json:"versions"`
+		Files    []jsonFile `json:"files"`
+	}
+	jsonName struct {
+		Name string `json:"name"`
+	}
+	jsonIndex struct {
+		Meta     jsonMeta   `json:"meta"`
+		Projects []jsonName `json:"projects"`
+	}
+)
+
+func projectJSON(p Project) []byte {
+	out := jsonProject{
+		Meta:     jsonMeta{APIVersion: APIVersion},
+		Name:     normalize(p.Name),
+		Versions: p.Versions,
+		Files:    make([]jsonFile, len(p.Files)),
+	}
+	if out.Versions == nil {
+		out.Versions = []string{}
+	}
+	for i, f := range p.Files {
+		jf := jsonFile{
+			Filename:       f.Filename,
+			URL:            safeURL(f.URL),
+			Hashes:         jsonHashes{SHA256: f.SHA256},
+			RequiresPython: f.RequiresPython,
+			Size:           f.Size,
+			Yanked:         false,
+		}
+		if f.MetadataSHA256 != "" {
+			h := &jsonHashes{SHA256: f.MetadataSHA256}
+			jf.CoreMetadata, jf.DistInfoMetadata = h, h
+		}
+		if !f.UploadTime.IsZero() {
+			jf.UploadTime = uploadTime(f.UploadTime)
+		}
+		if f.Yanked {
+			// PEP 592/691: true, or a non-empty reason.
+			jf.Yanked = true
+			if f.YankedReason != "" {
+				jf.Yanked = f.YankedReason
+			}
+		}
+		out.Files[i] = jf
+	}
+	return marshal(out)
+}
+
+func indexJSON(names []string) []byte {
+	out := jsonIndex{Meta: jsonMeta{APIVersion: APIVersion}, Projects: make([]jsonName, len(names))}
+	for i, n := range names {
+		out.Projects[i] = jsonName{Name: n}
+	}
+	return marshal(out)
+}
+
+// marshal encodes v with a final newline. The values here always encode.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("simple: encoding a page: " + err.Error())
+	}
+	return append(b, '\n')
+}
