@@ -47,7 +47,7 @@ func Channel(name string) error {
 		if err := Segment(p); err != nil {
 			return fmt.Errorf("channel name: %w", err)
 		}
-		if reserved[p] || conda.ValidSubdir(p) || (i > 0 && p == "label") {
+		if reserved[p] || conda.ValidSubdir(p) || (i > 0 && (p == "label" || p == "simple" || p == "files")) {
 			return fmt.Errorf("channel name %q: %q is reserved", name, p)
 		}
 	}

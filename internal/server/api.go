@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -215,7 +216,18 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 	if _, err := s.resolveChannel(r, c); err != nil {
 		return access.Resource{}, err
 	}
-	name, _, _, _, err := conda.ParseFilename(r.PathValue("filename"))
+	fn := r.PathValue("filename")
+	if isPyPIFilename(fn) {
+		f, err := pypi.ParseFilename(fn)
+		if err != nil {
+			drain(r.Body)
+			return access.Resource{}, errBadRequest(err.Error())
+		}
+		res := packageResource(c.channel, pypi.NormalizeName(f.Project), false)
+		res.Kind = "pypi"
+		return res, nil
+	}
+	name, _, _, _, err := conda.ParseFilename(fn)
 	if err != nil {
 		drain(r.Body)
 		return access.Resource{}, errBadRequest(err.Error())
@@ -227,6 +239,12 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 
 func (s *Server) fileRef(r *http.Request) (store.FileRef, error) {
 	ref := store.FileRef{Subdir: r.PathValue("subdir"), Filename: r.PathValue("filename")}
+	if ref.Subdir == store.PyPISubdir {
+		if _, err := pypi.ParseFilename(ref.Filename); err != nil {
+			return ref, &store.NotFoundError{Kind: "file", Name: ref.String()}
+		}
+		return ref, nil
+	}
 	if !s.validSubdir(ref.Subdir) {
 		return ref, errNotFound("unknown subdir " + strconv.Quote(ref.Subdir))
 	}

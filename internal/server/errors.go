@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/ratelimit"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -55,6 +56,7 @@ var errClientGone = errors.New("client closed the request")
 func classify(err error) *httpError {
 	var he *httpError
 	var bad *conda.InvalidPackageError
+	var badDist *pypi.InvalidDistError
 	var nf *store.NotFoundError
 	var cf *store.ConflictError
 	switch {
@@ -62,6 +64,8 @@ func classify(err error) *httpError {
 		return he
 	case errors.As(err, &bad):
 		return &httpError{http.StatusBadRequest, "invalid_package", bad.Error(), 0}
+	case errors.As(err, &badDist):
+		return &httpError{http.StatusBadRequest, "invalid_package", badDist.Error(), 0}
 	case errors.As(err, &nf):
 		return &httpError{http.StatusNotFound, "not_found", nf.Error(), 0}
 	case errors.As(err, &cf):

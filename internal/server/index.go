@@ -31,6 +31,7 @@ type indexCache struct {
 
 	subdirs revCache[*subdirIndex]
 	chans   revCache[*channelIndex]
+	pypi    revCache[*pypiPage]
 }
 
 type indexKey struct {

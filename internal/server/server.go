@@ -203,6 +203,9 @@ type call struct {
 	org        store.Org  // set by resolvers that name an org
 	file       store.File // set by resolveFile
 	pkg        string     // set by resolvePackage
+	pypi       pypiPath   // set by the PyPI resolvers
+	form       *pypiForm  // twine's form, read by resolvePyPIUpload
+	subdir     string     // the subdir an upload names
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -221,6 +224,11 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/conda/", access.ArtifactDownload, s.resolveConda, s.condaGet},
 		{"HEAD", "/conda/", access.ArtifactDownload, s.resolveConda, s.condaGet},
 
+		// PyPI: /pypi/<channel>[/<sub>]/simple/[<project>/], …/files/<sha256>/<file>[.metadata]
+		{"GET", "/pypi/", access.ArtifactDownload, s.resolvePyPI, s.pypiGet},
+		{"HEAD", "/pypi/", access.ArtifactDownload, s.resolvePyPI, s.pypiGet},
+		{"POST", "/pypi/", access.ArtifactCreate, s.resolvePyPIUpload, s.pypiUpload},
+
 		// REST API. Channel names travel as one path segment: "acme%2Fdev" for a subchannel.
 		{"GET", "/api/v1/user", access.UserView, nil, s.apiWhoami},
 		{"GET", "/api/v1/channels", access.ChannelList, nil, s.apiListChannels},
@@ -235,6 +243,8 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/api/v1/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.apiHistory},
 		{"PATCH", "/api/v1/channels/{channel}", access.ChannelManage, s.resolveChannel, s.apiUpdateChannel},
 		{"PATCH", "/api/v1/channels/{channel}/packages/{package}", access.PackageManage, s.resolvePackage, s.apiUpdatePackage},
+		{"PATCH", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactEdit, s.resolveFile, s.apiYankFile},
+		{"PATCH", "/api/v1/channels/{channel}/packages/{package}/releases/{version}", access.ArtifactEdit, s.resolvePackage, s.apiYankRelease},
 
 		// Accounts. Answers of sign-up and reset never tell whether an account exists.
 		{"POST", "/api/v1/signup", access.Anyone, nil, s.apiSignup},

@@ -7,26 +7,32 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/repodata"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 // apiUpload takes a package file as the raw request body:
 // PUT /api/v1/channels/{channel}/files/{filename}?label=main&label=dev[&subdir=linux-64].
-// The body is spooled to a temporary file while hashing, checked as a package, written to the
-// blob store (durable first), and only then recorded; nothing half-done is ever served.
+// A .conda or .tar.bz2 is a conda package; a .whl, .tar.gz or .zip a Python distribution.
 func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	filename := r.PathValue("filename")
-	if _, _, _, _, err := conda.ParseFilename(filename); err != nil {
+	if isPyPIFilename(filename) {
+		if _, err := pypi.ParseFilename(filename); err != nil {
+			drain(r.Body)
+			return errBadRequest(err.Error())
+		}
+	} else if _, _, _, _, err := conda.ParseFilename(filename); err != nil {
 		drain(r.Body)
 		return errBadRequest(err.Error())
 	}
@@ -42,55 +48,95 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 		drain(r.Body)
 		return errBadRequest("unknown subdir " + strconv.Quote(sd))
 	}
-	if r.ContentLength > s.opts.MaxUploadBytes {
-		return errTooLarge(fmt.Sprintf("the file is %d bytes; this server takes at most %d", r.ContentLength, s.opts.MaxUploadBytes))
+	c.subdir = q.Get("subdir")
+	info, created, err := s.ingest(w, r, c, filename, r.Body, r.ContentLength, labels, nil, nil)
+	if err != nil {
+		return err
 	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", info.location)
+	return writeJSON(w, status, info.FileInfo)
+}
 
+type ingested struct {
+	api.FileInfo
+	location string
+}
+
+// ingest spools an upload to a temporary file while hashing it, checks it as a package,
+// writes the blob (durable first), and only then records it: nothing half-done is ever
+// served. extra hashes see the bytes too, and checks run once they are all read.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, c *call, filename string, in io.Reader, contentLength int64,
+	labels []string, extra []hash.Hash, checks []func() error) (ingested, bool, error) {
+	ctx := r.Context()
+	if contentLength > s.opts.MaxUploadBytes {
+		return ingested{}, false, errTooLarge(fmt.Sprintf("the file is %d bytes; this server takes at most %d", contentLength, s.opts.MaxUploadBytes))
+	}
 	tmp, err := os.CreateTemp(s.opts.TempDir, "upload-*")
 	if err != nil {
-		return fmt.Errorf("spool upload: %w", err)
+		return ingested{}, false, fmt.Errorf("spool upload: %w", err)
 	}
 	defer func() {
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}()
 	sh, mh := sha256.New(), md5.New()
-	body := &idleReader{r: http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: s.opts.UploadIdleTimeout}
-	size, err := io.Copy(io.MultiWriter(tmp, sh, mh), body)
+	writers := []io.Writer{tmp, sh, mh}
+	for _, h := range extra {
+		writers = append(writers, h)
+	}
+	body := &idleReader{r: http.MaxBytesReader(w, io.NopCloser(in), s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: s.opts.UploadIdleTimeout}
+	size, err := io.Copy(io.MultiWriter(writers...), body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
+			return ingested{}, false, errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
+			return ingested{}, false, &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
 		}
 		if ctx.Err() != nil {
-			return errClientGone
+			return ingested{}, false, errClientGone
 		}
-		return errBadRequest("reading the upload failed before its end: " + err.Error())
+		return ingested{}, false, errBadRequest("reading the upload failed before its end: " + err.Error())
 	}
-	if r.ContentLength >= 0 && size != r.ContentLength {
-		return errBadRequest(fmt.Sprintf("received %d bytes, but Content-Length said %d", size, r.ContentLength))
+	if contentLength >= 0 && size != contentLength {
+		return ingested{}, false, errBadRequest(fmt.Sprintf("received %d bytes, but Content-Length said %d", size, contentLength))
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return ingested{}, false, err
+		}
 	}
 	sha, md := hex.EncodeToString(sh.Sum(nil)), hex.EncodeToString(mh.Sum(nil))
 
-	pkg, err := s.readPackage(ctx, tmp, size, filename)
+	var f store.File
+	var created bool
+	var location string
+	if isPyPIFilename(filename) {
+		f, created, err = s.ingestPyPI(ctx, c, filename, tmp, size, sha, md, labels)
+		location = "/pypi/" + c.channel.Name + "/files/" + sha + "/" + filename
+	} else {
+		f, created, err = s.ingestConda(ctx, c, filename, tmp, size, sha, md, labels)
+		location = "/conda/" + c.channel.Name + "/" + f.Subdir + "/" + f.Filename
+	}
 	if err != nil {
-		return err
+		// An orphaned blob (lost race, other bytes) is left for garbage collection: deleting it
+		// here could pull it from under a concurrent upload of the same bytes.
+		return ingested{}, false, err
 	}
-	if sd := q.Get("subdir"); sd != "" && sd != pkg.Subdir {
-		return errBadRequest(fmt.Sprintf("the package is for subdir %s (info/index.json), but the upload names subdir %s", pkg.Subdir, sd))
+	if created {
+		s.log.InfoContext(ctx, "file uploaded", "request_id", requestID(ctx), "channel", c.channel.Name,
+			"file", f.Subdir+"/"+f.Filename, "sha256", sha, "size", size, "user", c.principal.Name)
 	}
-	rec, err := pkg.Record(sha, md, size)
-	if err != nil {
-		return err
-	}
-	shardRec, err := repodata.EncodeShardRecord(rec.JSON)
-	if err != nil {
-		return err
-	}
+	return ingested{FileInfo: fileInfo(c.channel.Name, f), location: location}, created, nil
+}
 
+// putBlob makes the spooled bytes durable in the blob store, unless they are there already.
+func (s *Server) putBlob(ctx context.Context, tmp *os.File, size int64, sha string) error {
 	key := blob.Key(sha)
 	if _, err := s.blobs.Stat(ctx, key); errors.Is(err, blob.ErrNotFound) {
 		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
@@ -105,26 +151,34 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	} else if err != nil {
 		return fmt.Errorf("stat blob: %w", err)
 	}
+	return nil
+}
 
-	f, created, err := s.store.AddFile(ctx, store.NewFile{
+func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp *os.File, size int64, sha, md string, labels []string) (store.File, bool, error) {
+	pkg, err := s.readPackage(ctx, tmp, size, filename)
+	if err != nil {
+		return store.File{}, false, err
+	}
+	if sd := c.subdir; sd != "" && sd != pkg.Subdir {
+		return store.File{}, false, errBadRequest(fmt.Sprintf("the package is for subdir %s (info/index.json), but the upload names subdir %s", pkg.Subdir, sd))
+	}
+	rec, err := pkg.Record(sha, md, size)
+	if err != nil {
+		return store.File{}, false, err
+	}
+	shardRec, err := repodata.EncodeShardRecord(rec.JSON)
+	if err != nil {
+		return store.File{}, false, err
+	}
+	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
+		return store.File{}, false, err
+	}
+	return s.store.AddFile(ctx, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "conda", Package: pkg.Name, Subdir: pkg.Subdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: pkg.Version, Build: pkg.Build, BuildNumber: pkg.BuildNumber,
 		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,
 		Labels: labels, UploaderID: c.principal.UserID,
 	})
-	if err != nil {
-		// An orphaned blob (lost race, other bytes) is left for garbage collection: deleting it
-		// here could pull it from under a concurrent upload of the same bytes.
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		s.log.InfoContext(ctx, "file uploaded", "request_id", requestID(ctx), "channel", c.channel.Name,
-			"file", f.Subdir+"/"+f.Filename, "sha256", sha, "size", size, "user", c.principal.Name)
-	}
-	w.Header().Set("Location", "/conda/"+c.channel.Name+"/"+f.Subdir+"/"+f.Filename)
-	return writeJSON(w, status, fileInfo(c.channel.Name, f))
 }
 
 // idleReader moves the connection's read deadline on before every read, so an upload may take
