@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -114,6 +115,52 @@ func BenchmarkRepodataReaders(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkPyPIProjectPage is a cached Simple API page of a project with 2,000 files, over
+// HTTP, in each format (devpi is known to take seconds here).
+//
+//	go test -run '^$' -bench PyPIProjectPage -benchmem ./internal/server/
+func BenchmarkPyPIProjectPage(b *testing.B) {
+	e := newEnv(b, backends[0])
+	e.createChannel("acme", false)
+	ch, err := e.store.ChannelByName(b.Context(), "acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 2000 {
+		sum := sha256.Sum256([]byte(fmt.Sprint(i)))
+		sha := hex.EncodeToString(sum[:])
+		v := fmt.Sprintf("%d.%d.%d", i/100, i/10%10, i%10)
+		fn := fmt.Sprintf("big_lib-%s-py3-none-any.whl", v)
+		if _, _, err := e.store.AddFile(b.Context(), store.NewFile{ChannelID: ch.ID, Kind: "pypi", Package: "big-lib", Subdir: store.PyPISubdir,
+			Filename: fn, SHA256: sha, MD5: sha[:32], Size: 12345, Version: v, Record: []byte(`{}`),
+			CoreMetadata: []byte("Metadata-Version: 2.1\nName: big-lib\nVersion: " + v + "\n"), RequiresPython: ">=3.9"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, accept := range []string{"application/vnd.pypi.simple.v1+json", "text/html"} {
+		b.Run(strings.SplitN(accept, "/", 2)[1], func(b *testing.B) {
+			get := func() {
+				req, _ := http.NewRequest("GET", e.srv.URL+"/pypi/acme/simple/big-lib/", nil)
+				req.Header.Set("Accept", accept)
+				res, err := e.srv.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+			get() // build once
+			b.ReportAllocs()
+			for b.Loop() {
+				get()
+			}
 		})
 	}
 }
