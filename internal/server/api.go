@@ -225,6 +225,7 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 		}
 		res := packageResource(c.channel, pypi.NormalizeName(f.Project), false)
 		res.Kind = "pypi"
+		c.pkg = res.Package
 		return res, nil
 	}
 	name, _, _, _, err := conda.ParseFilename(fn)

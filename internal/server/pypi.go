@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -334,6 +333,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 	}
 	c.form = form
 	res.Package = pypi.NormalizeName(name)
+	c.pkg = res.Package
 	return res, nil
 }
 
@@ -393,6 +393,11 @@ func (s *Server) ingestPyPI(ctx context.Context, c *call, filename string, tmp *
 	dist, err := s.readDist(ctx, tmp, size, filename)
 	if err != nil {
 		return store.File{}, false, err
+	}
+	// The policy allowed an upload to one project (named by the form or the URL); the
+	// distribution must be that project's.
+	if norm := pypi.NormalizeName(dist.Name); c.pkg != "" && norm != c.pkg {
+		return store.File{}, false, errBadRequest(fmt.Sprintf("the distribution is for project %s, but the upload names %s", norm, c.pkg))
 	}
 	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
 		return store.File{}, false, err
@@ -467,15 +472,31 @@ func (s *Server) apiYankRelease(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
+	notFound := &store.NotFoundError{Kind: "release", Name: c.pkg + " " + r.PathValue("version")}
 	v, err := pypi.ParseVersion(r.PathValue("version"))
 	if err != nil {
-		return &store.NotFoundError{Kind: "release", Name: c.pkg + " " + r.PathValue("version")}
+		return notFound
 	}
-	n, err := s.store.SetYanked(r.Context(), c.channel.ID, c.pkg, v, "", yanked, reason, c.principal.UserID)
+	// A release is a version by PEP 440's equality: 1.0 and 1.0.0 are one release.
+	snap, err := s.store.PyPIProjectFiles(r.Context(), c.channel.ID, c.pkg)
 	if err != nil {
-		return err
+		return notFound
+	}
+	n := 0
+	done := map[string]bool{}
+	for _, f := range snap.Files {
+		if done[f.Version] || pypi.CompareVersions(f.Version, v) != 0 {
+			continue
+		}
+		done[f.Version] = true
+		k, err := s.store.SetYanked(r.Context(), c.channel.ID, c.pkg, f.Version, "", yanked, reason, c.principal.UserID)
+		if err != nil {
+			return err
+		}
+		n += k
+	}
+	if n == 0 {
+		return notFound
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"channel": c.channel.Name, "project": c.pkg, "version": v, "yanked": yanked, "files": n})
 }
-
-var _ = errors.New

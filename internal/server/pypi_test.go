@@ -142,9 +142,11 @@ func TestPyPISimpleAPI(t *testing.T) {
 	e.mustDo("GET", "/pypi/acme/files/"+strings.Repeat("0", 64)+"/"+whl.Filename(), "", nil, 404)
 
 	// Yank a release, then unyank one file.
-	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0", admin, map[string]any{"yanked": true, "reason": "broken <build>"}, 200)
+	// 1.0.0 is the release 1.0.
+	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0.0", admin, map[string]any{"yanked": true, "reason": "broken <build>"}, 200)
 	e.mustDo("PATCH", "/api/v1/channels/acme/files/pypi/"+sd.Filename(), admin, map[string]any{"yanked": false}, 200)
 	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0", "", map[string]any{"yanked": true}, 401)
+	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/9.0", admin, map[string]any{"yanked": true}, 404)
 	p, _ = e.simple(page, "")
 	got := map[string]any{}
 	for _, f := range p.Files {
@@ -213,6 +215,10 @@ func TestTwineStyleUpload(t *testing.T) {
 	}
 	if r := twineUpload(e, "/pypi/acme/", "", pypitest.Build(t, s2), s2.Filename(), fields); r.status != 401 {
 		t.Errorf("anonymous upload: %d, want 401", r.status)
+	}
+	mismatch := map[string]string{"name": "someone-else", "version": "0.2"}
+	if r := twineUpload(e, "/pypi/acme/", admin, pypitest.Build(t, s2), s2.Filename(), mismatch); r.status != 400 || !strings.Contains(string(r.body), "someone-else") {
+		t.Errorf("form naming another project: %d %s", r.status, r.body)
 	}
 	if r := twineUpload(e, "/pypi/acme/", bob, pypitest.Build(t, s2), s2.Filename(), fields); r.status != 403 {
 		t.Errorf("stranger's upload: %d, want 403", r.status)
