@@ -19,6 +19,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
 	"github.com/wharfhq/wharf/internal/mail"
+	"github.com/wharfhq/wharf/internal/pypi/pypitest"
 )
 
 var wharfBin string
@@ -228,6 +229,150 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	hist := mustWharf(t, env, "", "channel", "history", "acme")
 	for _, want := range []string{"file.upload", "file.copy", "file.move", "file.remove", "alice"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("history lacks %s:\n%s", want, hist)
+		}
+	}
+}
+
+// simplePage is the PEP 691 JSON of a Simple API project page, as far as the tests read it.
+type simplePage struct {
+	Name     string   `json:"name"`
+	Versions []string `json:"versions"`
+	Files    []struct {
+		Filename string            `json:"filename"`
+		URL      string            `json:"url"`
+		Hashes   map[string]string `json:"hashes"`
+		Yanked   any               `json:"yanked"` // false, or the reason
+	} `json:"files"`
+}
+
+// getSimple reads a Simple API page as JSON; the status is returned with the page.
+func getSimple(t *testing.T, url string) (int, simplePage) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/vnd.pypi.simple.v1+json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p simplePage
+	if res.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	return res.StatusCode, p
+}
+
+// TestCLIPythonPackages uploads a wheel and an sdist with wharf upload (next to a conda
+// package), finds them on the channel's Simple API page, yanks and unyanks the release and
+// one file, and removes a file.
+func TestCLIPythonPackages(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, freePort(t))
+	mustWharf(t, nil, "secret-password-1\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--admin", "--password-stdin", "--data", data)
+	env := []string{"WHARF_SERVER=" + s.url, "WHARF_USERNAME=alice", "WHARF_PASSWORD=secret-password-1"}
+	if out := mustWharf(t, env, "", "channel", "create", "acme"); !strings.Contains(out, "pip:   "+s.url+"/pypi/acme/simple/") || !strings.Contains(out, "twine: "+s.url+"/pypi/acme/") {
+		t.Errorf("channel create does not say where pip and twine find the channel:\n%s", out)
+	}
+
+	dir := t.TempDir()
+	whl := pypitest.Spec{Name: "demo-lib", Version: "1.0", MetadataVersion: "2.1"}
+	sdist := pypitest.Spec{Kind: pypitest.TarGz, Name: "demo-lib", Version: "1.0", MetadataVersion: "2.1"}
+	wheel := pypitest.WriteFile(t, dir, whl)
+	conda := condatest.WriteFile(t, dir, condatest.Spec{Name: "alpha", Version: "1.0", Build: "0", Subdir: "noarch", Noarch: "generic"})
+	var up []struct{ Kind, Subdir, Filename, Package, Version string }
+	if err := json.Unmarshal([]byte(mustWharf(t, env, "", "upload", wheel, pypitest.WriteFile(t, dir, sdist), conda, "-c", "acme", "--json")), &up); err != nil {
+		t.Fatal(err)
+	}
+	if len(up) != 3 || up[0].Kind != "pypi" || up[0].Subdir != "pypi" || up[0].Package != "demo-lib" || up[0].Version != "1.0" || up[2].Kind != "conda" {
+		t.Errorf("upload --json = %+v", up)
+	}
+	if out := mustWharf(t, env, "", "upload", wheel, "-c", "acme"); !strings.Contains(out, "already there") || !strings.Contains(out, "acme/pypi/"+whl.Filename()) {
+		t.Errorf("re-upload of the wheel said %q", out)
+	}
+	other := pypitest.WriteFile(t, t.TempDir(), pypitest.Spec{Name: "demo-lib", Version: "1.0", MetadataVersion: "2.1", Fields: []string{"Summary: other bytes"}})
+	if _, err := wharf(t, env, "", "upload", other, "-c", "acme"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("other bytes under the wheel's name: %v; want a 409", err)
+	}
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("x"), 0o644)
+	if _, err := wharf(t, env, "", "upload", notes, "-c", "acme"); err == nil || !strings.Contains(err.Error(), ".whl") {
+		t.Errorf("upload of a text file: %v; want a refusal naming what is taken", err)
+	}
+
+	page := s.url + "/pypi/acme/simple/demo-lib/"
+	yanked := func() map[string]any {
+		t.Helper()
+		status, p := getSimple(t, page)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d", page, status)
+		}
+		got := map[string]any{}
+		for _, f := range p.Files {
+			got[f.Filename] = f.Yanked
+		}
+		return got
+	}
+	w, sd := whl.Filename(), sdist.Filename()
+	if got := yanked(); fmt.Sprint(got) != fmt.Sprint(map[string]any{w: false, sd: false}) {
+		t.Fatalf("the page lists %v; want the wheel and the sdist, not yanked", got)
+	}
+
+	// Yank the release (the project in another spelling), then unyank it.
+	var rel struct {
+		Project, Version string
+		Yanked           bool
+		Files            int
+	}
+	if err := json.Unmarshal([]byte(mustWharf(t, env, "", "yank", "acme", "Demo_Lib", "1.0", "--reason", "broken build", "--json")), &rel); err != nil {
+		t.Fatal(err)
+	}
+	if rel.Project != "demo-lib" || rel.Version != "1.0" || !rel.Yanked || rel.Files != 2 {
+		t.Errorf("yank --json = %+v", rel)
+	}
+	if got := yanked(); got[w] != "broken build" || got[sd] != "broken build" {
+		t.Errorf("after yank: %v", got)
+	}
+	if out := mustWharf(t, env, "", "unyank", "acme", "demo-lib", "1.0"); !strings.Contains(out, "unyanked demo-lib 1.0 in acme (2 files)") {
+		t.Errorf("unyank said %q", out)
+	}
+	if got := yanked(); got[w] != false || got[sd] != false {
+		t.Errorf("after unyank: %v", got)
+	}
+
+	// One file, named as wharf file list shows it or by its filename.
+	mustWharf(t, env, "", "yank", "acme", "--file", "pypi/"+sd, "--reason", "use the wheel")
+	if got := yanked(); got[w] != false || got[sd] != "use the wheel" {
+		t.Errorf("after yank --file: %v", got)
+	}
+	mustWharf(t, env, "", "unyank", "acme", "--file", sd)
+	if got := yanked(); got[sd] != false {
+		t.Errorf("after unyank --file: %v", got)
+	}
+	if _, err := wharf(t, env, "", "yank", "acme", "demo-lib", "9.9"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("yank of a release that is not there: %v", err)
+	}
+	if _, err := wharf(t, env, "", "yank", "acme", "--file", "noarch/alpha-1.0-0.conda"); err == nil || !strings.Contains(err.Error(), "only Python distributions") {
+		t.Errorf("yank of a conda package: %v", err)
+	}
+
+	// Removed: off the page at once; the project goes with its last file.
+	mustWharf(t, env, "", "file", "remove", "acme", "pypi/"+sd)
+	if got := yanked(); len(got) != 1 || got[w] != false {
+		t.Errorf("after file remove: %v", got)
+	}
+	mustWharf(t, env, "", "file", "remove", "acme", "pypi/"+w)
+	if status, _ := getSimple(t, page); status != http.StatusNotFound {
+		t.Errorf("the page of a project without files: %d, want 404", status)
+	}
+	hist := mustWharf(t, env, "", "channel", "history", "acme")
+	for _, want := range []string{"release.yank", "release.unyank", "file.remove"} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("history lacks %s:\n%s", want, hist)
 		}

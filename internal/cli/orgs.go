@@ -24,7 +24,7 @@ func orgCmd() *cobra.Command {
 				return printJSON(cmd, o)
 			}
 			say(cmd, "created organization %s", o.Name)
-			say(cmd, "conda: %s/conda/%s", r.server, o.Name)
+			channelURLs(cmd, r.server, o.Name)
 			return nil
 		})
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -128,7 +129,8 @@ func channelCmd() *cobra.Command {
 			if r.asJSON {
 				return printJSON(cmd, ch)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created channel %s\nconda: %s/conda/%s\n", ch.Name, strings.TrimRight(r.server, "/"), ch.Name)
+			say(cmd, "created channel %s", ch.Name)
+			channelURLs(cmd, r.server, ch.Name)
 			return nil
 		},
 	}
@@ -239,8 +241,18 @@ func uploadCmd() *cobra.Command {
 	var labels []string
 	cmd := &cobra.Command{
 		Use:   "upload FILE... -c CHANNEL [-l LABEL]...",
-		Short: "Upload conda packages (.conda, .tar.bz2) to a channel",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Upload conda packages (.conda, .tar.bz2) and Python distributions (.whl, .tar.gz, .zip) to a channel",
+		Long: `Upload conda packages (.conda, .tar.bz2) and Python distributions (wheels, .whl; sdists,
+.tar.gz or .zip) to a channel; one command may mix them. Each file is checked by the server
+(a Python distribution's name and version come from its metadata, which must agree with the
+filename). The same bytes again are "already there", and get the labels they lacked; other
+bytes under a stored filename are refused (409), as is a removed Python filename coming back
+with other bytes.
+
+Labels (default main) apply to both kinds; pip's index (/pypi/CHANNEL/simple/) shows only
+the Python files labelled main. twine uploads to the same channels: its repository URL is
+SERVER/pypi/CHANNEL/.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if channel == "" {
 				return fmt.Errorf("name the channel to upload to with -c CHANNEL")
@@ -249,7 +261,7 @@ func uploadCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var results []api.FileInfo
+			results := []api.FileInfo{}
 			var failed int
 			for _, path := range args {
 				info, created, err := c.Upload(cmd.Context(), channel, path, labels)
@@ -259,6 +271,9 @@ func uploadCmd() *cobra.Command {
 					continue
 				}
 				results = append(results, info)
+				if info.Kind == client.KindPyPI && !slices.Contains(info.Labels, "main") {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: note: pip does not see it: its index shows only files labelled main (upload it again with -l main to add that label)\n", path)
+				}
 				if !r.asJSON {
 					state := "uploaded"
 					if !created {
@@ -284,11 +299,11 @@ func uploadCmd() *cobra.Command {
 	return cmd
 }
 
-// parseRef reads SUBDIR/FILENAME.
+// parseRef reads SUBDIR/FILENAME; a Python distribution's subdir is "pypi".
 func parseRef(s string) (store.FileRef, error) {
 	sub, fn, ok := strings.Cut(s, "/")
 	if !ok || sub == "" || fn == "" || strings.Contains(fn, "/") {
-		return store.FileRef{}, fmt.Errorf("%q: name a file as SUBDIR/FILENAME, e.g. noarch/demo-1.0-0.conda", s)
+		return store.FileRef{}, fmt.Errorf("%q: name a file as SUBDIR/FILENAME, e.g. noarch/demo-1.0-0.conda, or pypi/demo_lib-1.0-py3-none-any.whl for a Python distribution", s)
 	}
 	return store.FileRef{Subdir: sub, Filename: fn}, nil
 }
@@ -328,8 +343,13 @@ func fileCmd() *cobra.Command {
 	var rr remote
 	remove := &cobra.Command{
 		Use:   "remove CHANNEL SUBDIR/FILENAME...",
-		Short: "Remove files from a channel (they leave its repodata at once)",
-		Args:  cobra.MinimumNArgs(2),
+		Short: "Remove files from a channel (they leave its repodata or PyPI index at once)",
+		Long: `Remove files from a channel; they leave its repodata, or its PyPI index, at once.
+Name each file as wharf file list shows it: SUBDIR/FILENAME for a conda package
+(noarch/demo-1.0-0.conda), pypi/FILENAME for a Python distribution
+(pypi/demo_lib-1.0-py3-none-any.whl). A removed Python filename may come back only with the
+same bytes; to hide a Python release from pip without removing it, see wharf yank.`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := rr.client()
 			if err != nil {

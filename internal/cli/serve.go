@@ -35,7 +35,7 @@ func Root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true),
+	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), yankCmd(true), yankCmd(false), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true),
 		signupCmd(), accountCmd(), passwordCmd(), whoamiCmd(), userCmd(), inviteCmd(), orgCmd(), groupCmd(), packageCmd(), authCmd())
 	return root
 }

@@ -300,8 +300,14 @@ func (c *Client) Files(ctx context.Context, channel, label string) ([]api.FileIn
 	return out, err
 }
 
-// Upload sends one package file. created is false when the same bytes were already there.
+// Upload sends one package file: a conda package (.conda, .tar.bz2) or a Python
+// distribution (.whl, .tar.gz, .zip); a file named otherwise is refused before anything is
+// sent. created is false when the same bytes were already there (the labels it lacked are
+// added).
 func (c *Client) Upload(ctx context.Context, channel, path string, labels []string) (info api.FileInfo, created bool, err error) {
+	if FileKind(filepath.Base(path)) == "" {
+		return info, false, errors.New("not a conda package (.conda, .tar.bz2) or a Python distribution (.whl, .tar.gz, .zip): the filename says neither")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return info, false, err
