@@ -31,6 +31,9 @@ type FileInfo struct {
 	Size      int64     `json:"size"`
 	Labels    []string  `json:"labels"`
 	CreatedAt time.Time `json:"created_at"`
+	// Python distributions: PEP 592 yanking.
+	Yanked       bool   `json:"yanked,omitempty"`
+	YankedReason string `json:"yanked_reason,omitempty"`
 }
 
 // CopyRequest is the body of POST /api/v1/channels/{channel}/copy.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -329,11 +330,24 @@ func (s *Server) resolvePackage(r *http.Request, c *call) (access.Resource, erro
 		return access.Resource{}, notFound
 	}
 	priv, err := s.store.PackagePrivacy(r.Context(), c.channel.ID, name)
-	if err != nil {
-		return access.Resource{}, err // not found: the same words
+	if norm := pypi.NormalizeName(name); store.IsNotFound(err) && norm != name {
+		// A Python project may be named in any spelling; it is kept normalized.
+		name = norm
+		priv, err = s.store.PackagePrivacy(r.Context(), c.channel.ID, name)
+	}
+	if store.IsNotFound(err) {
+		return access.Resource{}, notFound // the same words for every spelling
+	} else if err != nil {
+		return access.Resource{}, err
 	}
 	res := packageResource(c.channel, name, priv)
-	if !access.CanRead(c.principal, res) {
+	// Visibility is the owner's, within the token's channels; the token's scopes refuse
+	// later, with a 403.
+	p := c.principal
+	if p.Token != nil {
+		p.Token = &access.TokenLimits{Resources: p.Token.Resources}
+	}
+	if !access.CanRead(p, res) {
 		return access.Resource{}, notFound
 	}
 	c.pkg = name

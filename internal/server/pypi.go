@@ -457,7 +457,7 @@ func (s *Server) apiYankFile(w http.ResponseWriter, r *http.Request, c *call) er
 	if c.file.Kind != "pypi" {
 		return errBadRequest("only Python distributions are yanked; remove or relabel a conda package instead")
 	}
-	if _, err := s.store.SetYanked(r.Context(), c.channel.ID, c.file.Package, "", c.file.Filename, yanked, reason, c.principal.UserID); err != nil {
+	if _, err := s.store.SetYanked(r.Context(), c.channel.ID, c.file.Package, nil, c.file.Filename, yanked, reason, c.principal.UserID); err != nil {
 		return err
 	}
 	f, err := s.store.File(r.Context(), c.channel.ID, store.FileRef{Subdir: c.file.Subdir, Filename: c.file.Filename}, "")
@@ -477,26 +477,24 @@ func (s *Server) apiYankRelease(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return notFound
 	}
-	// A release is a version by PEP 440's equality: 1.0 and 1.0.0 are one release.
-	snap, err := s.store.PyPIProjectFiles(r.Context(), c.channel.ID, c.pkg)
+	// A release is a version by PEP 440's equality: 1.0 and 1.0.0 are one release, yanked
+	// together in one change, whatever the files' labels.
+	files, err := s.store.ListFiles(r.Context(), c.channel.ID, "")
 	if err != nil {
+		return err
+	}
+	var versions []string
+	for _, f := range files {
+		if f.Kind == "pypi" && f.Package == c.pkg && !slices.Contains(versions, f.Version) && pypi.CompareVersions(f.Version, v) == 0 {
+			versions = append(versions, f.Version)
+		}
+	}
+	if len(versions) == 0 {
 		return notFound
 	}
-	n := 0
-	done := map[string]bool{}
-	for _, f := range snap.Files {
-		if done[f.Version] || pypi.CompareVersions(f.Version, v) != 0 {
-			continue
-		}
-		done[f.Version] = true
-		k, err := s.store.SetYanked(r.Context(), c.channel.ID, c.pkg, f.Version, "", yanked, reason, c.principal.UserID)
-		if err != nil {
-			return err
-		}
-		n += k
-	}
-	if n == 0 {
-		return notFound
+	n, err := s.store.SetYanked(r.Context(), c.channel.ID, c.pkg, versions, "", yanked, reason, c.principal.UserID)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"channel": c.channel.Name, "project": c.pkg, "version": v, "yanked": yanked, "files": n})
 }

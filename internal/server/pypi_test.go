@@ -147,6 +147,21 @@ func TestPyPISimpleAPI(t *testing.T) {
 	e.mustDo("PATCH", "/api/v1/channels/acme/files/pypi/"+sd.Filename(), admin, map[string]any{"yanked": false}, 200)
 	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0", "", map[string]any{"yanked": true}, 401)
 	e.mustDo("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/9.0", admin, map[string]any{"yanked": true}, 404)
+	// Any spelling of the project; the API shows the yank on the file too.
+	e.mustDo("PATCH", "/api/v1/channels/acme/packages/Demo_Lib/releases/1.0", admin, map[string]any{"yanked": true, "reason": "broken <build>"}, 200)
+	var fi struct {
+		Yanked       bool   `json:"yanked"`
+		YankedReason string `json:"yanked_reason"`
+	}
+	e.mustDo("GET", "/api/v1/channels/acme/files/pypi/"+whl.Filename(), admin, nil, 200).json(t, &fi)
+	if !fi.Yanked || fi.YankedReason != "broken <build>" {
+		t.Errorf("file info after a yank: %+v", fi)
+	}
+	// A token that may only upload may not yank: refused, not hidden.
+	upTok := e.newToken(admin, map[string]any{"name": "up", "scopes": []string{"pypi:upload"}})
+	if r := e.asToken("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0", upTok, []byte(`{"yanked":false}`), "Content-Type", "application/json"); r.status != 403 {
+		t.Errorf("pypi:upload token yanking: %d, want 403", r.status)
+	}
 	p, _ = e.simple(page, "")
 	got := map[string]any{}
 	for _, f := range p.Files {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/api"
@@ -34,6 +35,9 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 	} else if _, _, _, _, err := conda.ParseFilename(filename); err != nil {
 		drain(r.Body)
+		if !strings.HasSuffix(filename, ".conda") && !strings.HasSuffix(filename, ".tar.bz2") {
+			return errBadRequest(fmt.Sprintf("%q is neither a conda package (.conda, .tar.bz2) nor a Python distribution (.whl, .tar.gz, .zip)", filename))
+		}
 		return errBadRequest(err.Error())
 	}
 	q := r.URL.Query()

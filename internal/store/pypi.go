@@ -40,7 +40,8 @@ type PyPIStore interface {
 	PyPIProjectFiles(ctx context.Context, channelID int64, project string) (PyPISnapshot, error)
 	// CoreMetadata is the METADATA/PKG-INFO kept for a file (PEP 658).
 	CoreMetadata(ctx context.Context, channelID int64, filename string) ([]byte, error)
-	// SetYanked yanks or unyanks one file (filename set) or every file of a release (version
-	// set) of a project (PEP 592); it returns how many files changed.
-	SetYanked(ctx context.Context, channelID int64, project, version, filename string, yanked bool, reason string, actorID int64) (int, error)
+	// SetYanked yanks or unyanks one file (filename set) or every file of a release (versions:
+	// the spellings of one PEP 440 version the files carry) of a project (PEP 592), whatever
+	// their labels, in one transaction; it returns how many files changed.
+	SetYanked(ctx context.Context, channelID int64, project string, versions []string, filename string, yanked bool, reason string, actorID int64) (int, error)
 }

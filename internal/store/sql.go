@@ -323,14 +323,14 @@ func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
 
 // ---- files
 
-const fileCols = `f.id, f.channel_id, p.kind, p.name, p.private, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at`
+const fileCols = `f.id, f.channel_id, p.kind, p.name, p.private, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at, f.yanked, f.yanked_reason`
 
 func scanFile(sc interface{ Scan(...any) error }) (File, error) {
 	var f File
 	var uploader sql.NullInt64
 	var created int64
 	err := sc.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
-		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created)
+		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason)
 	f.UploaderID = uploader.Int64
 	f.CreatedAt = fromMicros(created)
 	return f, err
@@ -522,7 +522,7 @@ func (s *sqlStore) ListFiles(ctx context.Context, channelID int64, label string)
 		var created int64
 		var l string
 		if err := rows.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
-			&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &l); err != nil {
+			&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason, &l); err != nil {
 			return nil, err
 		}
 		if n := len(out); n > 0 && out[n-1].ID == f.ID {

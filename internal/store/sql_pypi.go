@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"strings"
 )
 
 func metadataSum(b []byte) string {
@@ -87,7 +88,7 @@ func (s *sqlStore) CoreMetadata(ctx context.Context, channelID int64, filename s
 	return b, err
 }
 
-func (s *sqlStore) SetYanked(ctx context.Context, channelID int64, project, version, filename string, yanked bool, reason string, actorID int64) (int, error) {
+func (s *sqlStore) SetYanked(ctx context.Context, channelID int64, project string, versions []string, filename string, yanked bool, reason string, actorID int64) (int, error) {
 	if !yanked {
 		reason = ""
 	}
@@ -102,16 +103,18 @@ func (s *sqlStore) SetYanked(ctx context.Context, channelID int64, project, vers
 			q += ` AND filename = ?`
 			args = append(args, filename)
 		}
-		if version != "" {
-			q += ` AND version = ?`
-			args = append(args, version)
+		if len(versions) > 0 {
+			q += ` AND version IN (?` + strings.Repeat(`, ?`, len(versions)-1) + `)`
+			for _, v := range versions {
+				args = append(args, v)
+			}
 		}
 		res, err := s.exec(ctx, tx, q, args...)
 		if err != nil {
 			return err
 		}
 		if n, _ = res.RowsAffected(); n == 0 {
-			what := project + " " + version
+			what := project + " " + strings.Join(versions, "/")
 			if filename != "" {
 				what = filename
 			}
@@ -121,7 +124,7 @@ func (s *sqlStore) SetYanked(ctx context.Context, channelID int64, project, vers
 		if !yanked {
 			action = "release.unyank"
 		}
-		return s.event(ctx, tx, channelID, actorID, action, map[string]any{"project": project, "version": version, "file": filename, "reason": reason, "files": n})
+		return s.event(ctx, tx, channelID, actorID, action, map[string]any{"project": project, "versions": versions, "file": filename, "reason": reason, "files": n})
 	})
 	return int(n), err
 }

@@ -112,6 +112,9 @@ type File struct {
 	Labels         []string
 	UploaderID     int64
 	CreatedAt      time.Time
+	// Python distributions (PEP 592).
+	Yanked       bool
+	YankedReason string
 }
 
 // NewFile is an uploaded file whose blob is already durable.

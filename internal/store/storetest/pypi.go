@@ -52,20 +52,23 @@ func testPyPI(t *testing.T, s store.Store) {
 	}
 	// Yank a release (both files of 1.0), then unyank one file.
 	rev := revision(t, s, "acme")
-	if n, err := s.SetYanked(ctx, ch.ID, "demo-lib", "1.0", "", true, "broken build", 0); err != nil || n != 2 {
+	if n, err := s.SetYanked(ctx, ch.ID, "demo-lib", []string{"1.0"}, "", true, "broken build", 0); err != nil || n != 2 {
 		t.Errorf("yank release = %d, %v", n, err)
 	}
 	if revision(t, s, "acme") <= rev {
 		t.Error("yanking did not move the revision")
 	}
-	if n, err := s.SetYanked(ctx, ch.ID, "demo-lib", "", sd.Filename, false, "", 0); err != nil || n != 1 {
+	if n, err := s.SetYanked(ctx, ch.ID, "demo-lib", nil, sd.Filename, false, "", 0); err != nil || n != 1 {
 		t.Errorf("unyank file = %d, %v", n, err)
 	}
 	snap, _ = s.PyPIProjectFiles(ctx, ch.ID, "demo-lib")
 	if !snap.Files[0].Yanked || snap.Files[0].YankedReason != "broken build" || snap.Files[1].Yanked || snap.Files[1].YankedReason != "" {
 		t.Errorf("after yanks: %+v", snap.Files)
 	}
-	if _, err := s.SetYanked(ctx, ch.ID, "demo-lib", "9.9", "", true, "", 0); !store.IsNotFound(err) {
+	if f, err := s.File(ctx, ch.ID, store.FileRef{Subdir: store.PyPISubdir, Filename: whl.Filename}, ""); err != nil || !f.Yanked || f.YankedReason != "broken build" {
+		t.Errorf("File after a yank = %+v, %v", f, err)
+	}
+	if _, err := s.SetYanked(ctx, ch.ID, "demo-lib", []string{"9.9"}, "", true, "", 0); !store.IsNotFound(err) {
 		t.Errorf("yank of a missing release: %v", err)
 	}
 	// Removed: the name may come back only with the same bytes.
