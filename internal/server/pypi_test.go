@@ -162,6 +162,7 @@ func TestPyPISimpleAPI(t *testing.T) {
 	if r := e.asToken("PATCH", "/api/v1/channels/acme/packages/demo-lib/releases/1.0", upTok, []byte(`{"yanked":false}`), "Content-Type", "application/json"); r.status != 403 {
 		t.Errorf("pypi:upload token yanking: %d, want 403", r.status)
 	}
+	e.mustDo("PATCH", "/api/v1/channels/acme/files/pypi/"+sd.Filename(), admin, map[string]any{"yanked": false}, 200)
 	p, _ = e.simple(page, "")
 	got := map[string]any{}
 	for _, f := range p.Files {
