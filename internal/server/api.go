@@ -280,6 +280,12 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	for _, f := range req.Files {
+		if f.Subdir == store.PyPISubdir {
+			if _, err := pypi.ParseFilename(f.Filename); err != nil {
+				return errBadRequest("name each file as {\"subdir\": …, \"filename\": …}: " + err.Error())
+			}
+			continue
+		}
 		if _, _, _, _, err := conda.ParseFilename(f.Filename); !s.validSubdir(f.Subdir) || err != nil {
 			return errBadRequest("name each file as {\"subdir\": …, \"filename\": …}")
 		}

@@ -171,6 +171,14 @@ func TestPyPISimpleAPI(t *testing.T) {
 	if got[whl.Filename()] != "broken <build>" || got[sd.Filename()] != false || got[w2.Filename()] != false {
 		t.Errorf("yanked = %v", got)
 	}
+	// Python files move between labels like conda packages: off main, out of the index.
+	e.mustDo("POST", "/api/v1/channels/acme/copy", admin, map[string]any{"files": []map[string]string{{"subdir": "pypi", "filename": w2.Filename()}},
+		"from_label": "main", "to_labels": []string{"dev"}, "move": true}, 200)
+	if p, _ := e.simple(page, ""); len(p.Files) != 2 {
+		t.Errorf("after moving a file off main the page lists %d files, want 2", len(p.Files))
+	}
+	e.mustDo("POST", "/api/v1/channels/acme/copy", admin, map[string]any{"files": []map[string]string{{"subdir": "pypi", "filename": w2.Filename()}},
+		"to_labels": []string{"main"}}, 200)
 	// Removed, then back only with the same bytes.
 	e.mustDo("DELETE", "/api/v1/channels/acme/files/pypi/"+w2.Filename(), admin, nil, 204)
 	w2b := w2
