@@ -12,6 +12,7 @@ const (
 	ChannelView      Action = "channel:view"      // see a channel and its index
 	ChannelCreate    Action = "channel:create"    // create a channel (on the server, an org) or a subchannel (on its parent)
 	ChannelManage    Action = "channel:manage"    // change a channel's privacy
+	ChannelDelete    Action = "channel:delete"    // remove a channel or subchannel with everything in it
 	ChannelHistory   Action = "channel:history"   // read a channel's history
 	ArtifactDownload Action = "artifact:download" // fetch repodata and package files
 	ArtifactCreate   Action = "artifact:create"   // upload
@@ -28,7 +29,7 @@ const (
 )
 
 // Actions lists every action, for tables and documentation.
-var Actions = []Action{Anyone, ChannelList, ChannelView, ChannelCreate, ChannelManage, ChannelHistory, ArtifactDownload,
+var Actions = []Action{Anyone, ChannelList, ChannelView, ChannelCreate, ChannelManage, ChannelDelete, ChannelHistory, ArtifactDownload,
 	ArtifactCreate, ArtifactEdit, ArtifactDelete, PackageManage, UserView, OrgCreate, OrgView, OrgManage, AdminUsers,
 	TokenView, TokenEdit}
 
@@ -180,7 +181,7 @@ func ownerMay(p Principal, a Action, r Resource) bool {
 		return PackageLevel(p, r) >= Write
 	case ArtifactDelete, PackageManage:
 		return PackageLevel(p, r) >= Manage
-	case ChannelManage, ChannelHistory:
+	case ChannelManage, ChannelHistory, ChannelDelete:
 		return ChannelLevel(p, r) >= Manage
 	}
 	return false

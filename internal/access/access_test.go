@@ -72,6 +72,7 @@ var needs = map[access.Action]access.Level{
 	access.ChannelManage:    access.Manage,
 	access.ChannelHistory:   access.Manage,
 	access.ChannelCreate:    access.Manage, // a subchannel, on its parent
+	access.ChannelDelete:    access.Manage,
 }
 
 func TestMayOnChannelsAndPackages(t *testing.T) {

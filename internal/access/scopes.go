@@ -69,7 +69,7 @@ func (t *TokenLimits) channelCap(r Resource) Level {
 var resourceNeed = map[Action]Level{
 	ChannelList: Read, ChannelView: Read, ArtifactDownload: Read,
 	ArtifactCreate: Write, ArtifactEdit: Write,
-	ArtifactDelete: Manage, PackageManage: Manage, ChannelManage: Manage, ChannelHistory: Manage,
+	ArtifactDelete: Manage, PackageManage: Manage, ChannelManage: Manage, ChannelHistory: Manage, ChannelDelete: Manage,
 	ChannelCreate: Manage, // a subchannel, on its parent
 }
 
@@ -167,7 +167,7 @@ var Scopes = []Scope{
 	serverScope("artifact:edit", "label, copy and move files", nil, ArtifactEdit),
 	serverScope("artifact:view", "see files", nil, ChannelList, ChannelView),
 	serverScope("channel:create", "create channels", &no, ChannelCreate),
-	recognised("channel:delete", "delete channels"),
+	serverScope("channel:delete", "remove channels", &no, ChannelDelete),
 	serverScope("channel:edit", "change channels' and their packages' settings (privacy)", &no, ChannelManage, PackageManage),
 	serverScope("channel:history", "read channels' history", &no, ChannelHistory),
 	serverScope("channel:view", "see channels", &no, ChannelList, ChannelView),
@@ -178,7 +178,7 @@ var Scopes = []Scope{
 	recognised("channel.mirror:edit", "manage channel mirrors"),
 	recognised("channel.mirror:view", "see channel mirrors"),
 	serverScope("subchannel:create", "create subchannels", &yes, ChannelCreate),
-	recognised("subchannel:delete", "delete subchannels"),
+	serverScope("subchannel:delete", "remove subchannels", &yes, ChannelDelete),
 	serverScope("subchannel:edit", "change subchannels' and their packages' settings (privacy)", &yes, ChannelManage, PackageManage),
 	serverScope("subchannel:history", "read subchannels' history", &yes, ChannelHistory),
 	serverScope("subchannel:view", "see subchannels", &yes, ChannelList, ChannelView),

@@ -31,6 +31,8 @@ type FileInfo struct {
 	Size      int64     `json:"size"`
 	Labels    []string  `json:"labels"`
 	CreatedAt time.Time `json:"created_at"`
+	// PackagePrivate: the file's package is private.
+	PackagePrivate bool `json:"package_private,omitempty"`
 	// Python distributions: PEP 592 yanking.
 	Yanked       bool   `json:"yanked,omitempty"`
 	YankedReason string `json:"yanked_reason,omitempty"`

@@ -38,7 +38,7 @@ func cut(s, sep string) (string, string, bool) {
 func fileInfo(channel string, f store.File) api.FileInfo {
 	return api.FileInfo{Channel: channel, Package: f.Package, Kind: f.Kind, Subdir: f.Subdir, Filename: f.Filename,
 		Version: f.Version, Build: f.Build, SHA256: f.SHA256, MD5: f.MD5, Size: f.Size, Labels: f.Labels, CreatedAt: f.CreatedAt,
-		Yanked: f.Yanked, YankedReason: f.YankedReason}
+		Yanked: f.Yanked, YankedReason: f.YankedReason, PackagePrivate: f.PackagePrivate}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

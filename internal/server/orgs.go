@@ -388,3 +388,22 @@ func historyLimit(r *http.Request) int {
 	}
 	return min(n, 1000)
 }
+
+func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	ch := c.channel
+	if ch.ParentID == 0 {
+		// An account's own channel goes with the account, not alone.
+		if u, err := s.store.UserByName(r.Context(), ch.Name); err == nil && u.ID == ch.OwnerUserID {
+			return errBadRequest("channel " + ch.Name + " is the account's own channel: it cannot be removed by itself")
+		}
+		if o, err := s.store.OrgByName(r.Context(), ch.Name); err == nil && o.ID == ch.OwnerOrgID {
+			return errBadRequest("channel " + ch.Name + " is the organization's own channel: it cannot be removed by itself")
+		}
+	}
+	if err := s.store.DeleteChannel(r.Context(), ch.ID); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "channel removed", "request_id", requestID(r.Context()), "channel", ch.Name, "by", c.principal.Name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -290,3 +290,21 @@ func TestOrgRoutesRefuse(t *testing.T) {
 		t.Errorf("refused requests changed the org: %+v", org)
 	}
 }
+
+func TestDeleteChannelAndPrivateUpload(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.users(alice, bob)
+	e.mustDo("POST", "/api/v1/channels", alice, map[string]any{"name": "alice-tmp"}, 201)
+	e.mustDo("POST", "/api/v1/channels", alice, map[string]any{"name": "alice-tmp/dev"}, 201)
+	s := spec("hidden", "1.0", "0", "noarch", condatest.Conda)
+	if r := e.do("PUT", "/api/v1/channels/alice-tmp/files/"+s.Filename()+"?private=true", alice, condatest.Build(t, s)); r.status != 201 || !strings.Contains(string(r.body), `"package_private": true`) {
+		t.Fatalf("upload with private=true: %d %s", r.status, r.body)
+	}
+	e.mustDo("GET", "/conda/alice-tmp/noarch/"+s.Filename(), "", nil, 404)
+	e.mustDo("DELETE", "/api/v1/channels/alice-tmp", "", nil, 401)
+	e.mustDo("DELETE", "/api/v1/channels/alice-tmp", bob, nil, 403)
+	e.mustDo("DELETE", "/api/v1/channels/alice", alice, nil, 400) // her own channel
+	e.mustDo("DELETE", "/api/v1/channels/alice-tmp", alice, nil, 204)
+	e.mustDo("GET", "/api/v1/channels/alice-tmp%2Fdev", alice, nil, 404)
+	e.mustDo("GET", "/conda/alice-tmp/noarch/repodata.json", alice, nil, 404)
+}

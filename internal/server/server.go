@@ -242,6 +242,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/api/v1/channels/{channel}/labels", access.ChannelView, s.resolveChannel, s.apiLabels},
 		{"GET", "/api/v1/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.apiHistory},
 		{"PATCH", "/api/v1/channels/{channel}", access.ChannelManage, s.resolveChannel, s.apiUpdateChannel},
+		{"DELETE", "/api/v1/channels/{channel}", access.ChannelDelete, s.resolveChannel, s.apiDeleteChannel},
 		{"PATCH", "/api/v1/channels/{channel}/packages/{package}", access.PackageManage, s.resolvePackage, s.apiUpdatePackage},
 		{"PATCH", "/api/v1/channels/{channel}/files/{subdir}/{filename}", access.ArtifactEdit, s.resolveFile, s.apiYankFile},
 		{"PATCH", "/api/v1/channels/{channel}/packages/{package}/releases/{version}", access.ArtifactEdit, s.resolvePackage, s.apiYankRelease},

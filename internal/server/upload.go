@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
@@ -53,9 +54,22 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 		return errBadRequest("unknown subdir " + strconv.Quote(sd))
 	}
 	c.subdir = q.Get("subdir")
+	makePrivate := q.Get("private") == "true"
 	info, created, err := s.ingest(w, r, c, filename, r.Body, r.ContentLength, labels, nil, nil)
 	if err != nil {
 		return err
+	}
+	if makePrivate && !info.PackagePrivate {
+		// ?private=true: the package is made private with the upload, by those who may.
+		res := packageResource(c.channel, info.Package, false)
+		res.Kind = info.Kind
+		if !access.May(c.principal, access.PackageManage, res) {
+			return errForbidden("the file is uploaded, but you may not make package " + info.Package + " private")
+		}
+		if err := s.store.SetPackagePrivate(r.Context(), c.channel.ID, info.Package, true, c.principal.UserID); err != nil {
+			return err
+		}
+		info.PackagePrivate = true
 	}
 	status := http.StatusOK
 	if created {

@@ -304,6 +304,23 @@ func (s *sqlStore) ChannelByID(ctx context.Context, id int64) (Channel, error) {
 	return c, err
 }
 
+func (s *sqlStore) DeleteChannel(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// Subchannels first: their rows name the parent.
+		if _, err := s.exec(ctx, tx, `DELETE FROM channels WHERE parent_id = ?`, id); err != nil {
+			return err
+		}
+		res, err := s.exec(ctx, tx, `DELETE FROM channels WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &NotFoundError{Kind: "channel", Name: strconv.FormatInt(id, 10)}
+		}
+		return nil
+	})
+}
+
 func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
 	rows, err := s.query(ctx, s.r, selectChannel+` ORDER BY c.name`)
 	if err != nil {

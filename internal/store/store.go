@@ -214,6 +214,9 @@ type Store interface {
 	ChannelByName(ctx context.Context, name string) (Channel, error)
 	ChannelByID(ctx context.Context, id int64) (Channel, error)
 	ListChannels(ctx context.Context) ([]Channel, error)
+	// DeleteChannel removes a channel with its subchannels, files and grants. The files' blobs
+	// stay for garbage collection.
+	DeleteChannel(ctx context.Context, id int64) error
 
 	// AddFile records an uploaded file. It returns created=false and the stored file when the
 	// same filename with the same sha256 is already there, and a *ConflictError when the

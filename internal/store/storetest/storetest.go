@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"AccessEpoch", testAccessEpoch},
 		{"PyPI", testPyPI},
+		{"DeleteChannel", testDeleteChannel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -547,4 +548,32 @@ func testByteWiseOrder(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, filenames(t, s, ch, "main", "noarch")); diff != "" {
 		t.Errorf("snapshot order (-want +got):\n%s", diff)
 	}
+}
+
+func testDeleteChannel(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	sub := mustChannel(t, s, "acme/dev")
+	other := mustChannel(t, s, "other")
+	for _, c := range []store.Channel{ch, sub, other} {
+		if _, _, err := s.AddFile(ctx, file(c, "noarch", "demo", "1.0", "x-"+c.Name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteChannel(ctx, ch.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"acme", "acme/dev"} {
+		if _, err := s.ChannelByName(ctx, n); !store.IsNotFound(err) {
+			t.Errorf("%s after delete: %v", n, err)
+		}
+	}
+	if got := filenames(t, s, other, "main", "noarch"); len(got) != 1 {
+		t.Errorf("another channel lost its files: %v", got)
+	}
+	if err := s.DeleteChannel(ctx, ch.ID); !store.IsNotFound(err) {
+		t.Errorf("second delete: %v", err)
+	}
+	// The name is free again.
+	mustChannel(t, s, "acme")
 }
