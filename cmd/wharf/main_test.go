@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,11 @@ func wharf(t *testing.T, env []string, stdin string, args ...string) (string, er
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), wharfBin, args...)
 	// The credentials of whoever runs the tests are not the test's: only env gives them.
-	cmd.Env = append(os.Environ(), "WHARF_SERVER=", "WHARF_USERNAME=", "WHARF_PASSWORD=", "WHARF_TOKEN=")
+	cmd.Env = append(os.Environ(), "WHARF_SERVER=", "WHARF_USERNAME=", "WHARF_PASSWORD=", "WHARF_TOKEN=", "WHARF_SITE=", "WHARF_CREDENTIAL_STORE=")
+	// Nor are the sites and tokens wharf login stored for them: an empty home, unless env
+	// gives one.
+	home := t.TempDir()
+	cmd.Env = append(cmd.Env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -734,5 +739,219 @@ func TestCLITokens(t *testing.T) {
 		if strings.Contains(logs, sec) || strings.Contains(logs, sec[5:25]) {
 			t.Errorf("the server log shows a token secret:\n%s", logs)
 		}
+	}
+}
+
+// TestCLILogin logs in once and then uses the stored site with no credentials on the command
+// line: whoami, channel list, per-channel credentials, and logout, which revokes the token.
+func TestCLILogin(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("config directory and file modes differ on Windows")
+	}
+	data := t.TempDir()
+	addr := freePort(t)
+	s := startServer(t, data, addr)
+	mustWharf(t, nil, "secret-password-1\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--password-stdin", "--data", data)
+
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
+	cfgDir := filepath.Join(home, ".config", "wharf")
+	if runtime.GOOS == "linux" {
+		// No D-Bus secret service here, as on most servers: the file fallback.
+		env = append(env, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(home, "no-bus"))
+	} else {
+		env = append(env, "WHARF_CREDENTIAL_STORE=file") // keep the tests out of the user's keychain
+		if runtime.GOOS == "darwin" {
+			cfgDir = filepath.Join(home, "Library", "Application Support", "wharf")
+		}
+	}
+	// run returns standard output and standard error.
+	run := func(stdin string, args ...string) (string, string, error) {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), wharfBin, args...)
+		cmd.Env = append(os.Environ(), "WHARF_SERVER=", "WHARF_USERNAME=", "WHARF_PASSWORD=", "WHARF_TOKEN=", "WHARF_SITE=", "WHARF_CREDENTIAL_STORE=")
+		cmd.Env = append(cmd.Env, env...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+	mustJSON := func(v any, stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, err := run(stdin, args...)
+		if err != nil {
+			t.Fatalf("wharf %s: %v: %s", strings.Join(args, " "), err, errOut)
+		}
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			t.Fatalf("wharf %s: %v in %q", strings.Join(args, " "), err, out)
+		}
+		return errOut
+	}
+	// secretOf reads a site's token out of the credentials file.
+	credFile := filepath.Join(cfgDir, "credentials.json")
+	secretOf := func(site string) string {
+		t.Helper()
+		st, err := os.Stat(credFile)
+		if err != nil {
+			t.Fatalf("credentials file: %v", err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("credentials file mode = %04o, want 0600", st.Mode().Perm())
+		}
+		b, _ := os.ReadFile(credFile)
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m["site:"+site]
+	}
+
+	// Without --password-stdin or WHARF_PASSWORD, login says what to do.
+	if _, errOut, err := run("", "login", "--server", s.url, "--username", "alice"); err == nil || !strings.Contains(errOut, "--password-stdin") {
+		t.Errorf("login without a password: %v %s", err, errOut)
+	}
+
+	type loginAnswer struct {
+		Site struct {
+			Name     string `json:"name"`
+			Server   string `json:"server"`
+			Default  bool   `json:"default"`
+			LoggedIn bool   `json:"logged_in"`
+		} `json:"site"`
+		Token struct {
+			ID     int64    `json:"id"`
+			Name   string   `json:"name"`
+			Scopes []string `json:"scopes"`
+		} `json:"token"`
+		SecretStore string `json:"secret_store"`
+		Replaced    *struct {
+			ID      int64 `json:"id"`
+			Revoked bool  `json:"revoked"`
+		} `json:"replaced"`
+	}
+	var first loginAnswer
+	errOut := mustJSON(&first, "secret-password-1\n", "login", "--server", s.url, "--username", "alice", "--password-stdin", "--json")
+	site := first.Site.Name
+	if site != addr || first.Site.Server != s.url || !first.Site.Default || !first.Site.LoggedIn || first.SecretStore != "file" {
+		t.Errorf("login --json = %+v", first)
+	}
+	if !strings.HasPrefix(first.Token.Name, "wharf-") || fmt.Sprint(first.Token.Scopes) != "[repos api]" {
+		t.Errorf("login made token %+v; want wharf-<host> with scopes repos api", first.Token)
+	}
+	if !strings.Contains(errOut, "credentials.json") {
+		t.Errorf("login did not say that the secret went to the file: %q", errOut)
+	}
+	secret := secretOf(site)
+	if !strings.HasPrefix(secret, "wrfs-") {
+		t.Fatalf("credentials file holds %q for site %s", secret, site)
+	}
+	cfg, err := os.ReadFile(filepath.Join(cfgDir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(cfgDir, "config.json")); st.Mode().Perm() != 0o600 {
+		t.Errorf("config.json mode = %04o, want 0600", st.Mode().Perm())
+	}
+	if strings.Contains(string(cfg), secret) || strings.Contains(string(cfg), "secret-password-1") {
+		t.Errorf("config.json holds a secret:\n%s", cfg)
+	}
+
+	// Remote commands now need nothing on the command line.
+	var who struct {
+		Name         string `json:"name"`
+		Server       string `json:"server"`
+		Site         string `json:"site"`
+		SignedInWith string `json:"signed_in_with"`
+		Token        *struct {
+			Name string `json:"name"`
+		} `json:"token"`
+	}
+	mustJSON(&who, "", "whoami", "--json")
+	if who.Name != "alice" || who.Server != s.url || who.Site != site || who.SignedInWith != "site" || who.Token == nil || who.Token.Name != first.Token.Name {
+		t.Errorf("whoami --json = %+v", who)
+	}
+	if out, _, err := run("", "whoami"); err != nil || !strings.Contains(out, first.Token.Name) || strings.Contains(out, secret) {
+		t.Errorf("whoami = %q, %v", out, err)
+	}
+	var chans []map[string]any
+	mustJSON(&chans, "", "channel", "list", "--json")
+	if len(chans) == 0 {
+		t.Error("channel list --json: no channels (alice's own is one)")
+	}
+	var sites []struct {
+		Name     string `json:"name"`
+		Default  bool   `json:"default"`
+		LoggedIn bool   `json:"logged_in"`
+	}
+	out, _, _ := run("", "site", "list", "--json")
+	mustJSON(&sites, "", "site", "list", "--json")
+	if len(sites) != 1 || sites[0].Name != site || !sites[0].Default || !sites[0].LoggedIn || strings.Contains(out, secret) {
+		t.Errorf("site list --json = %s", out)
+	}
+	// Explicit credentials still win over the stored ones.
+	if _, errOut, err := run("", "whoami", "--server", s.url, "-u", "nobody-here"); err == nil {
+		t.Errorf("whoami -u without WHARF_PASSWORD used the stored token: %s", errOut)
+	}
+
+	// Logging in again makes a new token (the name is taken: a suffix) and revokes the old one.
+	var second loginAnswer
+	mustJSON(&second, "secret-password-1\n", "login", "--password-stdin", "--json") // the default site's server and user
+	if second.Token.Name != first.Token.Name+"-2" || second.Replaced == nil || second.Replaced.ID != first.Token.ID || !second.Replaced.Revoked {
+		t.Errorf("second login = %+v", second)
+	}
+
+	// Per-channel credentials, as conda-auth keeps them.
+	chURL := s.url + "/conda/alice"
+	var ch struct {
+		Channel, Kind, Username, SecretStore string
+	}
+	mustJSON(&ch, secret+"\n", "auth", "login", chURL+"/", "--token", "--json")
+	if ch.Channel != chURL || ch.Kind != "token" {
+		t.Errorf("auth login --json = %+v", ch)
+	}
+	mustJSON(&ch, "secret-password-1\n", "auth", "login", s.url+"/pypi/alice", "--basic", "-u", "alice", "--password-stdin", "--json")
+	if ch.Kind != "basic" || ch.Username != "alice" {
+		t.Errorf("auth login --basic --json = %+v", ch)
+	}
+	if b, _ := os.ReadFile(filepath.Join(cfgDir, "config.json")); strings.Contains(string(b), "secret-password-1") || strings.Contains(string(b), secret) {
+		t.Errorf("config.json holds a secret:\n%s", b)
+	}
+	var removed map[string]any
+	mustJSON(&removed, "", "auth", "logout", chURL, "--json")
+	if removed["channel"] != chURL || removed["removed"] != true {
+		t.Errorf("auth logout --json = %v", removed)
+	}
+	if _, errOut, err := run("", "auth", "logout", chURL); err == nil || !strings.Contains(errOut, "no credentials") {
+		t.Errorf("second auth logout: %v %s", err, errOut)
+	}
+	// wharf auth keeps its flags.
+	var scopes []map[string]any
+	mustJSON(&scopes, "", "auth", "--list-scopes", "--json")
+
+	// Logout revokes the token on the server and forgets it.
+	latest := secretOf(site)
+	var bye struct {
+		Site      string `json:"site"`
+		Revoked   bool   `json:"revoked"`
+		Forgotten bool   `json:"forgotten"`
+	}
+	mustJSON(&bye, "", "logout", "--json")
+	if bye.Site != site || !bye.Revoked || !bye.Forgotten {
+		t.Errorf("logout --json = %+v", bye)
+	}
+	if got := secretOf(site); got != "" {
+		t.Errorf("after logout the credentials file still holds the token")
+	}
+	for _, tok := range []string{secret, latest} {
+		if status, body := getAuth(t, s.url+"/api/v1/user", "token "+tok); status != http.StatusUnauthorized {
+			t.Errorf("GET /api/v1/user with a logged-out token: %d %s; want 401", status, body)
+		}
+	}
+	mustJSON(&bye, "", "logout", "--json") // logged out already: nothing to do
+	var gone map[string]any
+	mustJSON(&gone, "", "site", "remove", site, "--json")
+	if gone["removed"] != site {
+		t.Errorf("site remove --json = %v", gone)
 	}
 }

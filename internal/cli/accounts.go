@@ -244,19 +244,17 @@ func passwordCmd() *cobra.Command {
 }
 
 func whoamiCmd() *cobra.Command {
-	return remoteCmd("whoami", "Show the account you are signed in as", cobra.NoArgs,
+	return remoteCmd("whoami", "Show the account you are signed in as, the server, and the site and token used", cobra.NoArgs,
 		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			a, err := c.Whoami(cmd.Context())
 			if err != nil {
 				return err
 			}
+			w := whoamiOf(cmd, c, r, a)
 			if r.asJSON {
-				return printJSON(cmd, a)
+				return printJSON(cmd, w)
 			}
-			say(cmd, "%s <%s>", a.Name, a.Email)
-			if a.Admin {
-				say(cmd, "administrator")
-			}
+			printWhoami(cmd, w)
 			return nil
 		})
 }

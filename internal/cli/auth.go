@@ -159,12 +159,18 @@ it reaches. Its secret is shown once, by --create and by --edit --reissue: print
 standard output, or written with mode 0600 to --out.
 
 Use a token with --token or WHARF_TOKEN for wharf commands, and with conda as
-https://HOST/t/TOKEN/conda/CHANNEL (or channel_alias: https://HOST/t/TOKEN/conda).`,
+https://HOST/t/TOKEN/conda/CHANNEL (or channel_alias: https://HOST/t/TOKEN/conda).
+
+wharf auth login CHANNEL_URL and wharf auth logout CHANNEL_URL keep and forget credentials
+for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 		Example: `  wharf auth --create --name ci --scopes conda:download --resource acme:read --out ci.token
   wharf auth --list
   WHARF_TOKEN=$(cat ci.token) wharf auth --info
   wharf auth --edit ci --expires 90d --reissue --out ci.token
   wharf auth --remove ci`,
+		// Names to remove may follow; action checks them. (Said outright: with the login and
+		// logout subcommands, cobra would take them for unknown commands.)
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			action, names, err := o.action(cmd, args)
 			if err != nil {
@@ -172,7 +178,7 @@ https://HOST/t/TOKEN/conda/CHANNEL (or channel_alias: https://HOST/t/TOKEN/conda
 			}
 			ctx := cmd.Context()
 			if action == authListScopes { // public: no credentials needed, none checked
-				ep, err := client.ParseServer(r.server)
+				ep, _, err := r.resolve()
 				if err != nil {
 					return err
 				}
@@ -289,6 +295,7 @@ https://HOST/t/TOKEN/conda/CHANNEL (or channel_alias: https://HOST/t/TOKEN/conda
 	f.StringVar(&o.out, "out", "", "write the secret to `FILE` (mode 0600) instead of standard output")
 	f.StringVar(&o.rename, "rename", "", "with --edit: the token's `NEW` name")
 	f.BoolVar(&o.reissue, "reissue", false, "with --edit: give the token a new secret (printed once); the old one stops working at once")
+	cmd.AddCommand(authLoginCmd(), authLogoutCmd()) // per-channel credentials, in login_auth.go
 	return cmd
 }
 

@@ -14,25 +14,31 @@ import (
 
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/client"
+	"github.com/wharfhq/wharf/internal/credentials"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/token"
 )
 
 // remote holds the flags of every command that talks to a server.
 type remote struct {
-	server   string
+	server   string // --server; WHARF_SERVER, then the stored site's, when empty
 	username string
 	token    string // --token: a token, or a file holding one; WHARF_TOKEN when empty
+	site     string // --site: a site stored by wharf login; WHARF_SITE when empty
 	asJSON   bool
+
+	// used is the stored site whose token client() signs in with, nil when the credentials
+	// came from the command line, the environment or the server URL (or there are none).
+	used  *credentials.Site
+	store *credentials.Store // opened by resolve when it was needed
 }
 
 func addRemoteFlags(cmd *cobra.Command, r *remote) {
 	f := cmd.Flags()
-	def := os.Getenv("WHARF_SERVER")
-	if def == "" {
-		def = "http://127.0.0.1:8080"
-	}
-	f.StringVar(&r.server, "server", def, "server URL [WHARF_SERVER]")
+	// No default here: an empty --server is WHARF_SERVER, else the stored site's server
+	// (wharf login), else http://127.0.0.1:8080; see remote.resolve.
+	f.StringVar(&r.server, "server", "", "server `URL` (default: WHARF_SERVER, else the site wharf login stored, else "+defaultServer+") [WHARF_SERVER]")
+	f.StringVar(&r.site, "site", "", "use the server and token that wharf login stored as site `NAME` (see wharf site list) [WHARF_SITE]")
 	f.StringVarP(&r.username, "username", "u", os.Getenv("WHARF_USERNAME"), "account name; the password comes from WHARF_PASSWORD [WHARF_USERNAME]")
 	// No default from the environment here: help would print it.
 	f.StringVar(&r.token, "token", "", "access `TOKEN`, or a file holding one; wins over --username [WHARF_TOKEN]")
@@ -40,7 +46,7 @@ func addRemoteFlags(cmd *cobra.Command, r *remote) {
 }
 
 func (r *remote) client() (*client.Client, error) {
-	ep, err := client.ParseServer(r.server)
+	ep, site, err := r.resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +63,15 @@ func (r *remote) client() (*client.Client, error) {
 	user, pw := r.username, os.Getenv("WHARF_PASSWORD")
 	if user == "" && ep.Username != "" {
 		user, pw = ep.Username, ep.Password
+	}
+	if user == "" && site != nil && site.LoggedIn() {
+		// Nothing on the command line or in the environment: the token wharf login stored.
+		if err := r.loadSiteToken(site); err != nil {
+			return nil, err
+		}
+		c := client.New(ep.Server, "", "")
+		c.Token, c.TokenFrom = site.Token, "site "+site.Name
+		return c, nil
 	}
 	if user != "" && pw == "" {
 		return nil, fmt.Errorf("set WHARF_PASSWORD to the password of %s", user)

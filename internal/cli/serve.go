@@ -37,6 +37,7 @@ func Root() *cobra.Command {
 	}
 	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), yankCmd(true), yankCmd(false), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true),
 		signupCmd(), accountCmd(), passwordCmd(), whoamiCmd(), userCmd(), inviteCmd(), orgCmd(), groupCmd(), packageCmd(), authCmd())
+	root.AddCommand(loginCmd(), logoutCmd(), siteCmd())
 	return root
 }
 

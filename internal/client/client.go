@@ -29,7 +29,10 @@ type Client struct {
 	// Token, when set, is sent as "Authorization: token <Token>" instead of Username and
 	// Password. It never appears in an error the client returns.
 	Token string
-	HTTP  *http.Client
+	// TokenFrom, when set, says where Token came from for the hints of errors, such as
+	// "site work"; empty means --token or WHARF_TOKEN.
+	TokenFrom string
+	HTTP      *http.Client
 }
 
 // APIError is an error the server answered with.
@@ -157,6 +160,8 @@ func (c *Client) hint(e *APIError, method, path string) error {
 	switch e.Status {
 	case http.StatusUnauthorized:
 		switch {
+		case c.Token != "" && c.TokenFrom != "":
+			e.Message += " (the token of " + c.TokenFrom + " was refused: a removed, expired or reissued token no longer works; log in again with `wharf login`)"
 		case c.Token != "":
 			e.Message += " (the token was refused: check --token or WHARF_TOKEN; a removed, expired or reissued token no longer works)"
 		case c.Username == "":
