@@ -36,7 +36,7 @@ func remoteCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra
 func anonymousCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error) *cobra.Command {
 	var r remote
 	cmd := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-		ep, err := client.ParseServer(r.server)
+		ep, _, err := r.resolve() // the server only: no credentials are sent
 		if err != nil {
 			return err
 		}
@@ -44,11 +44,7 @@ func anonymousCmd(use, short string, args cobra.PositionalArgs, run func(cmd *co
 		return run(cmd, client.New(ep.Server, "", ""), &r, args)
 	}}
 	f := cmd.Flags()
-	def := os.Getenv("WHARF_SERVER")
-	if def == "" {
-		def = "http://127.0.0.1:8080"
-	}
-	f.StringVar(&r.server, "server", def, "server URL [WHARF_SERVER]")
+	f.StringVar(&r.server, "server", "", "server `URL` (default: WHARF_SERVER, else the default site's, else "+defaultServer+") [WHARF_SERVER]")
 	f.BoolVar(&r.asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -328,6 +328,10 @@ server cannot revoke it (then wharf says so, with how to revoke it later, and ex
 			// Revoke, with the token itself.
 			var revokeErr error
 			site, err := st.Site(name)
+			var me *credentials.ModeError
+			if errors.As(err, &me) {
+				return err // nothing is changed until the file is private again
+			}
 			if err != nil {
 				revokeErr = err
 			} else {

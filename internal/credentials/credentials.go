@@ -340,6 +340,10 @@ func (s *Store) Site(name string) (Site, error) {
 	if site.SecretStore != "" {
 		tok, err := s.getSecret(site.SecretStore, siteKey(name))
 		if err != nil {
+			var me *ModeError
+			if errors.As(err, &me) {
+				return site, fmt.Errorf("the token of site %s: %w", name, err)
+			}
 			return site, fmt.Errorf("the token of site %s: %w; log in again with wharf login --site %s", name, err, name)
 		}
 		site.Token = tok
@@ -449,15 +453,24 @@ func (s *Store) SetDefault(name string) error {
 }
 
 // ForgetToken drops a site's token and its secret, and keeps the site (its server and
-// username), logged out.
+// username), logged out. A credentials file others may read is left as it was (a
+// *ModeError); a keyring that does not answer keeps the secret, and the site is logged out
+// all the same (the error says so).
 func (s *Store) ForgetToken(name string) error {
-	var where string
-	err := s.update(func(c *fileConfig) error {
+	info, err := s.SiteInfo(name)
+	if err != nil {
+		return err
+	}
+	dropErr := s.dropSecret(info.SecretStore, siteKey(name))
+	var me *ModeError
+	if errors.As(dropErr, &me) {
+		return dropErr
+	}
+	err = s.update(func(c *fileConfig) error {
 		e, ok := c.Sites[name]
 		if !ok {
 			return &NotFoundError{Kind: "site", Name: name}
 		}
-		where = e.SecretStore
 		e.TokenID, e.TokenName, e.TokenExpires, e.SecretStore = 0, "", time.Time{}, ""
 		c.Sites[name] = e
 		return nil
@@ -465,18 +478,24 @@ func (s *Store) ForgetToken(name string) error {
 	if err != nil {
 		return err
 	}
-	return s.dropSecret(where, siteKey(name))
+	return leftBehind(info.SecretStore, dropErr)
 }
 
-// RemoveSite forgets a site and its token; it is no longer the default.
+// RemoveSite forgets a site and its token; it is no longer the default. Errors as ForgetToken.
 func (s *Store) RemoveSite(name string) error {
-	var where string
-	err := s.update(func(c *fileConfig) error {
-		e, ok := c.Sites[name]
-		if !ok {
+	info, err := s.SiteInfo(name)
+	if err != nil {
+		return err
+	}
+	dropErr := s.dropSecret(info.SecretStore, siteKey(name))
+	var me *ModeError
+	if errors.As(dropErr, &me) {
+		return dropErr
+	}
+	err = s.update(func(c *fileConfig) error {
+		if _, ok := c.Sites[name]; !ok {
 			return &NotFoundError{Kind: "site", Name: name}
 		}
-		where = e.SecretStore
 		delete(c.Sites, name)
 		if c.Default == name {
 			c.Default = ""
@@ -486,7 +505,15 @@ func (s *Store) RemoveSite(name string) error {
 	if err != nil {
 		return err
 	}
-	return s.dropSecret(where, siteKey(name))
+	return leftBehind(info.SecretStore, dropErr)
+}
+
+// leftBehind says that a secret could not be removed from where it is kept.
+func leftBehind(where string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("forgotten, but its secret could not be removed from the %s: %w", describe(where), err)
 }
 
 // Channels lists the channels with stored credentials, by URL, without their secrets.
@@ -578,20 +605,27 @@ func (s *Store) RemoveChannel(rawURL string) (Channel, error) {
 	if err != nil {
 		return Channel{}, err
 	}
-	var c Channel
+	e, ok := s.cfg.Channels[key]
+	if !ok {
+		return Channel{}, &NotFoundError{Kind: "channel", Name: key}
+	}
+	c := Channel{URL: key, Kind: e.Kind, Username: e.Username, SecretStore: e.SecretStore}
+	dropErr := s.dropSecret(c.SecretStore, channelKey(key))
+	var me *ModeError
+	if errors.As(dropErr, &me) {
+		return Channel{}, dropErr
+	}
 	err = s.update(func(cfg *fileConfig) error {
-		e, ok := cfg.Channels[key]
-		if !ok {
+		if _, ok := cfg.Channels[key]; !ok {
 			return &NotFoundError{Kind: "channel", Name: key}
 		}
-		c = Channel{URL: key, Kind: e.Kind, Username: e.Username, SecretStore: e.SecretStore}
 		delete(cfg.Channels, key)
 		return nil
 	})
 	if err != nil {
 		return Channel{}, err
 	}
-	return c, s.dropSecret(c.SecretStore, channelKey(key))
+	return c, leftBehind(c.SecretStore, dropErr)
 }
 
 // checkName refuses site names that would be hard to type or to show.

@@ -362,3 +362,36 @@ func isNotFound(err error) bool {
 	var nf *NotFoundError
 	return errors.As(err, &nf)
 }
+
+func TestForgettingWithAnOpenCredentialsFileChangesNothing(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	s, _ := openFile(t, t.TempDir())
+	if _, err := s.SaveSite(Site{Name: "work", Server: "https://wharf.example.com", TokenID: 3, Token: tok1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveChannel(Channel{URL: "https://wharf.example.com/conda/acme", Kind: KindToken, Secret: tok2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(s.CredentialsFile(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var me *ModeError
+	if err := s.ForgetToken("work"); !errors.As(err, &me) {
+		t.Errorf("ForgetToken: %v", err)
+	}
+	if err := s.RemoveSite("work"); !errors.As(err, &me) {
+		t.Errorf("RemoveSite: %v", err)
+	}
+	if _, err := s.RemoveChannel("https://wharf.example.com/conda/acme"); !errors.As(err, &me) {
+		t.Errorf("RemoveChannel: %v", err)
+	}
+	s, _ = openFile(t, s.Dir())
+	if w, err := s.SiteInfo("work"); err != nil || !w.LoggedIn() || w.TokenID != 3 {
+		t.Errorf("after refusals: %+v, %v", w, err)
+	}
+	if len(s.Channels()) != 1 {
+		t.Errorf("after refusals: channels %v", s.Channels())
+	}
+}
