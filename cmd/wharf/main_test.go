@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -954,4 +956,245 @@ func TestCLILogin(t *testing.T) {
 	if gone["removed"] != site {
 		t.Errorf("site remove --json = %v", gone)
 	}
+}
+
+// pythonEnv is the environment of a real pip or twine run by a setup test: the test's home
+// and config directories, and no pip settings or keyring of whoever runs the tests.
+func pythonEnv(home, xdg string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PIP_") || strings.HasPrefix(k, "TWINE_") || k == "HOME" || k == "XDG_CONFIG_HOME" || k == "NETRC" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+xdg, "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1",
+		"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring")
+}
+
+// TestCLISetupClients: wharf setup conda, pip and twine write what the clients read; pip then
+// installs from a private channel, and twine uploads to it, with no credentials on their
+// command lines; --dry-run writes nothing; --remove puts the files back as they were.
+func TestCLISetupClients(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, freePort(t))
+	if status, _ := get(t, s.url+"/api/v1/scopes"); status == http.StatusNotFound {
+		t.Skip("waiting for the token API")
+	}
+	mustWharf(t, nil, "secret-password-1\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--password-stdin", "--data", data)
+	alice := []string{"WHARF_SERVER=" + s.url, "WHARF_USERNAME=alice", "WHARF_PASSWORD=secret-password-1"}
+	mustWharf(t, alice, "", "channel", "create", "acme", "--private")
+	dir := t.TempDir()
+	spec := pypitest.Spec{Name: "demo-lib", Version: "1.0", MetadataVersion: "2.1", Files: map[string][]byte{"demo_lib/__init__.py": []byte("VALUE = 42\n")}}
+	mustWharf(t, alice, "", "upload", pypitest.WriteFile(t, dir, spec), "-c", "acme")
+	tokFile := filepath.Join(dir, "laptop.token")
+	mustWharf(t, alice, "", "auth", "--create", "--name", "laptop", "--scopes", "repos", "--resource", "acme:write", "--out", tokFile)
+	b, _ := os.ReadFile(tokFile)
+	secret := strings.TrimSpace(string(b))
+
+	home := t.TempDir()
+	xdg := filepath.Join(home, "xdg") // not ~/.config: the clients' own rules must be followed
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + xdg, "BINSTAR_CONFIG_DIR=", "NETRC=", "PIP_INDEX_URL=", "PIP_CONFIG_FILE="}
+	setup := func(args ...string) string {
+		t.Helper()
+		out := mustWharf(t, env, "", append(append([]string{"setup"}, args...), "--server", s.url, "--token", tokFile)...)
+		if strings.Contains(out, secret) {
+			t.Errorf("wharf setup %v printed the token:\n%s", args, out)
+		}
+		return out
+	}
+	files := func() map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				got[strings.TrimPrefix(p, home+"/")] = string(b)
+			}
+			return err
+		})
+		return got
+	}
+	mode := func(p string) os.FileMode {
+		t.Helper()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode().Perm()
+	}
+	condarc := filepath.Join(home, ".condarc")
+	original := "# my conda\nchannels:\n  - conda-forge # community\n\nssl_verify: true\n"
+	if err := os.WriteFile(condarc, []byte(original), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// --dry-run shows the change and writes nothing.
+	for _, c := range [][]string{{"conda", "acme"}, {"pip", "acme"}, {"pip", "acme", "--netrc"}, {"twine", "acme"}} {
+		out := setup(append(c, "--dry-run")...)
+		if !strings.Contains(out, "would ") {
+			t.Errorf("setup %v --dry-run said:\n%s", c, out)
+		}
+		if got := files(); len(got) != 1 || got[".condarc"] != original {
+			t.Fatalf("setup %v --dry-run wrote files: %v", c, got)
+		}
+	}
+
+	// conda: the token file conda reads for SERVER/conda/ (named by quote_plus of that URL:
+	// ":" is %3A, "/" is %2F), raw, 0600 in a 0700 directory; channel_alias and the channel
+	// in .condarc, the rest of it untouched, the original kept.
+	var res struct {
+		Client   string
+		Files    []struct{ Path, Action, Mode, Backup string }
+		Warnings []string
+	}
+	out := setup("conda", "acme", "--json")
+	if strings.Contains(out, secret) {
+		t.Fatal("setup conda --json shows the token")
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(xdg, "binstar", strings.NewReplacer(":", "%3A", "/", "%2F").Replace(s.url+"/conda/")+".token")
+	if len(res.Files) != 2 || res.Files[0].Path != tokenFile || res.Files[0].Action != "create" || res.Files[0].Mode != "0600" ||
+		res.Files[1].Path != condarc || res.Files[1].Action != "update" || res.Files[1].Backup == "" {
+		t.Errorf("setup conda --json = %s", out)
+	}
+	if got, err := os.ReadFile(tokenFile); err != nil || string(got) != secret {
+		t.Errorf("token file %s: %q, %v; want the token, as is", tokenFile, got, err)
+	}
+	if m := mode(tokenFile); m != 0o600 {
+		t.Errorf("token file mode %v", m)
+	}
+	if m := mode(filepath.Dir(tokenFile)); m != 0o700 {
+		t.Errorf("token directory mode %v", m)
+	}
+	want := "# my conda\nchannels:\n  - acme\n  - conda-forge # community\n\nssl_verify: true\nchannel_alias: " + s.url + "/conda\n"
+	if got, _ := os.ReadFile(condarc); string(got) != want {
+		t.Errorf(".condarc =\n%s\nwant\n%s", got, want)
+	}
+	if got, _ := os.ReadFile(res.Files[1].Backup); string(got) != original {
+		t.Errorf("backup %s holds %q", res.Files[1].Backup, got)
+	}
+	os.Remove(res.Files[1].Backup)
+	// With that alias and token, conda asks for SERVER/conda/t/TOKEN/acme/…: the private channel.
+	if status, body := get(t, s.url+"/conda/t/"+secret+"/acme/noarch/repodata.json"); status != http.StatusOK {
+		t.Errorf("the URL conda builds from the token file: %d %.200s", status, body)
+	}
+	if again := setup("conda", "acme"); !strings.Contains(again, "unchanged") {
+		t.Errorf("a second setup conda said:\n%s", again)
+	}
+
+	// pip and twine, for real.
+	python, err := exec.LookPath("python3")
+	if err == nil && exec.Command(python, "-m", "pip", "--version").Run() != nil {
+		err = errors.New("python3 -m pip does not run")
+	}
+	havePip := err == nil
+	if !havePip {
+		if os.Getenv("WHARF_REQUIRE_PYCLIENTS") == "1" {
+			t.Fatalf("the Python clients are required (WHARF_REQUIRE_PYCLIENTS=1): %v", err)
+		}
+		t.Logf("not running pip (%v); install python3-pip to", err)
+	}
+	pipInstall := func(what string) {
+		t.Helper()
+		if !havePip {
+			return
+		}
+		target := t.TempDir()
+		cmd := exec.CommandContext(t.Context(), python, "-m", "pip", "install", "--no-deps", "--target", target, "demo-lib")
+		cmd.Env = pythonEnv(home, xdg)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pip install after %s: %v\n%s", what, err, out)
+		}
+		if strings.Contains(string(out), secret) {
+			t.Errorf("pip printed the token:\n%s", out)
+		}
+		if b, err := os.ReadFile(filepath.Join(target, "demo_lib", "__init__.py")); err != nil || string(b) != "VALUE = 42\n" {
+			t.Errorf("pip install after %s: %q, %v", what, b, err)
+		}
+	}
+	pipConf := filepath.Join(xdg, "pip", "pip.conf")
+	setup("pip", "acme")
+	host := strings.TrimPrefix(s.url, "http://")
+	if got, _ := os.ReadFile(pipConf); string(got) != "[global]\nindex-url = http://__token__:"+secret+"@"+host+"/pypi/acme/simple/\n" {
+		t.Errorf("pip.conf = %q", got)
+	}
+	if m := mode(pipConf); m != 0o600 {
+		t.Errorf("pip.conf with a token in it: mode %v", m)
+	}
+	pipInstall("setup pip")
+
+	netrc := filepath.Join(home, ".netrc")
+	setup("pip", "acme", "--netrc")
+	if got, _ := os.ReadFile(pipConf); string(got) != "[global]\nindex-url = "+s.url+"/pypi/acme/simple/\n" {
+		t.Errorf("pip.conf with --netrc = %q", got)
+	}
+	hostname, _, _ := strings.Cut(host, ":")
+	if got, _ := os.ReadFile(netrc); string(got) != "machine "+hostname+" login __token__ password "+secret+"\n" {
+		t.Errorf(".netrc = %q", got)
+	}
+	if m := mode(netrc); m != 0o600 {
+		t.Errorf(".netrc mode %v", m)
+	}
+	pipInstall("setup pip --netrc")
+
+	pypirc := filepath.Join(home, ".pypirc")
+	setup("twine", "acme")
+	if got, _ := os.ReadFile(pypirc); !strings.Contains(string(got), "[wharf]\nrepository = "+s.url+"/pypi/acme/\nusername = __token__\npassword = "+secret+"\n") {
+		t.Errorf(".pypirc =\n%s", got)
+	}
+	if m := mode(pypirc); m != 0o600 {
+		t.Errorf(".pypirc mode %v", m)
+	}
+	if twine, err := exec.LookPath("twine"); err == nil {
+		next := pypitest.WriteFile(t, dir, pypitest.Spec{Name: "demo-lib", Version: "2.0", MetadataVersion: "2.1"})
+		cmd := exec.CommandContext(t.Context(), twine, "upload", "--non-interactive", "--disable-progress-bar", "--repository", "wharf", next)
+		cmd.Env = pythonEnv(home, xdg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("twine upload --repository wharf: %v\n%s", err, out)
+		} else if status, body := getAuth(t, s.url+"/pypi/acme/simple/demo-lib/", "token "+secret); status != http.StatusOK || !strings.Contains(string(body), "demo_lib-2.0") {
+			t.Errorf("after twine upload: %d %.300s", status, body)
+		}
+	} else if os.Getenv("WHARF_REQUIRE_PYCLIENTS") == "1" {
+		t.Fatal("twine is required (WHARF_REQUIRE_PYCLIENTS=1)")
+	}
+
+	// --remove puts everything back: the token file gone, .condarc as it was, the files setup
+	// created removed (their backups stay).
+	setup("conda", "acme", "--remove")
+	setup("pip", "--remove", "--netrc")
+	setup("twine", "--remove")
+	for _, p := range []string{tokenFile, pipConf, netrc, pypirc} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("after --remove %s is still there (%v)", p, err)
+		}
+	}
+	if got, _ := os.ReadFile(condarc); string(got) != original {
+		t.Errorf("after --remove .condarc = %q, want %q", got, original)
+	}
+
+	// Without a server (and before wharf login), setup says what it needs.
+	if _, err := wharf(t, env, "", "setup", "conda", "acme"); err == nil || !strings.Contains(err.Error(), "--server") {
+		t.Errorf("setup without a server: %v", err)
+	}
+
+	// Logged in with wharf login, setup needs no flags: the stored site's server and token.
+	loginEnv := append(slices.Clone(env), "WHARF_CREDENTIAL_STORE=file")
+	mustWharf(t, loginEnv, "secret-password-1\n", "login", "--server", s.url, "--username", "alice", "--password-stdin")
+	if out := mustWharf(t, loginEnv, "", "setup", "conda", "acme"); !strings.Contains(out, tokenFile) {
+		t.Errorf("setup conda with the stored site said:\n%s", out)
+	}
+	if b, err := os.ReadFile(tokenFile); err != nil || !strings.HasPrefix(string(b), "wrfs-") || string(b) == secret {
+		t.Errorf("token file after setup with the stored site: %v; want the site's token", err)
+	} else if status, _ := get(t, s.url+"/conda/t/"+string(b)+"/acme/noarch/repodata.json"); status != http.StatusOK {
+		t.Errorf("the site's token in the URL conda builds: %d", status)
+	}
+	mustWharf(t, loginEnv, "", "setup", "conda", "acme", "--remove")
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("setup conda --remove with the stored site left the token file (%v)", err)
+	}
+
 }

@@ -36,7 +36,7 @@ func Root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), yankCmd(true), yankCmd(false), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true),
-		signupCmd(), accountCmd(), passwordCmd(), whoamiCmd(), userCmd(), inviteCmd(), orgCmd(), groupCmd(), packageCmd(), authCmd())
+		signupCmd(), accountCmd(), passwordCmd(), whoamiCmd(), userCmd(), inviteCmd(), orgCmd(), groupCmd(), packageCmd(), authCmd(), setupCmd())
 	root.AddCommand(loginCmd(), logoutCmd(), siteCmd())
 	return root
 }
