@@ -284,7 +284,7 @@ func channelPrivacyCmd(private bool) *cobra.Command {
 }
 
 func packageCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "package", Short: "Make one package of a channel private or public"}
+	cmd := &cobra.Command{Use: "package", Short: "Show one package of a channel, and make it private or public"}
 	privacyCmd := func(private bool) *cobra.Command {
 		use, short := "set-public CHANNEL PACKAGE", "Make a package public again (as public as its channel)"
 		if private {
@@ -303,6 +303,6 @@ func packageCmd() *cobra.Command {
 				return nil
 			})
 	}
-	cmd.AddCommand(privacyCmd(true), privacyCmd(false))
+	cmd.AddCommand(packageShowCmd(), privacyCmd(true), privacyCmd(false))
 	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -123,7 +122,7 @@ func table(cmd *cobra.Command, header string, rows [][]string) {
 }
 
 func channelCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "channel", Short: "Create, list and inspect channels"}
+	cmd := &cobra.Command{Use: "channel", Short: "Create, list, inspect and remove channels"}
 
 	var r remote
 	var private bool
@@ -239,7 +238,7 @@ func channelCmd() *cobra.Command {
 	addRemoteFlags(history, &hr)
 	history.Flags().IntVar(&limit, "limit", 100, "how many events")
 
-	cmd.AddCommand(create, list, show, history, channelPrivacyCmd(true), channelPrivacyCmd(false))
+	cmd.AddCommand(create, list, show, history, channelPrivacyCmd(true), channelPrivacyCmd(false), channelRemoveCmd())
 	return cmd
 }
 
@@ -248,70 +247,6 @@ func privacy(private bool) string {
 		return "private"
 	}
 	return "public"
-}
-
-func uploadCmd() *cobra.Command {
-	var r remote
-	var channel string
-	var labels []string
-	cmd := &cobra.Command{
-		Use:   "upload FILE... -c CHANNEL [-l LABEL]...",
-		Short: "Upload conda packages (.conda, .tar.bz2) and Python distributions (.whl, .tar.gz, .zip) to a channel",
-		Long: `Upload conda packages (.conda, .tar.bz2) and Python distributions (wheels, .whl; sdists,
-.tar.gz or .zip) to a channel; one command may mix them. Each file is checked by the server
-(a Python distribution's name and version come from its metadata, which must agree with the
-filename). The same bytes again are "already there", and get the labels they lacked; other
-bytes under a stored filename are refused (409), as is a removed Python filename coming back
-with other bytes.
-
-Labels (default main) apply to both kinds; pip's index (/pypi/CHANNEL/simple/) shows only
-the Python files labelled main. twine uploads to the same channels: its repository URL is
-SERVER/pypi/CHANNEL/.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if channel == "" {
-				return fmt.Errorf("name the channel to upload to with -c CHANNEL")
-			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			results := []api.FileInfo{}
-			var failed int
-			for _, path := range args {
-				info, created, err := c.Upload(cmd.Context(), channel, path, labels)
-				if err != nil {
-					failed++
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", path, err)
-					continue
-				}
-				results = append(results, info)
-				if info.Kind == client.KindPyPI && !slices.Contains(info.Labels, "main") {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: note: pip does not see it: its index shows only files labelled main (upload it again with -l main to add that label)\n", path)
-				}
-				if !r.asJSON {
-					state := "uploaded"
-					if !created {
-						state = "already there (same bytes)"
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s to %s/%s/%s [%s]\n", path, state, channel, info.Subdir, info.Filename, strings.Join(info.Labels, ", "))
-				}
-			}
-			if r.asJSON {
-				if err := printJSON(cmd, results); err != nil {
-					return err
-				}
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d uploads failed", failed, len(args))
-			}
-			return nil
-		},
-	}
-	addRemoteFlags(cmd, &r)
-	cmd.Flags().StringVarP(&channel, "channel", "c", "", "channel to upload to (PARENT/CHILD for a subchannel)")
-	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "label to put on the files (repeatable; default main)")
-	return cmd
 }
 
 // parseRef reads SUBDIR/FILENAME; a Python distribution's subdir is "pypi".

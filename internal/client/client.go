@@ -305,11 +305,20 @@ func (c *Client) Files(ctx context.Context, channel, label string) ([]api.FileIn
 	return out, err
 }
 
+// UploadOptions are the choices of one upload besides the file.
+type UploadOptions struct {
+	Labels  []string // labels to put on the file; the server's default (main) when empty
+	Private bool     // make the file's package private (?private=true; needs package:manage)
+	// Progress, when set, is called with the bytes sent so far and the file's size as the
+	// body goes out. It is called from the goroutine that sends the body.
+	Progress func(sent, total int64)
+}
+
 // Upload sends one package file: a conda package (.conda, .tar.bz2) or a Python
 // distribution (.whl, .tar.gz, .zip); a file named otherwise is refused before anything is
 // sent. created is false when the same bytes were already there (the labels it lacked are
-// added).
-func (c *Client) Upload(ctx context.Context, channel, path string, labels []string) (info api.FileInfo, created bool, err error) {
+// added). Other bytes under a stored filename are an *APIError with Status 409.
+func (c *Client) Upload(ctx context.Context, channel, path string, opts UploadOptions) (info api.FileInfo, created bool, err error) {
 	if FileKind(filepath.Base(path)) == "" {
 		return info, false, errors.New("not a conda package (.conda, .tar.bz2) or a Python distribution (.whl, .tar.gz, .zip): the filename says neither")
 	}
@@ -323,11 +332,49 @@ func (c *Client) Upload(ctx context.Context, channel, path string, labels []stri
 		return info, false, err
 	}
 	q := url.Values{}
-	for _, l := range labels {
+	for _, l := range opts.Labels {
 		q.Add("label", l)
 	}
-	status, err := c.do(ctx, "PUT", channelPath(channel)+"/files/"+url.PathEscape(filepath.Base(path)), q, f, st.Size(), "application/octet-stream", &info)
+	if opts.Private {
+		q.Set("private", "true")
+	}
+	var body io.Reader = f
+	if opts.Progress != nil {
+		body = &progressReader{r: f, total: st.Size(), report: opts.Progress}
+	}
+	status, err := c.do(ctx, "PUT", channelPath(channel)+"/files/"+url.PathEscape(filepath.Base(path)), q, body, st.Size(), "application/octet-stream", &info)
 	return info, status == http.StatusCreated, err
+}
+
+// progressReader reports how much of a body has been read.
+type progressReader struct {
+	r      io.Reader
+	sent   int64
+	total  int64
+	report func(sent, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.sent += int64(n)
+		p.report(p.sent, p.total)
+	}
+	return n, err
+}
+
+// IsConflict reports whether err is the server's 409: other bytes under a stored filename
+// (or a name that is taken).
+func IsConflict(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusConflict
+}
+
+// RemoveChannel removes a channel or subchannel with everything in it. The server refuses
+// (400) to remove an account's own channel.
+func (c *Client) RemoveChannel(ctx context.Context, name string) error {
+	_, err := c.do(ctx, "DELETE", channelPath(name), nil, nil, -1, "", nil)
+	return err
 }
 
 // RemoveFile removes a file from a channel.

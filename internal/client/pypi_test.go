@@ -110,7 +110,7 @@ func TestUploadSendsPythonDistributionsAndRefusesOtherFiles(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, fn), []byte("bytes"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		info, created, err := c.Upload(t.Context(), "acme", filepath.Join(dir, fn), []string{"main", "dev"})
+		info, created, err := c.Upload(t.Context(), "acme", filepath.Join(dir, fn), UploadOptions{Labels: []string{"main", "dev"}})
 		if fn == "notes.txt" {
 			if err == nil || !strings.Contains(err.Error(), ".whl") {
 				t.Errorf("upload of %s: %v; want a refusal that names what is taken", fn, err)
