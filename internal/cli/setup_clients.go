@@ -172,7 +172,9 @@ server's, and with --netrc the .netrc entry too.`,
 					return err
 				}
 				var warnings []string
-				pc.New, warnings = clientconfig.EditPipConf(pc.Old, index)
+				if pc.New, warnings, err = clientconfig.EditPipConf(pc.Old, index); err != nil {
+					return fmt.Errorf("%s: %w", pc.Path, err)
+				}
 				res.Warnings = append(res.Warnings, warnings...)
 				plain, _ := clientconfig.PipIndexURL(t.server, channel, "")
 				pc.Keys = []string{"[global] index-url = " + plain}
@@ -203,7 +205,10 @@ server's, and with --netrc the .netrc entry too.`,
 					if login, ok := clientconfig.NetrcLogin(nc.Old, host); ok && login != clientconfig.TokenUser {
 						warn(fmt.Sprintf("the .netrc entry of %s (login %s) is replaced by the token; the old one is in the backup", host, login))
 					}
-					nc.New, nc.Secret = clientconfig.EditNetrc(nc.Old, host, clientconfig.TokenUser, t.token), t.token
+					if nc.New, err = clientconfig.EditNetrc(nc.Old, host, clientconfig.TokenUser, t.token); err != nil {
+						return fmt.Errorf("%s: %w", nc.Path, err)
+					}
+					nc.Secret = t.token
 					nc.Keys = []string{"machine " + host + " login " + clientconfig.TokenUser + " password <token>"}
 				}
 				changes = append(changes, nc)
@@ -266,7 +271,10 @@ server's.`,
 				if r, _, _ := clientconfig.PypircRepository(pr.Old, name); r != "" && r != repo {
 					warn(fmt.Sprintf("[%s] in %s was %s; now %s", name, pr.Path, r, repo))
 				}
-				pr.New, pr.Secret = clientconfig.EditPypirc(pr.Old, name, repo, t.token), t.token
+				if pr.New, err = clientconfig.EditPypirc(pr.Old, name, repo, t.token); err != nil {
+					return fmt.Errorf("%s: %w", pr.Path, err)
+				}
+				pr.Secret = t.token
 				pr.Keys = []string{"[distutils] index-servers +" + name, "[" + name + "] repository = " + repo, "username = __token__", "password = <token>"}
 				res.Next = fmt.Sprintf("twine upload --repository %s dist/* now uploads to %s", name, repo)
 			}

@@ -115,7 +115,7 @@ func TestPipConf(t *testing.T) {
 		t.Fatalf("PipIndexURL = %q, %v", url, err)
 	}
 	in := "# pip settings\n[global]\ntimeout = 60\nindex-url = https://pypi.org/simple\n    # continued?\n\n[install]\nno-binary = :none:\n"
-	got, warnings := EditPipConf([]byte(in), url)
+	got, warnings, _ := EditPipConf([]byte(in), url)
 	want := "# pip settings\n[global]\ntimeout = 60\nindex-url = " + url + "\n    # continued?\n\n[install]\nno-binary = :none:\n"
 	if diff := cmp.Diff(want, string(got)); diff != "" || len(warnings) != 0 {
 		t.Errorf("EditPipConf (-want +got):\n%s%v", diff, warnings)
@@ -124,14 +124,14 @@ func TestPipConf(t *testing.T) {
 		t.Errorf("PipIndex = %q", v)
 	}
 	// Without the key or the section: added, the rest untouched.
-	got, _ = EditPipConf([]byte("[install]\nindex_url = x\n"), url)
+	got, _, _ = EditPipConf([]byte("[install]\nindex_url = x\n"), url)
 	if want := "[install]\nindex_url = x\n\n[global]\nindex-url = " + url + "\n"; string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if _, w := EditPipConf([]byte("[install]\nindex_url = x\n"), url); len(w) != 1 {
+	if _, w, _ := EditPipConf([]byte("[install]\nindex_url = x\n"), url); len(w) != 1 {
 		t.Errorf("an [install] index-url is not warned about: %v", w)
 	}
-	got, _ = EditPipConf([]byte("[global]\ntimeout: 5\n\n[list]\nformat = columns\n"), url)
+	got, _, _ = EditPipConf([]byte("[global]\ntimeout: 5\n\n[list]\nformat = columns\n"), url)
 	if want := "[global]\ntimeout: 5\nindex-url = " + url + "\n\n[list]\nformat = columns\n"; string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -159,14 +159,17 @@ func TestPypirc(t *testing.T) {
 		{"no list yet", "[pypi]\nusername = __token__\n", "[distutils]\nindex-servers =\n    pypi\n    testpypi\n    wharf\n\n[pypi]\nusername = __token__\n\n[wharf]\nrepository = " + repo + "\nusername = __token__\npassword = " + tok + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := EditPypirc([]byte(tc.in), "wharf", repo, tok)
+			got, err := EditPypirc([]byte(tc.in), "wharf", repo, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
 				t.Errorf("EditPypirc (-want +got):\n%s", diff)
 			}
 			if r, u, listed := PypircRepository(got, "wharf"); r != repo || u != TokenUser || !listed {
 				t.Errorf("PypircRepository = %q %q %v", r, u, listed)
 			}
-			again := EditPypirc(got, "wharf", repo, tok)
+			again, _ := EditPypirc(got, "wharf", repo, tok)
 			if string(again) != string(got) {
 				t.Errorf("a second run changed the file:\n%s", again)
 			}
@@ -194,7 +197,10 @@ func TestNetrc(t *testing.T) {
 			"macdef init\ncd /pub\nmachine fake\n\nmachine a login x password y\nmachine h login __token__ password " + tok + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := EditNetrc([]byte(tc.in), "h", TokenUser, tok)
+			got, err := EditNetrc([]byte(tc.in), "h", TokenUser, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
 				t.Errorf("EditNetrc (-want +got):\n%s", diff)
 			}
@@ -210,9 +216,15 @@ func TestNetrc(t *testing.T) {
 	}
 	// An entry of the host is replaced where it is, over several lines.
 	in := "machine a login x password y\nmachine h\n\tlogin old\n\tpassword old # hi\nmachine c login q password r\n"
-	got := EditNetrc([]byte(in), "h", TokenUser, tok)
+	got, err := EditNetrc([]byte(in), "h", TokenUser, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want := "machine a login x password y\nmachine h login __token__ password " + tok + " # hi\nmachine c login q password r\n"; string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := EditNetrc([]byte("machine a password \"open"), "h", TokenUser, tok); err == nil {
+		t.Error("an entry added after an open quote, where no reader finds it")
 	}
 	// Removal only takes the token's entry.
 	if got := RemoveFromNetrc([]byte(in), "h", TokenUser); string(got) != in {

@@ -164,6 +164,10 @@ func parseCondarc(src []byte) (*condarcDoc, error) {
 	if err := yaml.Unmarshal(src, &n); err != nil {
 		return nil, fmt.Errorf(".condarc is not valid YAML (%v); fix it, or move it away and run again", err)
 	}
+	// YAML also breaks lines at a lone CR, NEL, LS and PS: then its line numbers are not ours.
+	if strings.Contains(strings.ReplaceAll(string(src), "\r\n", ""), "\r") || strings.ContainsAny(string(src), "\u0085\u2028\u2029") {
+		return nil, errEditCondarc
+	}
 	d := &condarcDoc{t: splitText(src)}
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		r := n.Content[0]
@@ -373,7 +377,10 @@ func addCondarcChannels(src []byte, names []string) ([]byte, []string, error) {
 	switch {
 	case k == nil || (v.Kind == yaml.ScalarNode && v.Tag == "!!null"):
 		// conda reads a missing channels as [defaults]; keep defaults after the new ones.
-		list := append(slices.Clone(add), "defaults")
+		list := slices.Clone(add)
+		if !slices.Contains(list, "defaults") {
+			list = append(list, "defaults")
+		}
 		ind := d.indent()
 		lines := make([]string, len(list))
 		for i, c := range list {

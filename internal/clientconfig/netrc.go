@@ -1,6 +1,7 @@
 package clientconfig
 
 import (
+	"errors"
 	"strings"
 )
 
@@ -121,8 +122,16 @@ func NetrcLogin(src []byte, host string) (login string, ok bool) {
 // EditNetrc makes host's entry "machine HOST login LOGIN password PASSWORD", replacing the
 // host's entry if it has one, else adding it on a line of its own before any default entry
 // (which has to be last), or at the end.
-func EditNetrc(src []byte, host, login, password string) []byte {
-	s := string(src)
+// A file it cannot read back with the entry in it (an unclosed quote) is refused.
+func EditNetrc(src []byte, host, login, password string) ([]byte, error) {
+	out := editNetrc(string(src), host, login, password)
+	if l, ok := NetrcLogin(out, host); !ok || l != login {
+		return nil, errors.New("could not add the entry to .netrc (is a quote left open?); fix the file, or add the line by hand")
+	}
+	return out, nil
+}
+
+func editNetrc(s, host, login, password string) []byte {
 	line := "machine " + host + " login " + login + " password " + password
 	for _, e := range parseNetrc(s) {
 		if e.machine == host {

@@ -1,6 +1,7 @@
 package clientconfig
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -44,16 +45,21 @@ var pipSections = []string{"install", "download", "wheel", "index", "list"}
 
 // EditPipConf sets [global] index-url. The warnings name settings of the file that would
 // keep pip from using it.
-func EditPipConf(src []byte, indexURL string) (out []byte, warnings []string) {
+func EditPipConf(src []byte, indexURL string) (out []byte, warnings []string, err error) {
 	d := parseINI(src)
 	d.set("global", "index-url", indexURL)
+	if v, _ := PipIndex(d.t.bytes()); v != indexURL {
+		return nil, nil, errINI
+	}
 	for _, s := range d.sections {
 		if s.header >= 0 && slices.Contains(pipSections, s.name) && s.entry("index-url") != nil {
 			warnings = append(warnings, fmt.Sprintf("[%s] index-url in pip.conf wins over [global] for pip %s; remove it to use the Wharf index there", s.name, s.name))
 		}
 	}
-	return d.t.bytes(), warnings
+	return d.t.bytes(), warnings, nil
 }
+
+var errINI = errors.New("could not edit the file without changing other settings (its layout is unusual); edit it by hand, or run with --dry-run to see the change to make")
 
 // RemoveFromPipConf drops [global] index-url when it is one of server's indexes (with or
 // without credentials), and [global] with it when nothing else is in it.
@@ -73,7 +79,7 @@ var defaultIndexServers = []string{"pypi", "testpypi"}
 
 // EditPypirc adds name to [distutils] index-servers (created as twine's default, pypi and
 // testpypi, plus name) and writes [name] with the repository URL, __token__ and the token.
-func EditPypirc(src []byte, name, repository, token string) []byte {
+func EditPypirc(src []byte, name, repository, token string) ([]byte, error) {
 	d := parseINI(src)
 	if _, ok := d.get("distutils", "index-servers"); !ok {
 		if d.section("distutils") == nil {
@@ -99,7 +105,11 @@ func EditPypirc(src []byte, name, repository, token string) []byte {
 	d.set(name, "repository", repository)
 	d.set(name, "username", TokenUser)
 	d.set(name, "password", token)
-	return d.t.bytes()
+	out := d.t.bytes()
+	if r, u, listed := PypircRepository(out, name); r != repository || u != TokenUser || !listed {
+		return nil, errINI
+	}
+	return out, nil
 }
 
 // RemoveFromPypirc undoes EditPypirc when [name] is a repository of server: [name] goes, and
