@@ -1038,6 +1038,17 @@ func TestCLISetupClients(t *testing.T) {
 		if got := files(); len(got) != 1 || got[".condarc"] != original {
 			t.Fatalf("setup %v --dry-run wrote files: %v", c, got)
 		}
+		// --json says what would be written: every file, none written, no secret.
+		var plan struct {
+			Client string
+			DryRun bool `json:"dry_run"`
+			Files  []struct{ Path, Action string }
+		}
+		if err := json.Unmarshal([]byte(setup(append(c, "--dry-run", "--json")...)), &plan); err != nil {
+			t.Errorf("setup %v --dry-run --json: %v", c, err)
+		} else if plan.Client != c[0] || !plan.DryRun || len(plan.Files) == 0 || plan.Files[0].Action != "create" && plan.Files[0].Action != "update" {
+			t.Errorf("setup %v --dry-run --json = %+v", c, plan)
+		}
 	}
 
 	// conda: the token file conda reads for SERVER/conda/ (named by quote_plus of that URL:
