@@ -241,7 +241,7 @@ func Narrower(child, parent *TokenLimits) bool {
 			return false
 		}
 		for _, s := range child.Scopes {
-			if !slices.Contains(parent.Scopes, s) {
+			if !covered(s, parent.Scopes) {
 				return false
 			}
 		}
@@ -252,6 +252,55 @@ func Narrower(child, parent *TokenLimits) bool {
 		}
 		for ch, l := range child.Resources {
 			if l > parent.Resources[ch] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// representatives are resources that tell every scope's conditions apart: the surface, the
+// package kind, and whether the resource is the server, an org, a channel or a subchannel.
+var representatives = func() []Resource {
+	var out []Resource
+	for _, surface := range []string{"api", "conda", "pypi"} {
+		for _, kind := range []string{"", "conda", "pypi"} {
+			for _, r := range []Resource{{}, {Org: 1}, {Channel: "c", ChannelID: 1}, {Channel: "c/s", ChannelID: 2, ParentID: 1}} {
+				r.Surface, r.Kind = surface, kind
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}()
+
+// covered reports whether everything scope name allows, some scope of parents allows too:
+// "conda:download" is within "repos", "api:read" within "api".
+func covered(name string, parents []string) bool {
+	if slices.Contains(parents, name) {
+		return true
+	}
+	sc, ok := scopeByName[name]
+	if !ok {
+		return false
+	}
+	for _, a := range Actions {
+		for _, r := range representatives {
+			// The conda and PyPI routes only download and upload; everything else is API.
+			if r.Surface != "api" && a != ArtifactDownload && a != ArtifactCreate && a != ChannelView && a != ChannelList {
+				continue
+			}
+			if !sc.allows(a, r) {
+				continue
+			}
+			ok := false
+			for _, pn := range parents {
+				if ps, found := scopeByName[pn]; found && ps.allows(a, r) {
+					ok = true
+					break
+				}
+			}
+			if !ok {
 				return false
 			}
 		}

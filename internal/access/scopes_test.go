@@ -204,6 +204,29 @@ func TestNarrower(t *testing.T) {
 			t.Errorf("Narrower(%+v) = %v, want %v", c.child, got, c.want)
 		}
 	}
+	// Scopes within the parent's by what they allow, not only by name: a login token with
+	// "repos api" may make a conda:download or pypi:upload token.
+	login := &access.TokenLimits{Scopes: []string{"repos", "api"}}
+	for _, s := range []string{"conda:download", "pypi:upload", "pypi:download", "conda", "api:read", "api:write", "user.token:view"} {
+		if !access.Narrower(&access.TokenLimits{Scopes: []string{s}}, login) {
+			t.Errorf("%s is not within repos+api", s)
+		}
+	}
+	for _, s := range []string{"all", "artifact:delete"} {
+		if s == "artifact:delete" {
+			// artifact:delete works on every surface; api covers only the API.
+			if access.Narrower(&access.TokenLimits{Scopes: []string{s}}, &access.TokenLimits{Scopes: []string{"repos"}}) {
+				t.Errorf("%s is within repos", s)
+			}
+			continue
+		}
+		if access.Narrower(&access.TokenLimits{Scopes: []string{s}}, login) {
+			t.Errorf("%s is within repos+api", s)
+		}
+	}
+	if access.Narrower(&access.TokenLimits{Scopes: []string{"conda"}}, &access.TokenLimits{Scopes: []string{"conda:download"}}) {
+		t.Error("conda (with upload) is within conda:download")
+	}
 	if !access.Narrower(nil, nil) {
 		t.Error("a password session may make any token")
 	}

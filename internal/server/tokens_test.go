@@ -403,6 +403,20 @@ func TestTokensMakingTokens(t *testing.T) {
 	if r := e.asToken("PATCH", "/api/v1/tokens/other", parent, []byte(`{"reissue":true}`), "Content-Type", "application/json"); r.status != 403 {
 		t.Errorf("reissue of a broader token by a narrower one: %d, want 403", r.status)
 	}
+	// A login token ("repos api", as wharf login makes) may make narrower ones by what they allow.
+	login := e.newToken(alice, map[string]any{"name": "login", "scopes": []string{"repos", "api"}})
+	for _, sc := range []string{"conda:download", "pypi:upload"} {
+		if r := e.asToken("POST", "/api/v1/tokens", login, []byte(`{"name":"from-login-`+sc+`","scopes":["`+sc+`"]}`), "Content-Type", "application/json"); r.status != 201 {
+			t.Errorf("login token making a %s token: %d %s", sc, r.status, r.body)
+		} else {
+			var out struct{ Token string }
+			json.Unmarshal(r.body, &out)
+			noteIssued(out.Token)
+		}
+	}
+	if r := e.asToken("POST", "/api/v1/tokens", login, []byte(`{"name":"from-login-all","scopes":["all"]}`), "Content-Type", "application/json"); r.status != 403 {
+		t.Errorf("login token making an all token: %d, want 403", r.status)
+	}
 	noEdit := e.newToken(alice, map[string]any{"name": "noedit", "scopes": []string{"conda:download"}})
 	if r := e.asToken("POST", "/api/v1/tokens", noEdit, []byte(`{"name":"x"}`), "Content-Type", "application/json"); r.status != 403 {
 		t.Errorf("token without user.token:edit making a token: %d, want 403", r.status)
