@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/wharfhq/wharf/internal/client"
 	"github.com/wharfhq/wharf/internal/credentials"
@@ -199,7 +200,9 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 	case ep.Password != "" && ep.Username == username:
 		password = ep.Password
 	case stdinIsTerminal(cmd):
-		return errors.New("wharf login does not prompt for the password: pipe it in with --password-stdin (read -rs PW; printf '%s\\n' \"$PW\" | wharf login … --password-stdin), or set WHARF_PASSWORD")
+		if password, err = promptSecret(cmd, "Password for "+username); err != nil {
+			return err
+		}
 	default:
 		return errors.New("give the password on standard input with --password-stdin, or in WHARF_PASSWORD")
 	}
@@ -384,4 +387,18 @@ server cannot revoke it (then wharf says so, with how to revoke it later, and ex
 	cmd.Flags().StringVar(&siteName, "site", "", "the site `NAME` to log out of (default: WHARF_SITE, else the default site)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// promptSecret asks for a secret on the terminal without echoing it.
+func promptSecret(cmd *cobra.Command, label string) (string, error) {
+	fmt.Fprint(cmd.ErrOrStderr(), label+": ")
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(cmd.ErrOrStderr())
+	if err != nil {
+		return "", fmt.Errorf("reading from the terminal: %w", err)
+	}
+	if len(b) == 0 {
+		return "", errors.New("nothing was typed")
+	}
+	return string(b), nil
 }

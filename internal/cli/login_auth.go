@@ -104,7 +104,9 @@ WHARF_PASSWORD. Credentials or a /t/TOKEN segment in CHANNEL_URL are not part of
 				case len(args) == 2:
 					c.Secret = args[1]
 				case stdinIsTerminal(cmd):
-					return errors.New("give the token after --token, or pipe it in: wharf auth login URL --token < token-file")
+					if c.Secret, err = promptSecret(cmd, "Token for "+args[0]); err != nil {
+						return err
+					}
 				default:
 					if c.Secret, err = readSecretLine(cmd, "token"); err != nil {
 						return err
