@@ -107,6 +107,9 @@ func (s *Server) resolvePyPI(r *http.Request, c *call) (access.Resource, error) 
 
 // pypiGet serves the Simple API pages, files and core metadata.
 func (s *Server) pypiGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.pypi.kind == "index" || c.pypi.kind == "project" {
+		w.Header().Add("Vary", "Accept") // on pages, redirects and 406s alike
+	}
 	switch c.pypi.kind {
 	case "index":
 		return s.pypiIndex(w, r, c)
@@ -144,8 +147,8 @@ func (s *Server) pypiIndex(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 	}
 	body := simple.IndexPage(names, format)
-	w.Header().Set("Vary", "Accept")
-	serveBytes(w, r, ctype, `"`+etagOf(body)+`"`, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), time.Time{}, body)
+	// The same bytes go out as text/html or the vnd HTML type: the ETag names the type too.
+	serveBytes(w, r, ctype, `"`+etagOf(append([]byte(ctype+"\x00"), body...))+`"`, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), time.Time{}, body)
 	return nil
 }
 
@@ -193,11 +196,13 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 		return &store.NotFoundError{Kind: "project", Name: norm}
 	}
 	a := page.html
+	etag := a.etag
 	if format == simple.JSON {
-		a = page.json
+		a, etag = page.json, page.json.etag
+	} else if ctype != simple.ContentTypeTextHTML {
+		etag = strings.TrimSuffix(etag, `"`) + `-vnd"`
 	}
-	w.Header().Set("Vary", "Accept")
-	serveBytes(w, r, ctype, a.etag, cacheControl(w, r, !private(c.channel) && !page.private, false), time.Time{}, a.body)
+	serveBytes(w, r, ctype, etag, cacheControl(w, r, !private(c.channel) && !page.private, false), time.Time{}, a.body)
 	return nil
 }
 
