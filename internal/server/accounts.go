@@ -181,7 +181,7 @@ func (s *Server) createAccount(ctx context.Context, req signupRequest, hash stri
 	}
 	u, err = s.store.CreateUser(ctx, store.NewUser{Name: req.Username, Email: req.Email, EmailVerified: verified, PasswordHash: hash})
 	var ce *store.ConflictError
-	if errorsAs(err, &ce) && ce.Kind == "email" {
+	if errors.As(err, &ce) && ce.Kind == "email" {
 		return store.User{}, false, nil // lost a race with another sign-up of the address: same answer
 	}
 	if err != nil {

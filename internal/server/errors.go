@@ -40,8 +40,6 @@ func errTooManyAttempts(retry time.Duration) error {
 		message: fmt.Sprintf("too many failed sign-ins; try again in %d seconds", int(retry.Seconds())), retryAfter: retry}
 }
 
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
 // clientAddr is the address failed sign-ins are counted against.
 func clientAddr(r *http.Request) string { return ratelimit.Addr(r.RemoteAddr) }
 

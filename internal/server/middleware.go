@@ -71,9 +71,7 @@ func splitToken(p string) (rest, token string, ok bool) {
 var tokenSegment = regexp.MustCompile(`(?i)/t/[^/]*`)
 
 // redactPath is what logs, metrics and error pages may show of a path.
-func redactPath(p string) string {
-	return secretLike.ReplaceAllString(tokenSegment.ReplaceAllString(p, "/t/<redacted>"), "<redacted>")
-}
+func redactPath(p string) string { return redactSecrets(p) }
 
 // canonical reports whether p is a clean absolute path; the standard router would redirect
 // any other, echoing it (and a token in it) in the Location header.

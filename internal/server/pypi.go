@@ -122,7 +122,7 @@ func (s *Server) pypiGet(w http.ResponseWriter, r *http.Request, c *call) error 
 
 // pypiRedirect sends a page to its canonical URL with a relative Location, so that a
 // /t/<token>/ prefix carries through without appearing in the header.
-func pypiRedirect(w http.ResponseWriter, r *http.Request, rel string) error {
+func pypiRedirect(w http.ResponseWriter, rel string) error {
 	w.Header().Set("Location", rel)
 	w.WriteHeader(http.StatusMovedPermanently)
 	return nil
@@ -130,7 +130,7 @@ func pypiRedirect(w http.ResponseWriter, r *http.Request, rel string) error {
 
 func (s *Server) pypiIndex(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.pypi.slash {
-		return pypiRedirect(w, r, "simple/")
+		return pypiRedirect(w, "simple/")
 	}
 	format, ctype, ok := simple.Negotiate(r.Header.Get("Accept"))
 	if !ok {
@@ -176,10 +176,10 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 		return &store.NotFoundError{Kind: "project", Name: name}
 	}
 	if norm != name {
-		return pypiRedirect(w, r, "../"+norm+"/")
+		return pypiRedirect(w, "../"+norm+"/")
 	}
 	if !c.pypi.slash {
-		return pypiRedirect(w, r, norm+"/")
+		return pypiRedirect(w, norm+"/")
 	}
 	format, ctype, ok := simple.Negotiate(r.Header.Get("Accept"))
 	if !ok {
