@@ -199,6 +199,12 @@ func Knows(p Principal, r Resource) bool {
 	return !p.Disabled && ownerVisible(p, r) && (!r.Private || p.Token.channelCap(r) >= Read)
 }
 
+// KnowsPackage is Knows for r's package: a token without the scope to read it is refused
+// (403); one whose owner or resources may not read it finds nothing (404).
+func KnowsPackage(p Principal, r Resource) bool {
+	return !p.Disabled && ownerCanRead(p, r) && p.Token.channelCap(r) >= Read
+}
+
 func ownerVisible(p Principal, r Resource) bool {
 	return !r.Private || ChannelLevel(p, r) >= Read || hasPackageGrant(p, r)
 }

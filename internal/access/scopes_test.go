@@ -251,3 +251,26 @@ func TestScopeTable(t *testing.T) {
 		}
 	}
 }
+
+// KnowsPackage hides what the owner or the token's resources may not read, not what only the
+// token's scopes refuse.
+func TestKnowsPackage(t *testing.T) {
+	member := groupMember(access.Read)
+	secret := pkg(privChannel, "secret", true)
+	noScope := member
+	noScope.Token = &access.TokenLimits{Scopes: []string{"pypi:upload"}}
+	if !access.KnowsPackage(noScope, secret) || access.CanRead(noScope, secret) {
+		t.Error("a token lacking the read scope: want known (403), not readable")
+	}
+	elsewhere := member
+	elsewhere.Token = &access.TokenLimits{Resources: map[int64]access.Level{pubID: access.Read}}
+	if access.KnowsPackage(elsewhere, secret) {
+		t.Error("a token for another channel knows the package")
+	}
+	if access.KnowsPackage(roles[1].p, secret) {
+		t.Error("a stranger knows a private package")
+	}
+	if !access.KnowsPackage(roles[0].p, pkg(pubChannel, "tool", false)) {
+		t.Error("anonymous does not know a public package")
+	}
+}

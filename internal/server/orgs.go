@@ -341,13 +341,7 @@ func (s *Server) resolvePackage(r *http.Request, c *call) (access.Resource, erro
 		return access.Resource{}, err
 	}
 	res := packageResource(c.channel, name, priv)
-	// Visibility is the owner's, within the token's channels; the token's scopes refuse
-	// later, with a 403.
-	p := c.principal
-	if p.Token != nil {
-		p.Token = &access.TokenLimits{Resources: p.Token.Resources}
-	}
-	if !access.CanRead(p, res) {
+	if !access.KnowsPackage(c.principal, res) {
 		return access.Resource{}, notFound
 	}
 	c.pkg = name
