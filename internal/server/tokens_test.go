@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/pypi/pypitest"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -623,5 +624,41 @@ func TestRevocationReachesOtherReplicas(t *testing.T) {
 			t.Fatal("the replica still takes the revoked token after 10 s (it polls the shared epoch every second)")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Every token and yank route refuses whoever may not use it.
+func TestTokenAndYankRoutesRefuse(t *testing.T) {
+	e := tokenEnv(t)
+	e.users(eve)
+	e.newToken(bob, map[string]any{"name": "ci"})
+	if r := e.uploadDist(alice, "acme-private", pypitest.Spec{Name: "yankee"}); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	whl := pypitest.Spec{Name: "yankee"}.Filename()
+	for _, c := range []struct {
+		method, path, auth string
+		body               any
+		want               int
+	}{
+		{"POST", "/api/v1/tokens", "", map[string]any{"name": "x"}, 401},
+		{"GET", "/api/v1/tokens", "", nil, 401},
+		{"PATCH", "/api/v1/tokens/ci", "", map[string]any{"reissue": true}, 401},
+		{"DELETE", "/api/v1/tokens/ci", "", nil, 401},
+		{"PATCH", "/api/v1/tokens/ci", eve, map[string]any{"reissue": true}, 404}, // eve's tokens: none of that name
+		{"DELETE", "/api/v1/tokens/ci", eve, nil, 404},
+		{"GET", "/api/v1/tokens?org=acme", eve, nil, 403},
+		{"PATCH", "/api/v1/channels/acme-private/files/pypi/" + whl, "", map[string]any{"yanked": true}, 404},
+		{"PATCH", "/api/v1/channels/acme-private/files/pypi/" + whl, eve, map[string]any{"yanked": true}, 404},
+		{"PATCH", "/api/v1/channels/acme-private/files/pypi/" + whl, bob, map[string]any{"yanked": true}, 403}, // a reader
+		{"PATCH", "/api/v1/channels/acme-private/packages/yankee/releases/1.0", bob, map[string]any{"yanked": true}, 403},
+	} {
+		e.mustDo(c.method, c.path, c.auth, c.body, c.want)
+	}
+	// bob's token was not touched.
+	var list []map[string]any
+	e.mustDo("GET", "/api/v1/tokens", bob, nil, 200).json(t, &list)
+	if len(list) != 1 {
+		t.Errorf("bob's tokens after refused requests: %v", list)
 	}
 }
