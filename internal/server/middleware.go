@@ -191,15 +191,16 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 		return access.Principal{}, nil
 	}
 	wrong := errUnauthorized("wrong username or password")
+	now := time.Now()
 	var u store.User
+	var g access.Grants
 	if utf8.ValidString(user) && !strings.ContainsRune(user, 0) && len(user) <= 256 {
 		var err error
-		u, err = s.store.UserByName(r.Context(), user)
+		u, g, err = s.userByName(r.Context(), user, now)
 		if err != nil && !store.IsNotFound(err) {
 			return access.Principal{}, err
 		}
 	}
-	now := time.Now()
 	// Only failures spend the budget, so a client that sends the right password on every
 	// request never waits; while a budget is spent, remembered credentials are refused too.
 	addr := clientAddr(r)
@@ -223,11 +224,7 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 	if !u.EmailVerified {
 		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
 	}
-	// Grants come from the identity cache, which every change empties: leaving a group or
-	// losing a grant takes effect on the next request.
-	_, g, err := s.userByID(r.Context(), u.ID, now)
-	if err != nil {
-		return access.Principal{}, err
-	}
+	// The account and its grants come from the identity cache, which every change empties:
+	// leaving a group or losing a grant takes effect on the next request.
 	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Grants: g}, nil
 }

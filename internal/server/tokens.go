@@ -27,6 +27,7 @@ type identityCache struct {
 	mu     sync.Mutex
 	tokens map[string]cachedToken // by hash
 	users  map[int64]cachedUser
+	names  map[string]int64 // user name → id, for Basic sign-ins
 	orgs   map[int64]cachedOrg
 	// used collects last-use times, written to the store in batches, not per request.
 	used map[int64]time.Time
@@ -52,7 +53,7 @@ type cachedUser struct {
 }
 
 func newIdentityCache(ttl time.Duration) *identityCache {
-	return &identityCache{ttl: ttl, tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
+	return &identityCache{ttl: ttl, tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, names: map[string]int64{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
 }
 
 // changed is called after every request that may have changed accounts, grants or tokens.
@@ -61,6 +62,7 @@ func (c *identityCache) changed() {
 	c.mu.Lock()
 	clear(c.tokens)
 	clear(c.users)
+	clear(c.names)
 	clear(c.orgs)
 	c.mu.Unlock()
 }
@@ -89,6 +91,32 @@ func (s *Server) tokenByHash(ctx context.Context, hash string, now time.Time) (s
 	c.tokens[hash] = cachedToken{tok: t, epoch: epoch, at: now}
 	c.mu.Unlock()
 	return t, nil
+}
+
+// userByName is userByID for a name, as Basic sign-ins give it: one look-up of the name per
+// cache lifetime, not one per request.
+func (s *Server) userByName(ctx context.Context, name string, now time.Time) (store.User, access.Grants, error) {
+	c := s.ids
+	c.mu.Lock()
+	id, ok := c.names[name]
+	c.mu.Unlock()
+	if !ok {
+		epoch := c.epoch.Load()
+		u, err := s.store.UserByName(ctx, name)
+		if err != nil {
+			return u, access.Grants{}, err
+		}
+		id = u.ID
+		c.mu.Lock()
+		if epoch == c.epoch.Load() {
+			if len(c.names) > 100_000 {
+				clear(c.names)
+			}
+			c.names[name] = id
+		}
+		c.mu.Unlock()
+	}
+	return s.userByID(ctx, id, now)
 }
 
 func (s *Server) userByID(ctx context.Context, id int64, now time.Time) (store.User, access.Grants, error) {
