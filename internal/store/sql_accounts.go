@@ -62,6 +62,13 @@ func (s *sqlStore) UpdateUser(ctx context.Context, id int64, up UserUpdate) (Use
 				return err
 			}
 		}
+		// A new password or a disabled account ends every browser session: whoever held the
+		// old password may have signed in with it.
+		if up.PasswordHash != nil || (up.Disabled != nil && *up.Disabled) {
+			if _, err := s.exec(ctx, tx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		if up.EmailVerified != nil {
 			if err := set("email_verified", *up.EmailVerified); err != nil {
 				return err

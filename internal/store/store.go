@@ -239,6 +239,7 @@ type Store interface {
 	PyPIStore
 	AccountStore
 	TokenStore
+	SessionStore
 
 	Close() error
 }

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccessEpoch", testAccessEpoch},
 		{"PyPI", testPyPI},
 		{"DeleteChannel", testDeleteChannel},
+		{"Sessions", testSessions},
+		{"Settings", testSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
