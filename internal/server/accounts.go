@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -101,69 +100,93 @@ type signupRequest struct {
 const signupAnswer = "if the address can receive mail, a message is on its way to it: follow its link to activate the account"
 
 func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	var req signupRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	switch s.opts.Signup {
+	name, active, err := s.signup(r, req)
+	if err != nil {
+		return err
+	}
+	if active {
+		return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + name + " created; you can sign in"})
+	}
+	return accepted(w, signupAnswer)
+}
+
+// signupMode is the sign-up mode an administrator set in the web UI, or the configured one.
+func (s *Server) signupMode(ctx context.Context) string {
+	if v, ok, err := s.store.Setting(ctx, settingSignup); err == nil && ok {
+		return v
+	} else if err != nil {
+		s.warn(ctx, "reading the sign-up mode failed", "err", err)
+	}
+	return s.opts.Signup
+}
+
+const settingSignup = "signup"
+
+// signup creates an account as the API and the web form ask. active says the account may sign
+// in at once (it signed up with its invitation's address); otherwise the caller is told only
+// signupAnswer, whatever happened.
+func (s *Server) signup(r *http.Request, req signupRequest) (name string, active bool, err error) {
+	ctx := r.Context()
+	mode := s.signupMode(ctx)
+	switch mode {
 	case SignupOpen:
 	case SignupInvite:
 		if req.Invite == "" {
-			return errForbidden("sign-up on this server needs an invitation: send the token from the invitation mail as \"invite\"")
+			return "", false, errForbidden("sign-up on this server needs an invitation: send the token from the invitation mail as \"invite\"")
 		}
 	default:
-		return errForbidden("sign-up is closed on this server: ask an administrator for an account")
+		return "", false, errForbidden("sign-up is closed on this server: ask an administrator for an account")
 	}
 	if err := names.Account(req.Username); err != nil {
-		return errBadRequest("username: " + err.Error())
+		return "", false, errBadRequest("username: " + err.Error())
 	}
 	if err := names.Email(req.Email); err != nil {
-		return errBadRequest(err.Error())
+		return "", false, errBadRequest(err.Error())
 	}
 	if err := checkNewPassword(req.Username, req.Password); err != nil {
-		return errBadRequest("password: " + err.Error())
+		return "", false, errBadRequest("password: " + err.Error())
 	}
 	// The name is public (it is a channel's); it is checked before anything about the
 	// address is, so that a taken name says nothing about the address.
 	if _, err := s.store.ChannelByName(ctx, req.Username); err == nil {
-		return &store.ConflictError{Kind: "name", Name: req.Username, Reason: "a user, an organization or a channel has it"}
+		return "", false, &store.ConflictError{Kind: "name", Name: req.Username, Reason: "a user, an organization or a channel has it"}
 	} else if !store.IsNotFound(err) {
-		return err
+		return "", false, err
 	}
 	verified := false
-	if s.opts.Signup == SignupInvite {
+	if mode == SignupInvite {
 		// Used up from here on, whatever the address turns out to be: an invitation that
 		// survived some addresses and not others would tell which have accounts.
 		inv, err := s.store.UseEmailToken(ctx, "invite", linkHash(req.Invite), time.Now())
 		if store.IsNotFound(err) {
-			return errForbidden("the invitation is unknown, used or expired: ask for a new one")
+			return "", false, errForbidden("the invitation is unknown, used or expired: ask for a new one")
 		} else if err != nil {
-			return err
+			return "", false, err
 		}
 		// The invitation went to an address: signing up with that address proves it.
 		verified = strings.EqualFold(inv.Email, req.Email)
 	}
 	if !verified {
 		if err := s.mailBudget(r, req.Email); err != nil {
-			return err
+			return "", false, err
 		}
 	}
 	hash, err := access.HashPasswordContext(ctx, req.Password)
 	if err != nil {
 		if ctx.Err() != nil {
-			return errClientGone
+			return "", false, errClientGone
 		}
-		return errBadRequest("password: " + err.Error())
+		return "", false, errBadRequest("password: " + err.Error())
 	}
 	u, created, err := s.createAccount(ctx, req, hash, verified)
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	if created && verified {
-		return writeJSON(w, http.StatusCreated, map[string]string{"message": "account " + u.Name + " created; you can sign in"})
-	}
-	return accepted(w, signupAnswer)
+	return u.Name, created && verified, nil
 }
 
 // createAccount creates an account and mails its confirmation link, or, when the address
@@ -243,37 +266,53 @@ func (s *Server) apiResendVerification(w http.ResponseWriter, r *http.Request, c
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Email(req.Email); err != nil {
-		return errBadRequest(err.Error())
-	}
-	if err := s.mailBudget(r, req.Email); err != nil {
+	if err := s.resendVerification(r, req.Email); err != nil {
 		return err
 	}
-	if u, err := s.store.UserByEmail(r.Context(), req.Email); err == nil && !u.EmailVerified && !u.Disabled {
-		if err := s.mailVerification(r.Context(), u); err != nil {
-			return err
-		}
+	return accepted(w, resendAnswer)
+}
+
+const resendAnswer = "if an account with this address waits for confirmation, a new link is on its way"
+
+func (s *Server) resendVerification(r *http.Request, email string) error {
+	if err := names.Email(email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if err := s.mailBudget(r, email); err != nil {
+		return err
+	}
+	if u, err := s.store.UserByEmail(r.Context(), email); err == nil && !u.EmailVerified && !u.Disabled {
+		return s.mailVerification(r.Context(), u)
 	} else if err != nil && !store.IsNotFound(err) {
 		return err
 	}
-	return accepted(w, "if an account with this address waits for confirmation, a new link is on its way")
+	return nil
 }
 
 const resetAnswer = "if an account has this address, a message with a reset link is on its way to it"
 
 func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	var req emailRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Email(req.Email); err != nil {
-		return errBadRequest(err.Error())
-	}
-	if err := s.mailBudget(r, req.Email); err != nil {
+	if err := s.requestReset(r, req.Email); err != nil {
 		return err
 	}
-	u, err := s.store.UserByEmail(ctx, req.Email)
+	return accepted(w, resetAnswer)
+}
+
+// requestReset mails a reset link to the account of an address, if there is one; the caller
+// is told the same either way.
+func (s *Server) requestReset(r *http.Request, email string) error {
+	ctx := r.Context()
+	if err := names.Email(email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	if err := s.mailBudget(r, email); err != nil {
+		return err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
@@ -286,7 +325,7 @@ func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *cal
 			Text: fmt.Sprintf("Someone asked to reset the password of the Wharf account %s.\n\nTo choose a new password, open:\n\n  %s\n\nThe link works once, for %s, and stops working when the password changes. If you did not ask, ignore this mail: your password stays as it is.\n",
 				u.Name, s.link("/account/reset", secret), human(resetTTL))})
 	}
-	return accepted(w, resetAnswer)
+	return nil
 }
 
 type resetConfirmRequest struct {
@@ -494,76 +533,6 @@ func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) erro
 		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s), choosing your user name:\n\n  echo 'YOUR PASSWORD' | wharf signup USERNAME --email %s --invite %s --password-stdin --server %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
 			c.principal.Name, s.opts.PublicURL, human(inviteTTL), req.Email, secret, s.opts.PublicURL, strings.TrimRight(s.opts.PublicURL, "/"))})
 	return writeJSON(w, http.StatusAccepted, map[string]string{"message": "invitation sent to " + req.Email})
-}
-
-// ---- the pages mailed links open
-
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="referrer" content="no-referrer"><title>Wharf: {{.Title}}</title></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Form}}<form method="post" action="{{.Action}}">
-<input type="hidden" name="token" value="{{.Token}}">
-{{if .Password}}<label>New password <input type="password" name="password" autocomplete="new-password" minlength="8" required></label>{{end}}
-<button type="submit">{{.Button}}</button></form>{{end}}
-</main></body></html>`))
-
-type page struct {
-	Title, Message, Action, Token, Button string
-	Form, Password                        bool
-}
-
-func writePage(w http.ResponseWriter, status int, p page) error {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	w.WriteHeader(status)
-	return pageTmpl.Execute(w, p)
-}
-
-// GET shows a button; only the POST it sends changes anything (mail scanners follow links).
-func (s *Server) pageVerify(w http.ResponseWriter, r *http.Request, c *call) error {
-	return writePage(w, http.StatusOK, page{Title: "Confirm your address", Message: "Press the button to confirm the address of your Wharf account.",
-		Form: true, Action: "/account/verify", Token: r.URL.Query().Get("token"), Button: "Confirm"})
-}
-
-func (s *Server) pageVerifyPost(w http.ResponseWriter, r *http.Request, c *call) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	u, err := s.verifyEmail(r.Context(), r.PostFormValue("token"))
-	if he := classify(err); err != nil && he.status < 500 {
-		return writePage(w, he.status, page{Title: "Not confirmed", Message: he.message})
-	} else if err != nil {
-		return err
-	}
-	return writePage(w, http.StatusOK, page{Title: "Address confirmed", Message: "The account " + u.Name + " is active: you can sign in."})
-}
-
-func (s *Server) pageReset(w http.ResponseWriter, r *http.Request, c *call) error {
-	tok := r.URL.Query().Get("token")
-	if tok == "" {
-		return writePage(w, http.StatusOK, page{Title: "Reset your password", Message: "Ask for a reset link with: wharf password reset --email YOUR-ADDRESS (or POST {\"email\": …} to /api/v1/password-reset)."})
-	}
-	return writePage(w, http.StatusOK, page{Title: "Choose a new password", Message: "At least 8 characters; a phrase of several words is good.",
-		Form: true, Password: true, Action: "/account/reset", Token: tok, Button: "Set the password"})
-}
-
-func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 8192)
-	tok := r.PostFormValue("token")
-	u, err := s.resetPassword(r.Context(), tok, r.PostFormValue("password"))
-	if he := classify(err); err != nil && he.status < 500 {
-		p := page{Title: "Password not changed", Message: he.message}
-		if strings.HasPrefix(he.message, "password:") {
-			p.Form, p.Password, p.Action, p.Token, p.Button = true, true, "/account/reset", tok, "Set the password"
-		}
-		return writePage(w, he.status, p)
-	} else if err != nil {
-		return err
-	}
-	return writePage(w, http.StatusOK, page{Title: "Password changed", Message: "The password of " + u.Name + " is changed: sign in with it."})
 }
 
 // checkNewPassword is the password policy, and one rule of Wharf's own: a password may not look

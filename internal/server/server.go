@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/ratelimit"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/web"
 )
 
 // Options configure a Server.
@@ -76,6 +78,7 @@ type Server struct {
 	table         []route
 	stop          chan struct{}
 	stopped       chan struct{}
+	web           *web.Renderer
 }
 
 // New builds a Server over a store and a blob store.
@@ -148,6 +151,10 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		}),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
+	var err error
+	if s.web, err = web.New(); err != nil {
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
 	s.handler = s.middleware(s.routes())
 	go s.background()
 	return s, nil
@@ -283,11 +290,70 @@ func (s *Server) routes() http.Handler {
 
 		{"GET", "/api/v1/openapi.json", access.Anyone, nil, s.apiOpenAPI},
 
-		// The pages that mailed links open.
-		{"GET", "/account/verify", access.Anyone, nil, s.pageVerify},
+		// The web UI: pages for people, who are identified by the session cookie, which is read
+		// on these routes only. Forms POST; nothing changes on GET.
+		{"GET", "/{$}", access.Anyone, nil, s.pageHome},
+		{"GET", "/login", access.Anyone, nil, s.pageLogin},
+		{"POST", "/login", access.Anyone, nil, s.pageLoginPost},
+		{"POST", "/logout", access.Anyone, nil, s.pageLogoutPost},
+		{"GET", "/signup", access.Anyone, nil, s.pageSignup},
+		{"POST", "/signup", access.Anyone, nil, s.pageSignupPost},
+		{"GET", "/account/verify", access.Anyone, nil, s.pageVerify}, // mailed links open these two
 		{"POST", "/account/verify", access.Anyone, nil, s.pageVerifyPost},
+		{"POST", "/account/verify/resend", access.Anyone, nil, s.pageResendPost},
 		{"GET", "/account/reset", access.Anyone, nil, s.pageReset},
 		{"POST", "/account/reset", access.Anyone, nil, s.pageResetPost},
+		{"GET", "/settings", access.UserView, nil, s.pageSettings},
+		{"POST", "/settings/password", access.UserView, nil, s.pageChangePassword},
+		{"POST", "/settings/sessions/{id}/end", access.UserView, nil, s.pageEndSession},
+		{"POST", "/settings/sessions/end-others", access.UserView, nil, s.pageEndOtherSessions},
+
+		// Browsing and channel settings.
+		{"GET", "/users/{user}", access.Anyone, nil, s.pageUser}, // shows what the viewer may see
+		{"POST", "/channels", access.ChannelCreate, s.resolveWebNewChannel, s.pageCreateChannel},
+		{"GET", "/channels/{channel}", access.ChannelView, s.resolveChannel, s.pageChannel},
+		{"GET", "/channels/{channel}/packages/{package}", access.ArtifactDownload, s.resolvePackageView, s.pagePackage},
+		{"POST", "/channels/{channel}/packages/{package}/privacy", access.PackageManage, s.resolvePackage, s.pagePackagePrivacy},
+		{"GET", "/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.pageChannelHistory},
+		{"GET", "/channels/{channel}/settings", access.ChannelManage, s.resolveChannel, s.pageChannelSettings},
+		{"POST", "/channels/{channel}/settings/privacy", access.ChannelManage, s.resolveChannel, s.pageChannelPrivacy},
+		{"POST", "/channels/{channel}/subchannels", access.ChannelCreate, s.resolveWebSubchannel, s.pageCreateSubchannel},
+		// Bulk privacy: the pages list and change only packages the viewer may manage
+		// (access.PackageManage, asked per package).
+		{"GET", "/channels/{channel}/access", access.ChannelView, s.resolveChannel, s.pagePackageAccess},
+		{"POST", "/channels/{channel}/access", access.ChannelView, s.resolveChannel, s.pagePackageAccessPost},
+
+		// Organizations and groups.
+		{"GET", "/orgs", access.UserView, nil, s.pageOrgs},
+		{"POST", "/orgs", access.OrgCreate, nil, s.pageCreateOrg},
+		{"GET", "/orgs/{org}", access.Anyone, s.resolveOrg, s.pageOrg}, // members and groups only for those with org:view
+		{"POST", "/orgs/{org}/members", access.OrgManage, s.resolveOrg, s.pageSetMember},
+		{"POST", "/orgs/{org}/members/{user}/remove", access.OrgManage, s.resolveOrg, s.pageRemoveMember},
+		{"POST", "/orgs/{org}/groups", access.OrgManage, s.resolveOrg, s.pageCreateGroup},
+		{"GET", "/orgs/{org}/groups/{group}", access.OrgView, s.resolveOrg, s.pageGroup},
+		{"POST", "/orgs/{org}/groups/{group}/delete", access.OrgManage, s.resolveOrg, s.pageDeleteGroup},
+		{"POST", "/orgs/{org}/groups/{group}/members", access.OrgManage, s.resolveOrg, s.pageAddGroupMember},
+		{"POST", "/orgs/{org}/groups/{group}/members/{user}/remove", access.OrgManage, s.resolveOrg, s.pageRemoveGroupMember},
+		{"POST", "/orgs/{org}/groups/{group}/grants", access.OrgManage, s.resolveOrg, s.pageSetGrant},
+		{"POST", "/orgs/{org}/groups/{group}/grants/remove", access.OrgManage, s.resolveOrg, s.pageRemoveGrant},
+
+		// Tokens.
+		{"GET", "/tokens", access.TokenView, nil, s.pageTokens},
+		{"GET", "/tokens/new", access.TokenEdit, nil, s.pageNewToken},
+		{"POST", "/tokens", access.TokenEdit, nil, s.pageCreateToken},
+		{"POST", "/tokens/{token}/rename", access.TokenEdit, nil, s.pageRenameToken},
+		{"POST", "/tokens/{token}/extend", access.TokenEdit, nil, s.pageExtendToken},
+		{"POST", "/tokens/{token}/reissue", access.TokenEdit, nil, s.pageReissueToken},
+		{"POST", "/tokens/{token}/revoke", access.TokenEdit, nil, s.pageRevokeToken},
+
+		// Administration.
+		{"GET", "/admin", access.AdminUsers, nil, s.pageAdmin},
+		{"POST", "/admin/users", access.AdminUsers, nil, s.pageAdminCreateUser},
+		{"POST", "/admin/users/{user}/disable", access.AdminUsers, nil, s.pageAdminDisableUser},
+		{"POST", "/admin/users/{user}/enable", access.AdminUsers, nil, s.pageAdminEnableUser},
+		{"POST", "/admin/invites", access.AdminUsers, nil, s.pageAdminInvite},
+		{"POST", "/admin/signup", access.AdminUsers, nil, s.pageAdminSignup},
+		{"POST", "/admin/mail-test", access.AdminUsers, nil, s.pageAdminMailTest},
 	}
 	s.table = table
 	mux := http.NewServeMux()
@@ -303,25 +369,51 @@ func (s *Server) routes() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /static/", s.web.Static())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errNotFound("no such page"))
+		if surfaceOf(r.URL.Path) != "web" {
+			s.writeError(w, r, errNotFound("no such page"))
+			return
+		}
+		c := &call{}
+		if _, ok := pathToken(r.Context()); !ok {
+			c.principal, r, _ = s.identifySession(w, r)
+		}
+		s.writePageError(w, r, c, errNotFound("There is no such page."))
 	})
-	return mux
+	// Cross-site form posts are refused (by Sec-Fetch-Site, or Origin against Host): browsers
+	// send those headers, and conda, pip and twine send neither, so they pass.
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.opts.PublicURL); err == nil && u.Host != "" {
+		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errForbidden("cross-origin request refused: a form of another site may not act on this server"))
+	}))
+	return cop.Handler(mux)
 }
 
 // serveRoute is the one request path: principal, resource, policy, handler.
 func (s *Server) serveRoute(rt route) http.Handler {
+	surface := surfaceOf(rt.pattern)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{}
 		err := func() error {
-			if _, ok := pathToken(r.Context()); ok && strings.HasPrefix(rt.pattern, "/account/") {
-				return errNotFound("no such page") // pages are never served under a token URL
+			var p access.Principal
+			var err error
+			if surface == "web" {
+				if _, ok := pathToken(r.Context()); ok {
+					return errNotFound("no such page") // pages are never served under a token URL
+				}
+				// A page knows people by their session only: a browser may have Basic
+				// credentials for this host cached, and sends them unasked.
+				p, r, err = s.identifySession(w, r)
+			} else {
+				p, err = s.identify(r)
 			}
-			c := &call{}
-			p, err := s.identify(r)
 			if err != nil {
 				return err
 			}
-			surface := surfaceOf(rt.pattern)
 			if p.Token != nil {
 				t := *p.Token // cached tokens are shared: the surface is this request's
 				t.Surface = surface
@@ -353,15 +445,18 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			}
 			// Tell the other replicas of changes to who may do what; detached, since the
 			// change is made whatever the client does now. Uploads and file edits change no
-			// one's rights, and are the frequent writes.
-			if write && err == nil && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete {
+			// one's rights, and are the frequent writes; nor do signing in and out.
+			if write && err == nil && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete &&
+				rt.pattern != "/login" && rt.pattern != "/logout" {
 				if berr := s.store.BumpAccessEpoch(context.WithoutCancel(r.Context())); berr != nil {
 					s.warn(r.Context(), "telling other replicas of a change failed", "err", berr)
 				}
 			}
 			return err
 		}()
-		if err != nil {
+		if err != nil && surface == "web" {
+			s.writePageError(w, r, c, err)
+		} else if err != nil {
 			s.writeError(w, r, err)
 		}
 	})
@@ -428,7 +523,9 @@ func surfaceOf(pattern string) string {
 		return "conda"
 	case strings.HasPrefix(pattern, "/pypi/"):
 		return "pypi"
-	default:
+	case strings.HasPrefix(pattern, "/api/"):
 		return "api"
+	default:
+		return "web"
 	}
 }
