@@ -417,25 +417,36 @@ func (s *Server) maxExpiry(c *call, now time.Time) time.Time {
 }
 
 func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	var req newTokenRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	secret, ti, err := s.createToken(r, c, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"token": secret, "info": ti})
+}
+
+// createToken makes a token as req asks, for its owner (the caller, or req.Org), with every
+// check: the API and the web form both come here. The secret is returned once and kept
+// nowhere.
+func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (string, tokenInfo, error) {
+	ctx := r.Context()
 	if err := validTokenName(req.Name); err != nil {
-		return errBadRequest(err.Error())
+		return "", tokenInfo{}, errBadRequest(err.Error())
 	}
 	if len(req.Description) > 1000 || !utf8.ValidString(req.Description) {
-		return errBadRequest("a token's description is at most 1000 characters of text")
+		return "", tokenInfo{}, errBadRequest("a token's description is at most 1000 characters of text")
 	}
 	userID, orgID, owner, err := s.tokenOwner(r, c, req.Org)
 	if err != nil {
-		return err
+		return "", tokenInfo{}, err
 	}
 	limits := &access.TokenLimits{Scopes: req.Scopes}
 	for _, sc := range req.Scopes {
 		if !access.KnownScope(sc) {
-			return errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
+			return "", tokenInfo{}, errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
 		}
 	}
 	if len(req.Scopes) == 0 && len(req.Resources) == 0 {
@@ -447,37 +458,37 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call)
 		for _, res := range req.Resources {
 			lvl, ok := access.ParseLevel(res.Level)
 			if !ok {
-				return errBadRequest("resource " + strconv.Quote(res.Channel) + `: level must be "read", "write" or "manage"`)
+				return "", tokenInfo{}, errBadRequest("resource " + strconv.Quote(res.Channel) + `: level must be "read", "write" or "manage"`)
 			}
 			ch, err := s.channelByName(ctx, res.Channel)
 			if err != nil {
-				return err
+				return "", tokenInfo{}, err
 			}
 			if !access.Visible(c.principal, resourceOf(ch)) {
-				return &store.NotFoundError{Kind: "channel", Name: res.Channel}
+				return "", tokenInfo{}, &store.NotFoundError{Kind: "channel", Name: res.Channel}
 			}
 			resources = append(resources, store.TokenResource{ChannelID: ch.ID, Level: lvl})
 			limits.Resources[ch.ID] = max(limits.Resources[ch.ID], lvl)
 		}
 	}
 	if !access.Narrower(limits, c.principal.Token) {
-		return errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
+		return "", tokenInfo{}, errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
 	}
 	now := s.opts.Now()
 	expires := now.Add(365 * 24 * time.Hour)
 	if req.Expires != "" {
 		if expires, err = parseExpiry(req.Expires, now); err != nil {
-			return errBadRequest(err.Error())
+			return "", tokenInfo{}, errBadRequest(err.Error())
 		}
 	}
 	if maxExp := s.maxExpiry(c, now); expires.After(maxExp) {
 		if req.Expires != "" {
-			return errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+			return "", tokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
 		}
 		expires = maxExp // the default year, shortened to what the server or the token allows
 	}
 	if !expires.After(now) {
-		return errBadRequest("the expiry is in the past")
+		return "", tokenInfo{}, errBadRequest("the expiry is in the past")
 	}
 	strength := req.Strength
 	switch strength {
@@ -485,7 +496,7 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call)
 		strength = "strong"
 	case "weak":
 	default:
-		return errBadRequest(`strength must be "strong" (256 bits) or "weak" (128 bits)`)
+		return "", tokenInfo{}, errBadRequest(`strength must be "strong" (256 bits) or "weak" (128 bits)`)
 	}
 	kind := byte(token.KindScope)
 	kindName := "scope"
@@ -494,20 +505,20 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	secret, err := newSecret(kind, strength)
 	if err != nil {
-		return err
+		return "", tokenInfo{}, err
 	}
 	t, err := s.store.CreateToken(ctx, store.Token{OwnerUserID: userID, OwnerOrgID: orgID, CreatedBy: c.principal.UserID, Name: req.Name,
 		Description: req.Description, Hash: token.Hash(secret), Kind: kindName, Strength: strength, Scopes: limits.Scopes,
 		Resources: resources, ExpiresAt: expires})
 	if err != nil {
-		return err
+		return "", tokenInfo{}, err
 	}
 	s.log.InfoContext(ctx, "token created", "request_id", requestID(ctx), "token_id", t.ID, "owner", owner, "by", c.principal.Name)
 	ti, err := s.tokenInfo(ctx, t, owner)
 	if err != nil {
-		return err
+		return "", tokenInfo{}, err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"token": secret, "info": ti})
+	return secret, ti, nil
 }
 
 func newSecret(kind byte, strength string) (string, error) {
@@ -523,19 +534,28 @@ func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	toks, err := s.store.Tokens(r.Context(), userID, orgID)
+	out, err := s.listTokens(r.Context(), userID, orgID, owner)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// listTokens lists an owner's tokens (as tokenOwner names them) for the API and the pages.
+func (s *Server) listTokens(ctx context.Context, userID, orgID int64, owner string) ([]tokenInfo, error) {
+	toks, err := s.store.Tokens(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]tokenInfo, 0, len(toks))
 	for _, t := range toks {
-		ti, err := s.tokenInfo(r.Context(), t, owner)
+		ti, err := s.tokenInfo(ctx, t, owner)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = append(out, ti)
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) apiCurrentToken(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -565,7 +585,12 @@ type editTokenRequest struct {
 
 // ownToken finds the token a PATCH or DELETE names, among the owner's.
 func (s *Server) ownToken(r *http.Request, c *call) (store.Token, string, error) {
-	userID, orgID, owner, err := s.tokenOwner(r, c, "")
+	return s.ownTokenOf(r, c, "")
+}
+
+// ownTokenOf is ownToken among the tokens of org (when not ""), which the caller must manage.
+func (s *Server) ownTokenOf(r *http.Request, c *call, org string) (store.Token, string, error) {
+	userID, orgID, owner, err := s.tokenOwner(r, c, org)
 	if err != nil {
 		return store.Token{}, "", err
 	}
@@ -585,7 +610,6 @@ func limitsOf(t store.Token) *access.TokenLimits {
 }
 
 func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	var req editTokenRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
@@ -594,53 +618,7 @@ func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	// A token may not lengthen or reissue a broader one: it would hand out more than it holds.
-	if (req.Reissue || req.Expires != nil) && !access.Narrower(limitsOf(t), c.principal.Token) {
-		return errForbidden("a token may only extend or reissue tokens no broader than itself")
-	}
-	var up store.TokenUpdate
-	if req.Name != nil {
-		if err := validTokenName(*req.Name); err != nil {
-			return errBadRequest(err.Error())
-		}
-		up.Name = req.Name
-	}
-	now := s.opts.Now()
-	if req.Expires != nil {
-		exp, err := parseExpiry(*req.Expires, now)
-		if err != nil {
-			return errBadRequest(err.Error())
-		}
-		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
-			return errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
-		}
-		if !exp.After(now) {
-			return errBadRequest("the expiry is in the past: to end a token now, revoke it")
-		}
-		up.ExpiresAt = &exp
-	}
-	// A new secret must not outlive the token that asks for it.
-	if req.Reissue && c.principal.Token != nil && t.ExpiresAt.After(c.principal.Token.ExpiresAt) && (up.ExpiresAt == nil || up.ExpiresAt.After(c.principal.Token.ExpiresAt)) {
-		return errForbidden("a token may only reissue tokens that expire no later than itself")
-	}
-	var secret string
-	if req.Reissue {
-		kind := byte(token.KindScope)
-		if t.Kind == "resource" {
-			kind = token.KindResource
-		}
-		if secret, err = newSecret(kind, t.Strength); err != nil {
-			return err
-		}
-		h := token.Hash(secret)
-		up.Hash = &h
-	}
-	t, err = s.store.UpdateToken(ctx, t.ID, up)
-	if err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "token changed", "request_id", requestID(ctx), "token_id", t.ID, "reissued", req.Reissue, "by", c.principal.Name)
-	ti, err := s.tokenInfo(ctx, t, owner)
+	secret, ti, err := s.editToken(r.Context(), c, t, owner, req)
 	if err != nil {
 		return err
 	}
@@ -651,15 +629,80 @@ func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) e
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// editToken renames, extends or reissues (new secret, returned once) the token t of owner,
+// with every check: the API and the pages both come here.
+func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner string, req editTokenRequest) (string, tokenInfo, error) {
+	// A token may not lengthen or reissue a broader one: it would hand out more than it holds.
+	if (req.Reissue || req.Expires != nil) && !access.Narrower(limitsOf(t), c.principal.Token) {
+		return "", tokenInfo{}, errForbidden("a token may only extend or reissue tokens no broader than itself")
+	}
+	var up store.TokenUpdate
+	if req.Name != nil {
+		if err := validTokenName(*req.Name); err != nil {
+			return "", tokenInfo{}, errBadRequest(err.Error())
+		}
+		up.Name = req.Name
+	}
+	now := s.opts.Now()
+	if req.Expires != nil {
+		exp, err := parseExpiry(*req.Expires, now)
+		if err != nil {
+			return "", tokenInfo{}, errBadRequest(err.Error())
+		}
+		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
+			return "", tokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+		}
+		if !exp.After(now) {
+			return "", tokenInfo{}, errBadRequest("the expiry is in the past: to end a token now, revoke it")
+		}
+		up.ExpiresAt = &exp
+	}
+	// A new secret must not outlive the token that asks for it.
+	if req.Reissue && c.principal.Token != nil && t.ExpiresAt.After(c.principal.Token.ExpiresAt) && (up.ExpiresAt == nil || up.ExpiresAt.After(c.principal.Token.ExpiresAt)) {
+		return "", tokenInfo{}, errForbidden("a token may only reissue tokens that expire no later than itself")
+	}
+	var secret string
+	var err error
+	if req.Reissue {
+		kind := byte(token.KindScope)
+		if t.Kind == "resource" {
+			kind = token.KindResource
+		}
+		if secret, err = newSecret(kind, t.Strength); err != nil {
+			return "", tokenInfo{}, err
+		}
+		h := token.Hash(secret)
+		up.Hash = &h
+	}
+	t, err = s.store.UpdateToken(ctx, t.ID, up)
+	if err != nil {
+		return "", tokenInfo{}, err
+	}
+	s.log.InfoContext(ctx, "token changed", "request_id", requestID(ctx), "token_id", t.ID, "reissued", req.Reissue, "by", c.principal.Name)
+	ti, err := s.tokenInfo(ctx, t, owner)
+	if err != nil {
+		return "", tokenInfo{}, err
+	}
+	return secret, ti, nil
+}
+
 func (s *Server) apiRemoveToken(w http.ResponseWriter, r *http.Request, c *call) error {
 	t, _, err := s.ownToken(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil {
+	if err := s.removeToken(r.Context(), c, t); err != nil {
 		return err
 	}
-	s.log.InfoContext(r.Context(), "token revoked", "request_id", requestID(r.Context()), "token_id", t.ID, "by", c.principal.Name)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeToken revokes t: its secret stops working when this returns.
+func (s *Server) removeToken(ctx context.Context, c *call, t store.Token) error {
+	if err := s.store.DeleteToken(ctx, t.ID); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "token revoked", "request_id", requestID(ctx), "token_id", t.ID, "by", c.principal.Name)
 	return nil
 }
