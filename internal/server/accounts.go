@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -66,9 +67,17 @@ func (s *Server) link(path, secret string) string {
 // sendMail sends and logs failures without failing the request: the answer must not depend
 // on whether a mail could go out (it would tell whether an account exists).
 func (s *Server) sendMail(ctx context.Context, m mail.Message) {
-	if err := s.opts.Mail.Send(ctx, m); err != nil {
+	_ = s.trySendMail(ctx, m)
+}
+
+// trySendMail is sendMail for callers that may tell whether the mail was handed over (an
+// administrator's test mail).
+func (s *Server) trySendMail(ctx context.Context, m mail.Message) error {
+	err := s.opts.Mail.Send(ctx, m)
+	if err != nil {
 		s.log.ErrorContext(ctx, "mail not sent", "request_id", requestID(ctx), "subject", m.Subject, "err", err)
 	}
+	return err
 }
 
 // mailBudget spends one mail to addr from the caller's address, or refuses with 429: anyone
@@ -428,15 +437,87 @@ func toUserInfo(u store.User) userInfo {
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	users, err := s.store.ListUsers(r.Context())
+	out, err := s.listUsers(r.Context())
 	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// The administration operations, shared by the API and the admin page; the route table has
+// asked for access.AdminUsers.
+
+func (s *Server) listUsers(ctx context.Context) ([]userInfo, error) {
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]userInfo, 0, len(users))
 	for _, u := range users {
 		out = append(out, toUserInfo(u))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
+}
+
+// createUser creates an account with a confirmed address. With no password it makes one up
+// and returns it, to be shown once to the administrator who asked.
+func (s *Server) createUser(ctx context.Context, req newUserRequest) (u store.User, generated string, err error) {
+	if err := names.Account(req.Name); err != nil {
+		return store.User{}, "", errBadRequest(err.Error())
+	}
+	if err := names.Email(req.Email); err != nil {
+		return store.User{}, "", errBadRequest(err.Error())
+	}
+	if req.Password == "" {
+		req.Password = access.GeneratePassword()
+		generated = req.Password
+	} else if err := checkNewPassword(req.Name, req.Password); err != nil {
+		return store.User{}, "", errBadRequest("password: " + err.Error())
+	}
+	hash, err := access.HashPassword(req.Password)
+	if err != nil {
+		return store.User{}, "", errBadRequest(err.Error())
+	}
+	u, err = s.store.CreateUser(ctx, store.NewUser{Name: req.Name, Email: req.Email, EmailVerified: true, PasswordHash: hash, Admin: req.Admin})
+	if err != nil {
+		return store.User{}, "", err
+	}
+	return u, generated, nil
+}
+
+// updateUser disables, enables, promotes or demotes an account; never the caller's own.
+// Disabling ends the account's sessions (the store does) and stops its tokens (identify
+// checks the account on each use).
+func (s *Server) updateUser(ctx context.Context, c *call, name string, req userUpdateRequest) (store.User, error) {
+	u, err := s.userNamed(ctx, name)
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.ID == c.principal.UserID && (req.Disabled != nil && *req.Disabled || req.Admin != nil && !*req.Admin) {
+		return store.User{}, errBadRequest("an administrator cannot disable or demote their own account; ask another administrator")
+	}
+	u, err = s.store.UpdateUser(ctx, u.ID, store.UserUpdate{Disabled: req.Disabled, Admin: req.Admin})
+	if err != nil {
+		return store.User{}, err
+	}
+	s.log.InfoContext(ctx, "account changed", "request_id", requestID(ctx), "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "by", c.principal.Name)
+	return u, nil
+}
+
+// invite mails an invitation to sign up to an address.
+func (s *Server) invite(ctx context.Context, c *call, email string) error {
+	if err := names.Email(email); err != nil {
+		return errBadRequest(err.Error())
+	}
+	secret, hash := newLink()
+	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "invite", Email: email, CreatedBy: c.principal.UserID, ExpiresAt: time.Now().Add(inviteTTL)}); err != nil {
+		return err
+	}
+	base := strings.TrimRight(s.opts.PublicURL, "/")
+	s.sendMail(ctx, mail.Message{To: email, Subject: "You are invited to Wharf",
+		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s), choosing your user name, in the browser:\n\n  %s/signup?invite=%s&email=%s\n\nor with the command line:\n\n  echo 'YOUR PASSWORD' | wharf signup USERNAME --email %s --invite %s --password-stdin --server %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
+			c.principal.Name, s.opts.PublicURL, human(inviteTTL), base, secret, url.QueryEscape(email), email, secret, s.opts.PublicURL, base)})
+	return nil
 }
 
 type newUserRequest struct {
@@ -451,29 +532,13 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Account(req.Name); err != nil {
-		return errBadRequest(err.Error())
-	}
-	if err := names.Email(req.Email); err != nil {
-		return errBadRequest(err.Error())
-	}
-	generated := req.Password == ""
-	if generated {
-		req.Password = access.GeneratePassword()
-	} else if err := checkNewPassword(req.Name, req.Password); err != nil {
-		return errBadRequest("password: " + err.Error())
-	}
-	hash, err := access.HashPassword(req.Password)
-	if err != nil {
-		return errBadRequest(err.Error())
-	}
-	u, err := s.store.CreateUser(r.Context(), store.NewUser{Name: req.Name, Email: req.Email, EmailVerified: true, PasswordHash: hash, Admin: req.Admin})
+	u, generated, err := s.createUser(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	out := map[string]any{"user": toUserInfo(u)}
-	if generated {
-		out["password"] = req.Password // shown once, to the admin who asked
+	if generated != "" {
+		out["password"] = generated // shown once, to the admin who asked
 	}
 	return writeJSON(w, http.StatusCreated, out)
 }
@@ -488,18 +553,10 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.userNamed(r.Context(), r.PathValue("user"))
+	u, err := s.updateUser(r.Context(), c, r.PathValue("user"), req)
 	if err != nil {
 		return err
 	}
-	if u.ID == c.principal.UserID && (req.Disabled != nil && *req.Disabled || req.Admin != nil && !*req.Admin) {
-		return errBadRequest("an administrator cannot disable or demote their own account; ask another administrator")
-	}
-	u, err = s.store.UpdateUser(r.Context(), u.ID, store.UserUpdate{Disabled: req.Disabled, Admin: req.Admin})
-	if err != nil {
-		return err
-	}
-	s.log.InfoContext(r.Context(), "account changed", "request_id", requestID(r.Context()), "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "by", c.principal.Name)
 	return writeJSON(w, http.StatusOK, toUserInfo(u))
 }
 
@@ -517,21 +574,13 @@ func isStoredName(name string) bool {
 }
 
 func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	var req emailRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Email(req.Email); err != nil {
-		return errBadRequest(err.Error())
-	}
-	secret, hash := newLink()
-	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "invite", Email: req.Email, CreatedBy: c.principal.UserID, ExpiresAt: time.Now().Add(inviteTTL)}); err != nil {
+	if err := s.invite(r.Context(), c, req.Email); err != nil {
 		return err
 	}
-	s.sendMail(ctx, mail.Message{To: req.Email, Subject: "You are invited to Wharf",
-		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s), choosing your user name:\n\n  echo 'YOUR PASSWORD' | wharf signup USERNAME --email %s --invite %s --password-stdin --server %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
-			c.principal.Name, s.opts.PublicURL, human(inviteTTL), req.Email, secret, s.opts.PublicURL, strings.TrimRight(s.opts.PublicURL, "/"))})
 	return writeJSON(w, http.StatusAccepted, map[string]string{"message": "invitation sent to " + req.Email})
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -38,14 +39,117 @@ func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Account(req.Name); err != nil {
-		return errBadRequest("organization " + err.Error())
-	}
-	org, err := s.store.CreateOrg(r.Context(), req.Name, c.principal.UserID)
+	org, err := s.createOrg(r.Context(), c, req.Name)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, orgInfo{Name: org.Name, Members: []store.Member{{Name: c.principal.Name, Role: store.RoleOwner}}, Groups: []store.Group{}})
+}
+
+// The operations on orgs and groups, shared by the API and the web pages. The route table has
+// already asked access.May for the action; these check the request's content.
+
+// createOrg creates an org with the caller as its first owner.
+func (s *Server) createOrg(ctx context.Context, c *call, name string) (store.Org, error) {
+	if err := names.Account(name); err != nil {
+		return store.Org{}, errBadRequest("organization " + err.Error())
+	}
+	return s.store.CreateOrg(ctx, name, c.principal.UserID)
+}
+
+// setMember adds a user to c.org or changes their role.
+func (s *Server) setMember(ctx context.Context, c *call, user, role string) error {
+	if role != store.RoleOwner && role != store.RoleMember {
+		return errBadRequest(`role must be "owner" or "member"`)
+	}
+	u, err := s.userNamed(ctx, user)
+	if err != nil {
+		return err
+	}
+	return s.store.SetOrgMember(ctx, c.org.ID, u.ID, role, c.principal.UserID)
+}
+
+// removeMember takes a user out of c.org and its groups.
+func (s *Server) removeMember(ctx context.Context, c *call, user string) error {
+	u, err := s.userNamed(ctx, user)
+	if err != nil {
+		return err
+	}
+	return s.store.RemoveOrgMember(ctx, c.org.ID, u.ID, c.principal.UserID)
+}
+
+func (s *Server) createGroup(ctx context.Context, c *call, name string) (store.Group, error) {
+	if err := names.Segment(name); err != nil {
+		return store.Group{}, errBadRequest("group name: " + err.Error())
+	}
+	return s.store.CreateGroup(ctx, c.org.ID, name, c.principal.UserID)
+}
+
+// checkGroup refuses a group name no group can have, as a group that is not there.
+func checkGroup(g string) error {
+	if names.Segment(g) != nil {
+		return &store.NotFoundError{Kind: "group", Name: g}
+	}
+	return nil
+}
+
+func (s *Server) deleteGroup(ctx context.Context, c *call, group string) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	return s.store.DeleteGroup(ctx, c.org.ID, group, c.principal.UserID)
+}
+
+func (s *Server) addGroupMember(ctx context.Context, c *call, group, user string) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	u, err := s.userNamed(ctx, user)
+	if err != nil {
+		return err
+	}
+	return s.store.AddGroupMember(ctx, c.org.ID, group, u.ID, c.principal.UserID)
+}
+
+func (s *Server) removeGroupMember(ctx context.Context, c *call, group, user string) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	u, err := s.userNamed(ctx, user)
+	if err != nil {
+		return err
+	}
+	return s.store.RemoveGroupMember(ctx, c.org.ID, group, u.ID, c.principal.UserID)
+}
+
+// setGrant gives a group a level on one of c.org's channels, or on a package of it.
+func (s *Server) setGrant(ctx context.Context, c *call, group string, req grantRequest) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	level, ok := access.ParseLevel(req.Level)
+	if !ok {
+		return errBadRequest(`level must be "read", "write" or "manage"`)
+	}
+	ch, err := s.grantTarget(ctx, c, req.Channel, req.Package)
+	if err != nil {
+		return err
+	}
+	return s.store.SetGrant(ctx, c.org.ID, group, ch.ID, req.Package, level, c.principal.UserID)
+}
+
+func (s *Server) removeGrant(ctx context.Context, c *call, group, channel, pkg string) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	if channel == "" {
+		return errBadRequest("name the grant to remove: ?channel=NAME[&package=NAME]")
+	}
+	ch, err := s.grantTarget(ctx, c, channel, pkg)
+	if err != nil {
+		return err
+	}
+	return s.store.RemoveGrant(ctx, c.org.ID, group, ch.ID, pkg, c.principal.UserID)
 }
 
 // groupsFor lists an org's groups as the caller may see them: owners see every grant;
@@ -115,25 +219,14 @@ func (s *Server) apiSetMember(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Role != store.RoleOwner && req.Role != store.RoleMember {
-		return errBadRequest(`role must be "owner" or "member"`)
-	}
-	u, err := s.userNamed(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.SetOrgMember(r.Context(), c.org.ID, u.ID, req.Role, c.principal.UserID); err != nil {
+	if err := s.setMember(r.Context(), c, r.PathValue("user"), req.Role); err != nil {
 		return err
 	}
 	return s.apiShowOrg(w, r, c)
 }
 
 func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := s.userNamed(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.RemoveOrgMember(r.Context(), c.org.ID, u.ID, c.principal.UserID); err != nil {
+	if err := s.removeMember(r.Context(), c, r.PathValue("user")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -153,30 +246,15 @@ func (s *Server) apiCreateGroup(w http.ResponseWriter, r *http.Request, c *call)
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := names.Segment(req.Name); err != nil {
-		return errBadRequest("group name: " + err.Error())
-	}
-	g, err := s.store.CreateGroup(r.Context(), c.org.ID, req.Name, c.principal.UserID)
+	g, err := s.createGroup(r.Context(), c, req.Name)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, g)
 }
 
-func (s *Server) groupName(r *http.Request) (string, error) {
-	g := r.PathValue("group")
-	if names.Segment(g) != nil {
-		return "", &store.NotFoundError{Kind: "group", Name: g}
-	}
-	return g, nil
-}
-
 func (s *Server) apiDeleteGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	g, err := s.groupName(r)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteGroup(r.Context(), c.org.ID, g, c.principal.UserID); err != nil {
+	if err := s.deleteGroup(r.Context(), c, r.PathValue("group")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -184,15 +262,7 @@ func (s *Server) apiDeleteGroup(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) apiAddGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	g, err := s.groupName(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.userNamed(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.AddGroupMember(r.Context(), c.org.ID, g, u.ID, c.principal.UserID); err != nil {
+	if err := s.addGroupMember(r.Context(), c, r.PathValue("group"), r.PathValue("user")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -200,15 +270,7 @@ func (s *Server) apiAddGroupMember(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (s *Server) apiRemoveGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	g, err := s.groupName(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.userNamed(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.RemoveGroupMember(r.Context(), c.org.ID, g, u.ID, c.principal.UserID); err != nil {
+	if err := s.removeGroupMember(r.Context(), c, r.PathValue("group"), r.PathValue("user")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -223,8 +285,8 @@ type grantRequest struct {
 
 // grantTarget checks that a grant names one of the org's own channels: an org hands out
 // access only to what it owns.
-func (s *Server) grantTarget(r *http.Request, c *call, channel, pkg string) (store.Channel, error) {
-	ch, err := s.channelByName(r.Context(), channel)
+func (s *Server) grantTarget(ctx context.Context, c *call, channel, pkg string) (store.Channel, error) {
+	ch, err := s.channelByName(ctx, channel)
 	if err != nil {
 		return ch, err
 	}
@@ -245,38 +307,15 @@ func (s *Server) apiSetGrant(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	g, err := s.groupName(r)
-	if err != nil {
-		return err
-	}
-	level, ok := access.ParseLevel(req.Level)
-	if !ok {
-		return errBadRequest(`level must be "read", "write" or "manage"`)
-	}
-	ch, err := s.grantTarget(r, c, req.Channel, req.Package)
-	if err != nil {
-		return err
-	}
-	if err := s.store.SetGrant(r.Context(), c.org.ID, g, ch.ID, req.Package, level, c.principal.UserID); err != nil {
+	if err := s.setGrant(r.Context(), c, r.PathValue("group"), req); err != nil {
 		return err
 	}
 	return s.apiGroups(w, r, c)
 }
 
 func (s *Server) apiRemoveGrant(w http.ResponseWriter, r *http.Request, c *call) error {
-	g, err := s.groupName(r)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
-	if q.Get("channel") == "" {
-		return errBadRequest("name the grant to remove: ?channel=NAME[&package=NAME]")
-	}
-	ch, err := s.grantTarget(r, c, q.Get("channel"), q.Get("package"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.RemoveGrant(r.Context(), c.org.ID, g, ch.ID, q.Get("package"), c.principal.UserID); err != nil {
+	if err := s.removeGrant(r.Context(), c, r.PathValue("group"), q.Get("channel"), q.Get("package")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
