@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -111,6 +112,12 @@ func (s *Server) resolveNewChannel(r *http.Request, c *call) (access.Resource, e
 	if err := names.Channel(req.Name); err != nil {
 		return access.Resource{}, errBadRequest(err.Error())
 	}
+	return s.newChannelResource(r, c, req)
+}
+
+// newChannelResource is what creating the channel req names is an action on; it keeps req
+// in c for createChannel.
+func (s *Server) newChannelResource(r *http.Request, c *call, req api.NewChannelRequest) (access.Resource, error) {
 	c.newChannel = req
 	if parent, _, ok := cut(req.Name, "/"); ok {
 		if req.Org != "" {
@@ -135,6 +142,16 @@ func (s *Server) resolveNewChannel(r *http.Request, c *call) (access.Resource, e
 }
 
 func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	ch, err := s.createChannel(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, channelInfo(ch))
+}
+
+// createChannel creates the channel a resolver put in c.newChannel (its name checked), owned
+// by the caller, by c.org, or for a subchannel by its parent's owner.
+func (s *Server) createChannel(ctx context.Context, c *call) (store.Channel, error) {
 	nc := store.NewChannel{Name: c.newChannel.Name, Private: c.newChannel.Private, OwnerUserID: c.principal.UserID, ActorID: c.principal.UserID}
 	switch {
 	case c.channel.ID != 0: // a subchannel belongs to its parent's owner
@@ -142,11 +159,7 @@ func (s *Server) apiCreateChannel(w http.ResponseWriter, r *http.Request, c *cal
 	case c.org.ID != 0:
 		nc.OwnerUserID, nc.OwnerOrgID = 0, c.org.ID
 	}
-	ch, err := s.store.CreateChannel(r.Context(), nc)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, channelInfo(ch))
+	return s.store.CreateChannel(ctx, nc)
 }
 
 func (s *Server) apiShowChannel(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -321,21 +334,26 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) error {
-	if access.ChannelLevel(c.principal, resourceOf(c.channel)) >= access.Read {
-		labels, err := s.store.Labels(r.Context(), c.channel.ID)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, labels)
-	}
-	// Counted over the files the caller may see: counts must not betray private packages.
-	files, err := s.store.ListFiles(r.Context(), c.channel.ID, "")
+	labels, err := s.labelsFor(r.Context(), c.principal, c.channel)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, labels)
+}
+
+// labelsFor lists a channel's labels with their file counts as p may see them.
+func (s *Server) labelsFor(ctx context.Context, p access.Principal, ch store.Channel) ([]store.LabelCount, error) {
+	if access.ChannelLevel(p, resourceOf(ch)) >= access.Read {
+		return s.store.Labels(ctx, ch.ID)
+	}
+	// Counted over the files the caller may see: counts must not betray private packages.
+	files, err := s.store.ListFiles(ctx, ch.ID, "")
+	if err != nil {
+		return nil, err
+	}
 	counts := map[string]int64{}
 	for _, f := range files {
-		if access.CanRead(c.principal, fileResource(c.channel, f)) {
+		if access.CanRead(p, fileResource(ch, f)) {
 			for _, l := range f.Labels {
 				counts[l]++
 			}
@@ -346,7 +364,7 @@ func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) erro
 		out = append(out, store.LabelCount{Label: l, Files: n})
 	}
 	slices.SortFunc(out, func(a, b store.LabelCount) int { return strings.Compare(a.Label, b.Label) })
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) error {

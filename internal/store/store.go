@@ -240,6 +240,7 @@ type Store interface {
 	AccountStore
 	TokenStore
 	SessionStore
+	BrowseStore
 
 	Close() error
 }

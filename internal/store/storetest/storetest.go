@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteChannel", testDeleteChannel},
 		{"Sessions", testSessions},
 		{"Settings", testSettings},
+		{"Browse", testBrowse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
