@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -71,6 +72,25 @@ func FuzzRequestPath(f *testing.F) {
 			if cp.channel == "" || cp.label == "" {
 				t.Fatalf("parsed %q as %+v", rest, cp)
 			}
+		}
+	})
+}
+
+// FuzzLocalPath: where sign-in sends a browser back to stays on this server, whatever the
+// next parameter holds.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"/", "/settings", "//evil.example/", "/\\evil.example", "https://evil.example/", "/%2F/evil", "/a?b=c", "\t/x", "/x\r\nSet-Cookie: a=b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		p := localPath(next)
+		u, err := url.Parse(p)
+		if err != nil {
+			t.Fatalf("localPath(%q) = %q, which does not parse: %v", next, p, err)
+		}
+		if u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+			strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n\t\x00") {
+			t.Fatalf("localPath(%q) = %q leaves the server", next, p)
 		}
 	})
 }

@@ -111,6 +111,9 @@ func (s *Server) pageSignup(w http.ResponseWriter, r *http.Request, c *call) err
 	if mode == SignupClosed {
 		return errForbidden("sign-up is closed on this server: ask an administrator for an account")
 	}
+	if r.URL.Query().Get("invite") != "" {
+		w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the invitation's secret
+	}
 	return s.render(w, r, http.StatusOK, "signup", s.page(c, "Create an account",
 		signupData{Invite: mode == SignupInvite, InviteCode: r.URL.Query().Get("invite"), Email: r.URL.Query().Get("email")}))
 }
