@@ -19,6 +19,12 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 
+-- The web UI lists a channel's packages with their files, and the newest uploads.
+CREATE INDEX files_package ON files (package_id, version);
+CREATE INDEX files_channel_created ON files (channel_id, created_at);
+
 -- +goose Down
+DROP INDEX files_channel_created;
+DROP INDEX files_package;
 DROP TABLE settings;
 DROP TABLE sessions;
