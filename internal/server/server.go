@@ -433,20 +433,25 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				return refuse(p, res)
 			}
 			write := r.Method != http.MethodGet && r.Method != http.MethodHead
-			if write {
+			if write && !p.Anonymous() {
 				// Any change may be to who may do what: what is remembered of accounts and
 				// tokens is dropped before and after it, so the next request sees it even if
 				// this one's answer went out before the handler returned.
 				s.ids.changed()
 			}
-			err = rt.handle(w, r, c)
-			if write {
+			sw := &answerStatus{ResponseWriter: w}
+			err = rt.handle(sw, r, c)
+			// Pages answer a refused form themselves, with a 4xx page and no error: only an
+			// answer below 400 made a change. Visitors' failed forms must not cost every
+			// replica its caches.
+			changed := err == nil && sw.status < 400
+			if write && changed {
 				s.ids.changed()
 			}
 			// Tell the other replicas of changes to who may do what; detached, since the
 			// change is made whatever the client does now. Uploads and file edits change no
 			// one's rights, and are the frequent writes; nor do signing in and out.
-			if write && err == nil && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete &&
+			if write && changed && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete &&
 				rt.pattern != "/login" && rt.pattern != "/logout" {
 				if berr := s.store.BumpAccessEpoch(context.WithoutCancel(r.Context())); berr != nil {
 					s.warn(r.Context(), "telling other replicas of a change failed", "err", berr)
@@ -461,6 +466,28 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		}
 	})
 }
+
+// answerStatus notes the status a handler answered with.
+type answerStatus struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *answerStatus) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *answerStatus) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *answerStatus) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the
 // caller may not know exists, 401 for an anonymous caller, 403 otherwise.

@@ -131,10 +131,7 @@ func (s *Server) page(c *call, title string, data any) web.Page {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p web.Page) error {
 	p.Signup = s.signupMode(r.Context()) != SignupClosed
 	if r.Method == http.MethodGet {
-		p.Path = r.URL.Path
-		if r.URL.RawQuery != "" {
-			p.Path += "?" + r.URL.RawQuery
-		}
+		p.Path = returnPath(r)
 	}
 	if p.Flash == "" && p.Error == "" {
 		if ck, err := r.Cookie(flashCookie); err == nil {
@@ -200,11 +197,7 @@ func (s *Server) setFlash(w http.ResponseWriter, r *http.Request, v string) {
 func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	he := classify(err)
 	if he.status == http.StatusUnauthorized && c.principal.Anonymous() && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		next := r.URL.Path
-		if r.URL.RawQuery != "" {
-			next += "?" + r.URL.RawQuery
-		}
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(returnPath(r)), http.StatusSeeOther)
 		return
 	}
 	if he.status == 499 || he.status >= 500 {
@@ -223,6 +216,16 @@ func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, c *call,
 	if rerr := s.render(w, r, he.status, "error", p); rerr != nil {
 		s.writeError(w, r, rerr)
 	}
+}
+
+// returnPath is where sign-in brings a visitor back to: this page, as the browser asked for it
+// ("acme%2Fdev" stays one segment), without a query that holds a mailed link's secret.
+func returnPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if r.URL.RawQuery != "" && !r.URL.Query().Has("token") && !r.URL.Query().Has("invite") {
+		p += "?" + r.URL.RawQuery
+	}
+	return p
 }
 
 // localPath is a path to come back to after sign-in, only if it stays on this server.

@@ -53,13 +53,19 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
+	// Budgets are the account's, whichever of its name or address was typed: the right
+	// password by address must not get past a budget that guesses by name spent.
+	account := strings.ToLower(name)
+	if u.ID != 0 {
+		account = u.Name
+	}
 	addr, now := clientAddr(r), time.Now()
-	if err := s.signins.allow(name, addr, now); err != nil {
+	if err := s.signins.allow(account, addr, now); err != nil {
 		he := classify(err)
 		w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds())))
 		return again(he.status, he.message, false)
 	}
-	ok, err := s.signins.verify(ctx, name, addr, u.PasswordHash, pass, u.ID != 0)
+	ok, err := s.signins.verify(ctx, account, addr, u.PasswordHash, pass, u.ID != 0)
 	if err != nil {
 		he := classify(err)
 		if he.status >= 500 || he.status == 499 {
@@ -264,6 +270,9 @@ func (s *Server) pageSettings(w http.ResponseWriter, r *http.Request, c *call) e
 	cur, _ := currentSession(ctx)
 	d := settingsData{User: u, Orgs: orgs}
 	for _, se := range list {
+		if time.Since(se.LastSeenAt) > sessionIdle && se.ID != cur.ID {
+			continue // ended by disuse, though its row is still there
+		}
 		d.Sessions = append(d.Sessions, sessionRow{Session: se, Current: se.ID == cur.ID})
 	}
 	return s.render(w, r, http.StatusOK, "settings", s.page(c, "Account settings", d))

@@ -98,6 +98,8 @@ type tokenForm struct {
 	Expires   string
 	ExpiresOn string
 	Strength  string
+	// Confirm asks for the password: the session is older than reauthWindow.
+	Confirm bool
 }
 
 // ownedOrgs are the names of the orgs whose tokens the viewer manages.
@@ -130,6 +132,7 @@ func (s *Server) fillTokenForm(r *http.Request, c *call, f *tokenForm) error {
 	if f.Orgs, err = s.ownedOrgs(r, c); err != nil {
 		return err
 	}
+	f.Confirm = !s.signedInRecently(r)
 	f.Groups = scopeGroups()
 	f.Levels = []string{"read", "write", "manage"}
 	f.Expiries = s.expiryChoices()
@@ -179,6 +182,9 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 	}
 	var secret string
 	var ti tokenInfo
+	if err == nil {
+		err = s.confirmSignIn(w, r, c)
+	}
 	if err == nil {
 		secret, ti, err = s.createToken(r, c, req)
 	}
@@ -246,6 +252,7 @@ type tokensList struct {
 	// for the extend forms: the lifetime offered first, and the dates allowed
 	Expires, ExpiresOn string
 	Today, MaxDate     string
+	Confirm            bool // the extend and reissue forms ask for the password
 }
 
 // pageTokens lists the viewer's tokens, and the tokens of the orgs they own.
@@ -259,6 +266,7 @@ func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request, c *call) err
 	d := tokensList{Orgs: orgs, Expiries: s.expiryChoices(), Today: now.UTC().Format(time.DateOnly),
 		MaxDate: s.maxExpiry(c, now).UTC().Add(-24 * time.Hour).Format(time.DateOnly)}
 	d.Expires = d.Expiries[len(d.Expiries)-1].Value
+	d.Confirm = !s.signedInRecently(r)
 	add := func(list []tokenInfo) {
 		for _, ti := range list {
 			d.Tokens = append(d.Tokens, tokenRow{ti, !now.Before(ti.ExpiresAt)})
@@ -315,6 +323,9 @@ func (s *Server) pageExtendToken(w http.ResponseWriter, r *http.Request, c *call
 	if exp == "" {
 		return s.redirectError(w, r, "/tokens", errBadRequest("choose how long the token "+t.Name+" is to live"))
 	}
+	if err := s.confirmSignIn(w, r, c); err != nil {
+		return s.redirectError(w, r, "/tokens", err)
+	}
 	_, ti, err := s.editToken(r.Context(), c, t, owner, editTokenRequest{Expires: &exp})
 	if err != nil {
 		return s.redirectError(w, r, "/tokens", err)
@@ -327,6 +338,9 @@ func (s *Server) pageReissueToken(w http.ResponseWriter, r *http.Request, c *cal
 	t, owner, err := s.formToken(w, r, c)
 	if err != nil {
 		return err
+	}
+	if err := s.confirmSignIn(w, r, c); err != nil {
+		return s.redirectError(w, r, "/tokens", err)
 	}
 	secret, ti, err := s.editToken(r.Context(), c, t, owner, editTokenRequest{Reissue: true})
 	if err != nil {
@@ -344,4 +358,44 @@ func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request, c *call
 		return s.redirectError(w, r, "/tokens", err)
 	}
 	return s.redirect(w, r, "/tokens", "The token "+t.Name+" is revoked: its secret no longer works.")
+}
+
+// reauthWindow is how long after signing in a session may make, extend or reissue tokens
+// without the password again: a token outlives the session, so a stolen session cookie must
+// not be enough to mint one.
+const reauthWindow = 15 * time.Minute
+
+func (s *Server) signedInRecently(r *http.Request) bool {
+	se, ok := currentSession(r.Context())
+	return ok && s.opts.Now().Sub(se.CreatedAt) <= reauthWindow
+}
+
+// confirmSignIn lets a token form through when the session is fresh, or when the form carries
+// the account's password; the password starts a new session, fresh for reauthWindow.
+func (s *Server) confirmSignIn(w http.ResponseWriter, r *http.Request, c *call) error {
+	if s.signedInRecently(r) {
+		return nil
+	}
+	pw := r.PostFormValue("password")
+	if pw == "" {
+		return errForbidden("confirm your password: you signed in more than 15 minutes ago, and making, extending or reissuing a token needs a recent sign-in")
+	}
+	ctx := r.Context()
+	u, err := s.store.UserByID(ctx, c.principal.UserID)
+	if err != nil {
+		return err
+	}
+	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, pw, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errForbidden("the password is wrong")
+	}
+	if old, ok := currentSession(ctx); ok {
+		if err := s.store.DeleteSession(ctx, old.UserID, old.ID); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+	}
+	return s.startSession(w, r, u)
 }

@@ -354,8 +354,11 @@ func scanFile(sc interface{ Scan(...any) error }) (File, error) {
 }
 
 func (s *sqlStore) packageID(ctx context.Context, tx *sql.Tx, channelID int64, kind, name string) (int64, error) {
-	if _, err := s.exec(ctx, tx, `INSERT INTO packages (channel_id, kind, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, kind, name) DO NOTHING`,
-		channelID, kind, name, now()); err != nil {
+	// Privacy is per name: a wheel of a private conda package's name is private from its
+	// first upload, as the owner was told.
+	if _, err := s.exec(ctx, tx, `INSERT INTO packages (channel_id, kind, name, private, created_at)
+		VALUES (?, ?, ?, EXISTS (SELECT 1 FROM packages WHERE channel_id = ? AND name = ? AND private), ?) ON CONFLICT (channel_id, kind, name) DO NOTHING`,
+		channelID, kind, name, channelID, name, now()); err != nil {
 		return 0, fmt.Errorf("add package: %w", err)
 	}
 	var id int64

@@ -109,9 +109,8 @@ func (r *Renderer) funcs() template.FuncMap {
 	return template.FuncMap{
 		"asset": func(name string) string { return r.assets[name] },
 		// seg escapes one path segment: a subchannel "acme/dev" becomes "acme%2Fdev".
-		"seg":   url.PathEscape,
-		"query": url.QueryEscape,
-		"size":  Size,
+		"seg":  url.PathEscape,
+		"size": Size,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -384,6 +385,34 @@ func testPrivacy(t *testing.T, s store.Store) {
 	if _, err := s.PackagePrivacy(ctx, ch.ID, "missing"); !store.IsNotFound(err) {
 		t.Errorf("PackagePrivacy(missing) = %v, want not found", err)
 	}
+	// Privacy is per name: a wheel of a private conda package's name is private from its
+	// first upload, and one of a public name stays public.
+	ch2 := mustChannel(t, s, "names")
+	for _, nf := range []store.NewFile{file(ch2, "noarch", "open", "1.0", "a"), file(ch2, "noarch", "closed", "1.0", "b")} {
+		if _, _, err := s.AddFile(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetPackagePrivate(ctx, ch2.ID, "closed", true, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, nf := range []store.NewFile{pypiFile(ch2, "closed", "2.0", "closed-2.0-py3-none-any.whl", "c2"), pypiFile(ch2, "open", "2.0", "open-2.0-py3-none-any.whl", "o2")} {
+		if _, _, err := s.AddFile(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ps, err := s.PrivatePackages(ctx, ch2.ID); err != nil || strings.Join(ps, ",") != "closed" {
+		t.Errorf("private packages after a wheel of each name = %v, %v", ps, err)
+	}
+	py, err := s.SubdirSnapshot(ctx, ch2.ID, "main", store.PyPISubdir)
+	if err != nil || !slices.Contains(py.Private, "closed") || slices.Contains(py.Private, "open") {
+		t.Errorf("pypi snapshot private = %v, %v; want closed, not open", py.Private, err)
+	}
+	for _, f := range listFiles(t, s, ch2.ID) {
+		if f.PackagePrivate != (f.Package == "closed") {
+			t.Errorf("%s: private = %v", f.Filename, f.PackagePrivate)
+		}
+	}
 	sub := mustChannel(t, s, "acme/dev")
 	subRev := revision(t, s, "acme/dev")
 	if err := s.SetChannelPrivate(ctx, ch.ID, true, 0); err != nil {
@@ -461,4 +490,13 @@ func testCopyKeepsPrivacy(t *testing.T, s store.Store) {
 	if priv, err := s.PackagePrivacy(ctx, dst.ID, "hidden"); err != nil || !priv {
 		t.Errorf("copied private package: private %v, %v; want private", priv, err)
 	}
+}
+
+func listFiles(t *testing.T, s store.Store, channelID int64) []store.File {
+	t.Helper()
+	fs, err := s.ListFiles(t.Context(), channelID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
