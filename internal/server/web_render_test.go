@@ -83,6 +83,35 @@ func TestWebEveryPageRendersForEveryRole(t *testing.T) {
 				{"alice", "sea-shell-lantern-a", false},
 				{"admin", adminPassword, true},
 			}
+			// Every form that needs a permission refuses a visitor (401) and a signed-in
+			// stranger (403, or 404 where the thing is private), and changes nothing.
+			epoch, _ := e.store.AccessEpoch(t.Context())
+			carol := e.signedIn("carol", "sea-shell-lantern-c")
+			for _, rt := range e.server.Routes() {
+				if rt.Method != "POST" || !isPage(rt.Pattern) || rt.Action == "anyone" {
+					continue
+				}
+				path := fillPattern(t, rt.Pattern)
+				if r := e.browser().post(path, url.Values{"name": {"x"}, "user": {"carol"}, "role": {"owner"}, "private": {"false"}, "package": {"alpha"}}); r.status != http.StatusUnauthorized &&
+					!(strings.HasPrefix(rt.Pattern, "/channels/{channel}") && r.status == http.StatusNotFound) { // acme is private: 404
+					t.Errorf("visitor POST %s: %d, want 401", path, r.status)
+				}
+				own := rt.Pattern == "/channels" || rt.Pattern == "/orgs" || rt.Pattern == "/tokens" || strings.HasPrefix(rt.Pattern, "/settings/")
+				if own {
+					continue // carol's own things: tested with their pages
+				}
+				r := carol.post(path, url.Values{"name": {"x"}, "user": {"carol"}, "role": {"owner"}, "private": {"false"}, "package": {"alpha"}, "channel": {"acme"}, "level": {"manage"}})
+				if r.status != http.StatusForbidden && r.status != http.StatusNotFound {
+					t.Errorf("stranger POST %s (%s): %d, want 403 or 404: %s", path, rt.Action, r.status, r.text())
+				}
+			}
+			if n, _ := e.store.AccessEpoch(t.Context()); n != epoch {
+				t.Errorf("refused forms moved the access epoch from %d to %d", epoch, n)
+			}
+			if r := e.do("GET", "/api/v1/orgs/acme", alice, nil); !strings.Contains(string(r.body), `"devs"`) || strings.Contains(string(r.body), "carol") {
+				t.Errorf("the org after the refused forms: %s", r.body)
+			}
+
 			for _, role := range roles {
 				w := e.browser()
 				if role.password != "" {
