@@ -439,7 +439,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				// this one's answer went out before the handler returned.
 				s.ids.changed()
 			}
-			sw := &answerStatus{ResponseWriter: w}
+			sw := &statusWriter{ResponseWriter: w}
 			err = rt.handle(sw, r, c)
 			// Pages answer a refused form themselves, with a 4xx page and no error: only an
 			// answer below 400 made a change. Visitors' failed forms must not cost every
@@ -466,28 +466,6 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		}
 	})
 }
-
-// answerStatus notes the status a handler answered with.
-type answerStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *answerStatus) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *answerStatus) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *answerStatus) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the
 // caller may not know exists, 401 for an anonymous caller, 403 otherwise.
