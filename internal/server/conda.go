@@ -157,15 +157,20 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	if !access.CanRead(c.principal, res) {
 		return &store.NotFoundError{Kind: "file", Name: ref.String()} // as if it were not there
 	}
+	s.serveFile(w, r, f, cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
+	return nil
+}
+
+// serveFile sends a stored file's bytes, with ranges and conditional requests.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f store.File, cacheControl string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Cache-Control", cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
+	h.Set("Cache-Control", cacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
-	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
+	rs := &blobReadSeeker{ctx: r.Context(), store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
 	defer rs.Close()
 	http.ServeContent(w, r, "", f.CreatedAt, rs)
-	return nil
 }
 
 // blobReadSeeker lets http.ServeContent serve ranges of a blob; it opens a ranged reader at

@@ -21,7 +21,6 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/wharfhq/wharf/internal/access"
-	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/pypi/simple"
 	"github.com/wharfhq/wharf/internal/store"
@@ -252,15 +251,8 @@ func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error
 		serveBytes(w, r, "text/plain; charset=utf-8", `"`+etagOf(md)+`"`, cacheControl(w, r, shared, true), f.CreatedAt, md)
 		return nil
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("ETag", `"`+f.SHA256+`"`)
 	// The URL names the content's hash: it never changes.
-	h.Set("Cache-Control", cacheControl(w, r, shared, true))
-	h.Set("X-Content-Type-Options", "nosniff")
-	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
-	defer rs.Close()
-	http.ServeContent(w, r, "", f.CreatedAt, rs)
+	s.serveFile(w, r, f, cacheControl(w, r, shared, true))
 	return nil
 }
 

@@ -313,6 +313,7 @@ func (s *Server) routes() http.Handler {
 		{"POST", "/channels", access.ChannelCreate, s.resolveWebNewChannel, s.pageCreateChannel},
 		{"GET", "/channels/{channel}", access.ChannelView, s.resolveChannel, s.pageChannel},
 		{"GET", "/channels/{channel}/packages/{package}", access.ArtifactDownload, s.resolvePackageView, s.pagePackage},
+		{"GET", "/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDownload, s.resolveFile, s.pageDownload},
 		{"POST", "/channels/{channel}/packages/{package}/privacy", access.PackageManage, s.resolvePackage, s.pagePackagePrivacy},
 		{"GET", "/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.pageChannelHistory},
 		{"GET", "/channels/{channel}/settings", access.ChannelManage, s.resolveChannel, s.pageChannelSettings},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -453,16 +454,21 @@ func (s *Server) pipURL(channel string, token bool) string {
 	return u
 }
 
-// downloadURL is where a file is downloaded from, on the conda or PyPI surface.
+// downloadURL is where the package page downloads a file from: a page of the web UI, so that
+// the session signs the download in (the conda and PyPI surfaces never read the cookie).
 func downloadURL(channel string, f store.File) string {
-	if f.Kind == "pypi" {
-		return "/pypi/" + channelSegments(channel) + "/files/" + f.SHA256 + "/" + url.PathEscape(f.Filename)
+	return "/channels/" + url.PathEscape(channel) + "/files/" + url.PathEscape(f.Subdir) + "/" + url.PathEscape(f.Filename)
+}
+
+// pageDownload sends a file to a browser, as an attachment under its own name.
+func (s *Server) pageDownload(w http.ResponseWriter, r *http.Request, c *call) error {
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": c.file.Filename}))
+	cc := "private, no-cache"
+	if !private(c.channel) && !c.file.PackagePrivate {
+		cc = "public, max-age=30"
 	}
-	u := "/conda/" + channelSegments(channel)
-	if len(f.Labels) > 0 && !slices.Contains(f.Labels, "main") {
-		u += "/label/" + channelSegments(f.Labels[0])
-	}
-	return u + "/" + url.PathEscape(f.Subdir) + "/" + url.PathEscape(f.Filename)
+	s.serveFile(w, r, c.file, cc)
+	return nil
 }
 
 // ---- a package's page

@@ -224,11 +224,12 @@ func TestWebPackagePage(t *testing.T) {
 			text = r.text()
 			bwHas(t, "a visitor", "demo 1.2.0", text, "Files of 1.2.0", demoFile, "noarch", "python >=3.9", "numpy", "by admin",
 				bwSHA256(e.demo), strconv.Itoa(len(e.demo))+" bytes")
-			if !strings.Contains(string(r.body), `href="/conda/harbor/noarch/`+demoFile+`"`) {
+			if !strings.Contains(string(r.body), `href="/channels/harbor/files/noarch/`+demoFile+`"`) {
 				t.Errorf("no download link for %s: %s", demoFile, r.body)
 			}
-			if d := e.do("GET", "/conda/harbor/noarch/"+demoFile, "", nil); d.status != 200 || string(d.body) != string(e.demo) {
-				t.Errorf("download link: %d", d.status)
+			if d := anon.get("/channels/harbor/files/noarch/" + demoFile); d.status != 200 || string(d.body) != string(e.demo) ||
+				d.header.Get("Content-Disposition") != `attachment; filename=`+demoFile {
+				t.Errorf("download link: %d %v", d.status, d.header)
 			}
 
 			// A Python distribution: Requires-Dist from its core metadata, the pip line.
@@ -237,11 +238,11 @@ func TestWebPackagePage(t *testing.T) {
 			bwHas(t, "a visitor", "wheely", text, "requests>=2.31", ">=3.10", "Rolls along", bwSHA256(e.wheel), "pypi",
 				"pip install --index-url https://wharf.example.com/pypi/harbor/simple/ wheely")
 			bwLacks(t, "a visitor", "wheely", text, "<TOKEN>", "conda install")
-			link := "/pypi/harbor/files/" + bwSHA256(e.wheel) + "/wheely-2.0-py3-none-any.whl"
+			link := "/channels/harbor/files/pypi/wheely-2.0-py3-none-any.whl"
 			if !strings.Contains(string(r.body), `href="`+link+`"`) {
 				t.Errorf("no download link %s: %s", link, r.body)
 			}
-			if d := e.do("GET", link, "", nil); d.status != 200 || string(d.body) != string(e.wheel) {
+			if d := anon.get(link); d.status != 200 || string(d.body) != string(e.wheel) {
 				t.Errorf("download link: %d", d.status)
 			}
 			// Other spellings of a Python project find it.
@@ -259,6 +260,17 @@ func TestWebPackagePage(t *testing.T) {
 				}
 			}
 			olivia := e.as(bwOlivia)
+			// The page's download link works with the session for who may read the file
+			// (the conda URL would not take the cookie), and is missing for the others.
+			hushedFile := "/channels/harbor/files/linux-64/" + condatest.Spec{Name: "hushed", Version: "0.1", Subdir: "linux-64"}.Filename()
+			if d := olivia.get(hushedFile); d.status != 200 || !strings.Contains(d.header.Get("Cache-Control"), "private") || len(d.body) == 0 {
+				t.Errorf("olivia downloads her private file: %d %v", d.status, d.header)
+			}
+			for _, w := range []*webClient{anon, e.as(bwCarl)} {
+				if d := w.get(hushedFile); d.status != http.StatusNotFound {
+					t.Errorf("a stranger downloads the private file: %d", d.status)
+				}
+			}
 			text = olivia.bwPage("/channels/harbor/packages/hushed")
 			bwHas(t, "olivia", "hushed", text, "conda install -c https://wharf.example.com/t/<TOKEN>/conda/harbor hushed", "Make it public", "linux-64")
 			text = olivia.bwPage("/channels/vault/packages/locked")

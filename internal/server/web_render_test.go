@@ -15,13 +15,15 @@ import (
 // pageParams fills the wildcards of page routes for TestWebEveryPageRendersForEveryRole. A
 // page route with a wildcard missing here fails the test, so new pages cannot be left out.
 var pageParams = map[string]string{
-	"channel": "acme",
-	"package": "alpha",
-	"org":     "acme",
-	"group":   "devs",
-	"user":    "alice",
-	"token":   "1",
-	"id":      "1",
+	"channel":  "acme",
+	"package":  "alpha",
+	"org":      "acme",
+	"group":    "devs",
+	"user":     "alice",
+	"token":    "1",
+	"id":       "1",
+	"subdir":   "noarch",
+	"filename": "alpha-1.0-0.conda",
 }
 
 var wildcardRE = regexp.MustCompile(`\{([^}.$]+)(\.\.\.)?\}`)
@@ -134,6 +136,13 @@ func TestWebEveryPageRendersForEveryRole(t *testing.T) {
 					case r.status == http.StatusSeeOther:
 						if role.password != "" && path != "/login" {
 							t.Errorf("%s: sent to %s though signed in", where, r.header.Get("Location"))
+						}
+						continue
+					}
+					if strings.Contains(rt.Pattern, "/files/") && r.status != http.StatusNotFound {
+						// A download, not a page: the private package's file, for who may read it.
+						if role.name == "visitor" || role.name == "carol" || r.status != http.StatusOK || r.header.Get("Content-Type") != "application/octet-stream" {
+							t.Errorf("%s: %d %v", where, r.status, r.header)
 						}
 						continue
 					}
