@@ -66,6 +66,9 @@ func (w *webClient) do(method, path string, body io.Reader, header ...string) re
 			delete(w.cookies, c.Name)
 		} else {
 			w.cookies[c.Name] = c.Value
+			if strings.Contains(c.Name, "session") {
+				noteIssued(c.Value) // session secrets must not reach the logs either
+			}
 		}
 	}
 	return resp{res.StatusCode, res.Header, b}
