@@ -423,20 +423,36 @@ func historyLimit(r *http.Request) int {
 }
 
 func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, c *call) error {
-	ch := c.channel
+	if err := s.deleteChannel(r.Context(), c); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deletableChannel says why a channel may not be removed on its own, or nil.
+func (s *Server) deletableChannel(ctx context.Context, ch store.Channel) error {
 	if ch.ParentID == 0 {
 		// An account's own channel goes with the account, not alone.
-		if u, err := s.store.UserByName(r.Context(), ch.Name); err == nil && u.ID == ch.OwnerUserID {
+		if u, err := s.store.UserByName(ctx, ch.Name); err == nil && u.ID == ch.OwnerUserID {
 			return errBadRequest("channel " + ch.Name + " is the account's own channel: it cannot be removed by itself")
 		}
-		if o, err := s.store.OrgByName(r.Context(), ch.Name); err == nil && o.ID == ch.OwnerOrgID {
+		if o, err := s.store.OrgByName(ctx, ch.Name); err == nil && o.ID == ch.OwnerOrgID {
 			return errBadRequest("channel " + ch.Name + " is the organization's own channel: it cannot be removed by itself")
 		}
 	}
-	if err := s.store.DeleteChannel(r.Context(), ch.ID); err != nil {
+	return nil
+}
+
+// deleteChannel removes the call's channel with its subchannels and files.
+func (s *Server) deleteChannel(ctx context.Context, c *call) error {
+	ch := c.channel
+	if err := s.deletableChannel(ctx, ch); err != nil {
 		return err
 	}
-	s.log.InfoContext(r.Context(), "channel removed", "request_id", requestID(r.Context()), "channel", ch.Name, "by", c.principal.Name)
-	w.WriteHeader(http.StatusNoContent)
+	if err := s.store.DeleteChannel(ctx, ch.ID); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "channel removed", "request_id", requestID(ctx), "channel", ch.Name, "by", c.principal.Name)
 	return nil
 }

@@ -319,6 +319,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/channels/{channel}/settings", access.ChannelManage, s.resolveChannel, s.pageChannelSettings},
 		{"POST", "/channels/{channel}/settings/privacy", access.ChannelManage, s.resolveChannel, s.pageChannelPrivacy},
 		{"POST", "/channels/{channel}/subchannels", access.ChannelCreate, s.resolveWebSubchannel, s.pageCreateSubchannel},
+		{"POST", "/channels/{channel}/delete", access.ChannelDelete, s.resolveChannel, s.pageDeleteChannel},
 		// Bulk privacy: the pages list and change only packages the viewer may manage
 		// (access.PackageManage, asked per package).
 		{"GET", "/channels/{channel}/access", access.ChannelView, s.resolveChannel, s.pagePackageAccess},

@@ -754,6 +754,8 @@ type channelSettingsData struct {
 	Subchannels  []channelRow
 	CanCreateSub bool
 	Grants       []grantRow
+	// CanDelete: the viewer may remove the channel, and it is not an account's or org's own.
+	CanDelete bool
 }
 
 func (s *Server) pageChannelSettings(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -782,7 +784,23 @@ func (s *Server) pageChannelSettings(w http.ResponseWriter, r *http.Request, c *
 			}
 		}
 	}
+	d.CanDelete = access.May(p, access.ChannelDelete, resourceOf(ch)) && s.deletableChannel(ctx, ch) == nil
 	return s.render(w, r, http.StatusOK, "channel_settings", s.page(c, "Settings of "+ch.Name, d))
+}
+
+// pageDeleteChannel removes a channel with everything in it, once its name is typed again.
+func (s *Server) pageDeleteChannel(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := form(w, r); err != nil {
+		return err
+	}
+	back := "/channels/" + url.PathEscape(c.channel.Name) + "/settings"
+	if r.PostFormValue("confirm") != c.channel.Name {
+		return s.redirectError(w, r, back, errBadRequest("type the channel's name, "+c.channel.Name+", to remove it"))
+	}
+	if err := s.deleteChannel(r.Context(), c); err != nil {
+		return s.redirectError(w, r, back, err)
+	}
+	return s.redirect(w, r, "/", "The channel "+c.channel.Name+" is removed, with its subchannels and files.")
 }
 
 func (s *Server) pageChannelPrivacy(w http.ResponseWriter, r *http.Request, c *call) error {

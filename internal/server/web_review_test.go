@@ -179,3 +179,45 @@ func TestWebSignInComesBack(t *testing.T) {
 		t.Errorf("sign-in link on the reset page: %s", m)
 	}
 }
+
+func TestWebDeleteChannel(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			e.user("alice", "horse-battery-staple-1")
+			e.user("bob", "horse-battery-staple-2")
+			w := e.signedIn("alice", "horse-battery-staple-1")
+			if r := w.post("/channels/alice/subchannels", url.Values{"name": {"dev"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("create a subchannel: %d %s", r.status, r.text())
+			}
+			exists := func(name string) bool {
+				return e.do("GET", "/api/v1/channels/"+url.PathEscape(name), "alice:horse-battery-staple-1", nil).status == http.StatusOK
+			}
+			// An account's own channel is not removed by itself: no form, and the post refused.
+			if r := w.get("/channels/alice/settings"); strings.Contains(r.text(), "Remove the channel") {
+				t.Error("the settings of alice's own channel offer to remove it")
+			}
+			if r := w.follow(w.post("/channels/alice/delete", url.Values{"confirm": {"alice"}})); !strings.Contains(r.text(), "account's own channel") || !exists("alice") {
+				t.Errorf("removing the account's channel: %s", r.text())
+			}
+			if r := w.get("/channels/alice%2Fdev/settings"); !strings.Contains(r.text(), "Remove the channel") {
+				t.Errorf("the subchannel's settings offer no removal: %s", r.text())
+			}
+			// The name must be typed; a stranger is refused; nothing goes.
+			if r := w.follow(w.post("/channels/alice%2Fdev/delete", url.Values{"confirm": {"dev"}})); !strings.Contains(r.text(), "type the channel's name") || !exists("alice/dev") {
+				t.Errorf("a wrong confirmation: %s", r.text())
+			}
+			bob := e.signedIn("bob", "horse-battery-staple-2")
+			if r := bob.post("/channels/alice%2Fdev/delete", url.Values{"confirm": {"alice/dev"}}); r.status != http.StatusForbidden || !exists("alice/dev") {
+				t.Errorf("bob removes alice/dev: %d", r.status)
+			}
+			r := w.post("/channels/alice%2Fdev/delete", url.Values{"confirm": {"alice/dev"}})
+			if r.status != http.StatusSeeOther || exists("alice/dev") {
+				t.Fatalf("removal: %d, still there: %v", r.status, exists("alice/dev"))
+			}
+			if r := w.follow(r); !strings.Contains(r.text(), "is removed") {
+				t.Errorf("after the removal: %s", r.text())
+			}
+		})
+	}
+}
