@@ -436,7 +436,7 @@ func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (str
 	if err := validTokenName(req.Name); err != nil {
 		return "", tokenInfo{}, errBadRequest(err.Error())
 	}
-	if len(req.Description) > 1000 || !utf8.ValidString(req.Description) {
+	if len(req.Description) > 1000 || !utf8.ValidString(req.Description) || strings.ContainsRune(req.Description, 0) {
 		return "", tokenInfo{}, errBadRequest("a token's description is at most 1000 characters of text")
 	}
 	userID, orgID, owner, err := s.tokenOwner(r, c, req.Org)

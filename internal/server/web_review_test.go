@@ -221,3 +221,16 @@ func TestWebDeleteChannel(t *testing.T) {
 		})
 	}
 }
+
+// A NUL in a token's description is refused on every store alike (PostgreSQL cannot keep it).
+func TestTokenDescriptionWithNUL(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			r := e.do("POST", "/api/v1/tokens", admin, []byte(`{"name":"x","description":"a\u0000b"}`), "Content-Type", "application/json")
+			if r.status != http.StatusBadRequest {
+				t.Errorf("a NUL in the description: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
