@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,17 +45,13 @@ func human(d time.Duration) string {
 	}
 }
 
-// newLink returns a mailed link's secret and the hash the store keeps of it.
+// newLink returns a random secret (256 bits, for a mailed link or a session cookie) and the
+// hash the store keeps of it, the same SHA-256 tokens get.
 func newLink() (secret, hash string) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	secret = base64.RawURLEncoding.EncodeToString(b)
-	return secret, linkHash(secret)
-}
-
-func linkHash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
+	return secret, token.Hash(secret)
 }
 
 func (s *Server) link(path, secret string) string {
@@ -170,7 +164,7 @@ func (s *Server) signup(r *http.Request, req signupRequest) (name string, active
 	if mode == SignupInvite {
 		// Used up from here on, whatever the address turns out to be: an invitation that
 		// survived some addresses and not others would tell which have accounts.
-		inv, err := s.store.UseEmailToken(ctx, "invite", linkHash(req.Invite), time.Now())
+		inv, err := s.store.UseEmailToken(ctx, "invite", token.Hash(req.Invite), time.Now())
 		if store.IsNotFound(err) {
 			return "", false, errForbidden("the invitation is unknown, used or expired: ask for a new one")
 		} else if err != nil {
@@ -244,7 +238,7 @@ type tokenRequest struct {
 }
 
 func (s *Server) verifyEmail(ctx context.Context, secret string) (store.User, error) {
-	t, err := s.store.UseEmailToken(ctx, "verify", linkHash(secret), time.Now())
+	t, err := s.store.UseEmailToken(ctx, "verify", token.Hash(secret), time.Now())
 	if store.IsNotFound(err) {
 		return store.User{}, errBadRequest("the confirmation link is unknown, used or expired: ask for a new one with POST /api/v1/account/verify/resend")
 	} else if err != nil {
@@ -343,7 +337,7 @@ type resetConfirmRequest struct {
 }
 
 func (s *Server) resetPassword(ctx context.Context, secret, password string) (store.User, error) {
-	t, err := s.store.UseEmailToken(ctx, "reset", linkHash(secret), time.Now())
+	t, err := s.store.UseEmailToken(ctx, "reset", token.Hash(secret), time.Now())
 	if store.IsNotFound(err) {
 		return store.User{}, errBadRequest("the reset link is unknown, used or expired: ask for a new one")
 	} else if err != nil {

@@ -398,6 +398,7 @@ func (s *Server) routes() http.Handler {
 // serveRoute is the one request path: principal, resource, policy, handler.
 func (s *Server) serveRoute(rt route) http.Handler {
 	surface := surfaceOf(rt.pattern)
+	accessChanging := changesAccess(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{}
 		err := func() error {
@@ -434,7 +435,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			if !access.May(p, rt.action, res) {
 				return refuse(p, res)
 			}
-			write := r.Method != http.MethodGet && r.Method != http.MethodHead
+			write := r.Method != http.MethodGet && r.Method != http.MethodHead && accessChanging
 			if write && !p.Anonymous() {
 				// Any change may be to who may do what: what is remembered of accounts and
 				// tokens is dropped before and after it, so the next request sees it even if
@@ -451,10 +452,8 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				s.ids.changed()
 			}
 			// Tell the other replicas of changes to who may do what; detached, since the
-			// change is made whatever the client does now. Uploads and file edits change no
-			// one's rights, and are the frequent writes; nor do signing in and out.
-			if write && changed && rt.action != access.ArtifactCreate && rt.action != access.ArtifactEdit && rt.action != access.ArtifactDelete &&
-				rt.pattern != "/login" && rt.pattern != "/logout" {
+			// change is made whatever the client does now.
+			if write && changed {
 				if berr := s.store.BumpAccessEpoch(context.WithoutCancel(r.Context())); berr != nil {
 					s.warn(r.Context(), "telling other replicas of a change failed", "err", berr)
 				}
@@ -467,6 +466,18 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// changesAccess says whether a route's writes may change who may do what (accounts, grants,
+// tokens, privacy), so that what is remembered of accounts and tokens must be forgotten, here
+// and on the other replicas. Uploads and file edits do not, and are the frequent writes; nor do
+// signing in and out.
+func changesAccess(rt route) bool {
+	switch rt.action {
+	case access.ArtifactCreate, access.ArtifactEdit, access.ArtifactDelete:
+		return false
+	}
+	return rt.pattern != "/login" && rt.pattern != "/logout"
 }
 
 // refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the

@@ -242,14 +242,7 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 	if !now.Before(t.ExpiresAt) {
 		return access.Principal{}, errUnauthorized("the token expired on " + t.ExpiresAt.Format(time.DateOnly) + ": extend it or make a new one")
 	}
-	limits := &access.TokenLimits{ID: t.ID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt}
-	if len(t.Resources) > 0 {
-		limits.Resources = make(map[int64]access.Level, len(t.Resources))
-		for _, res := range t.Resources {
-			limits.Resources[res.ChannelID] = max(limits.Resources[res.ChannelID], res.Level)
-		}
-	}
-	p := access.Principal{Token: limits}
+	p := access.Principal{Token: limitsOf(t)}
 	if t.OwnerOrgID != 0 {
 		// An org token acts for the org only while the owner who made it is one.
 		if t.CreatedBy == 0 {

@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/token"
 	"github.com/wharfhq/wharf/internal/web"
 )
 
@@ -45,22 +43,15 @@ func (s *Server) sessionCookieName(r *http.Request) string {
 	return "wharf-session"
 }
 
-func sessionHash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // startSession signs a browser in with a new session id (never one the browser brought) and
 // sets its cookie.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
-	b := make([]byte, 32)
-	rand.Read(b)
-	secret := base64.RawURLEncoding.EncodeToString(b)
+	secret, hash := newLink()
 	ua := r.UserAgent()
 	if len(ua) > 200 {
 		ua = ua[:200]
 	}
-	if _, err := s.store.CreateSession(r.Context(), store.Session{Hash: sessionHash(secret), UserID: u.ID,
+	if _, err := s.store.CreateSession(r.Context(), store.Session{Hash: hash, UserID: u.ID,
 		ExpiresAt: time.Now().Add(sessionTTL), UserAgent: strings.ToValidUTF8(strings.ReplaceAll(ua, "\x00", ""), ""), Addr: clientAddr(r)}); err != nil {
 		return err
 	}
@@ -95,7 +86,7 @@ func (s *Server) identifySession(w http.ResponseWriter, r *http.Request) (access
 		return access.Principal{}, r, nil
 	}
 	now := time.Now()
-	se, err := s.store.SessionByHash(r.Context(), sessionHash(ck.Value), now)
+	se, err := s.store.SessionByHash(r.Context(), token.Hash(ck.Value), now)
 	if store.IsNotFound(err) || (err == nil && now.Sub(se.LastSeenAt) > sessionIdle) {
 		s.clearSessionCookie(w, r)
 		return access.Principal{}, r, nil
