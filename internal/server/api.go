@@ -89,17 +89,30 @@ func (s *Server) apiWhoami(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) apiListChannels(w http.ResponseWriter, r *http.Request, c *call) error {
-	all, err := s.store.ListChannels(r.Context())
+	visible, err := s.visibleChannels(r.Context(), c.principal, nil)
 	if err != nil {
 		return err
 	}
 	out := []api.ChannelInfo{}
-	for _, ch := range all {
-		if access.Visible(c.principal, resourceOf(ch)) {
-			out = append(out, s.channelInfoFor(c.principal, ch))
-		}
+	for _, ch := range visible {
+		out = append(out, s.channelInfoFor(c.principal, ch))
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// visibleChannels lists the channels p may see, of those keep accepts (nil: all), by name.
+func (s *Server) visibleChannels(ctx context.Context, p access.Principal, keep func(store.Channel) bool) ([]store.Channel, error) {
+	all, err := s.store.ListChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []store.Channel{}
+	for _, ch := range all {
+		if (keep == nil || keep(ch)) && access.Visible(p, resourceOf(ch)) {
+			out = append(out, ch)
+		}
+	}
+	return out, nil
 }
 
 // resolveNewChannel decides what creating a channel is an action on: the server for a

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -300,6 +301,46 @@ func TestWebFormsTakeOddInput(t *testing.T) {
 			// The session still works: nothing above broke it.
 			if r := w.get("/settings"); r.status != http.StatusOK {
 				t.Errorf("settings after the odd forms: %d", r.status)
+			}
+		})
+	}
+}
+
+// TestWebEndOneSession: a user signs out one of their browsers from the settings page; another
+// user cannot end it by its id.
+func TestWebEndOneSession(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			e.user("alice", "horse-battery-staple-1")
+			e.user("bob", "horse-battery-staple-2")
+			one, two := e.signedIn("alice", "horse-battery-staple-1"), e.signedIn("alice", "horse-battery-staple-1")
+			bob := e.signedIn("bob", "horse-battery-staple-2")
+			// The settings page of "one" names the other session's form.
+			ids := regexp.MustCompile(`action="/settings/sessions/(\d+)/end"`).FindAllStringSubmatch(string(one.get("/settings").body), -1)
+			if len(ids) != 1 {
+				t.Fatalf("session forms on the settings page: %v", ids)
+			}
+			other := ids[0][1]
+			if r := bob.post("/settings/sessions/"+other+"/end", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("bob's post: %d", r.status)
+			} else if f := bob.follow(r); !strings.Contains(f.text(), "session") || !strings.Contains(f.text(), "not found") {
+				t.Errorf("bob ending alice's session: %s", f.text())
+			}
+			if r := two.get("/settings"); r.status != http.StatusOK {
+				t.Fatalf("alice's second browser after bob's try: %d", r.status)
+			}
+			if r := one.post("/settings/sessions/"+other+"/end", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("alice ends her other session: %d", r.status)
+			}
+			if r := two.get("/settings"); r.status != http.StatusSeeOther {
+				t.Errorf("the ended session still works: %d", r.status)
+			}
+			if r := one.get("/settings"); r.status != http.StatusOK {
+				t.Errorf("the browser that ended the other: %d", r.status)
+			}
+			if r := one.post("/settings/sessions/not-a-number/end", nil); r.status != http.StatusNotFound {
+				t.Errorf("a malformed session id: %d", r.status)
 			}
 		})
 	}

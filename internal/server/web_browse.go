@@ -58,17 +58,11 @@ type homeData struct {
 
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx, p := r.Context(), c.principal
-	all, err := s.store.ListChannels(ctx)
+	visible, err := s.visibleChannels(ctx, p, nil)
 	if err != nil {
 		return err
 	}
 	var d homeData
-	var visible []store.Channel
-	for _, ch := range all {
-		if access.Visible(p, resourceOf(ch)) {
-			visible = append(visible, ch)
-		}
-	}
 	if d.Uploads, err = s.recent(ctx, p, visible); err != nil {
 		return err
 	}
@@ -169,23 +163,19 @@ type userData struct {
 }
 
 func (s *Server) pageUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	name := r.PathValue("user")
-	if names.Account(name) != nil {
-		return &store.NotFoundError{Kind: "user", Name: name}
-	}
-	u, err := s.store.UserByName(r.Context(), name)
+	// userNamed finds accounts named before the naming rules too (admin), as the links to
+	// this page from uploads and members expect.
+	u, err := s.userNamed(r.Context(), r.PathValue("user"))
 	if err != nil {
 		return err
 	}
-	all, err := s.store.ListChannels(r.Context())
+	owned, err := s.visibleChannels(r.Context(), c.principal, func(ch store.Channel) bool { return ch.OwnerUserID == u.ID })
 	if err != nil {
 		return err
 	}
 	d := userData{User: u}
-	for _, ch := range all {
-		if ch.OwnerUserID == u.ID && access.Visible(c.principal, resourceOf(ch)) {
-			d.Channels = append(d.Channels, channelRow{Name: ch.Name, Private: private(ch)})
-		}
+	for _, ch := range owned {
+		d.Channels = append(d.Channels, channelRow{Name: ch.Name, Private: private(ch)})
 	}
 	return s.render(w, r, http.StatusOK, "user", s.page(c, u.Name, d))
 }
@@ -356,15 +346,13 @@ func (s *Server) subchannels(ctx context.Context, p access.Principal, ch store.C
 	if ch.ParentID != 0 {
 		return nil, nil
 	}
-	all, err := s.store.ListChannels(ctx)
+	subs, err := s.visibleChannels(ctx, p, func(sub store.Channel) bool { return sub.ParentID == ch.ID })
 	if err != nil {
 		return nil, err
 	}
 	var out []channelRow
-	for _, sub := range all {
-		if sub.ParentID == ch.ID && access.Visible(p, resourceOf(sub)) {
-			out = append(out, channelRow{Name: sub.Name, Private: private(sub)})
-		}
+	for _, sub := range subs {
+		out = append(out, channelRow{Name: sub.Name, Private: private(sub)})
 	}
 	return out, nil
 }

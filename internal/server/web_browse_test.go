@@ -156,6 +156,11 @@ func TestWebDashboardShowsEachViewerTheirs(t *testing.T) {
 			if r := e.browser().get("/users/nobody-here"); r.status != http.StatusNotFound {
 				t.Errorf("a missing user: %d", r.status)
 			}
+			// A name from before the naming rules (the first administrator's) has its page
+			// too: uploads and member lists link to it.
+			if r := e.browser().get("/users/admin"); r.status != http.StatusOK {
+				t.Errorf("/users/admin: %d", r.status)
+			}
 		})
 	}
 }

@@ -45,18 +45,7 @@ func groupPath(org, group string) string { return orgPath(org) + "/groups/" + ur
 
 // orgChannels lists the org's channels and subchannels that p may see.
 func (s *Server) orgChannels(r *http.Request, p access.Principal, org store.Org) ([]store.Channel, error) {
-	all, err := s.store.ListChannels(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	out := []store.Channel{}
-	for _, ch := range all {
-		if ch.OwnerOrgID == org.ID && access.Visible(p, resourceOf(ch)) {
-			out = append(out, ch)
-		}
-	}
-	slices.SortFunc(out, func(a, b store.Channel) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return s.visibleChannels(r.Context(), p, func(ch store.Channel) bool { return ch.OwnerOrgID == org.ID })
 }
 
 type memberRow struct {

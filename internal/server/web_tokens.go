@@ -120,14 +120,12 @@ func (s *Server) ownedOrgs(r *http.Request, c *call) ([]string, error) {
 // fillTokenForm adds the choices to a form: scopes, the channels the viewer may see, the orgs
 // they own.
 func (s *Server) fillTokenForm(r *http.Request, c *call, f *tokenForm) error {
-	all, err := s.store.ListChannels(r.Context())
+	visible, err := s.visibleChannels(r.Context(), c.principal, nil)
 	if err != nil {
 		return err
 	}
-	for _, ch := range all {
-		if access.Visible(c.principal, resourceOf(ch)) {
-			f.Channels = append(f.Channels, ch.Name)
-		}
+	for _, ch := range visible {
+		f.Channels = append(f.Channels, ch.Name)
 	}
 	if f.Orgs, err = s.ownedOrgs(r, c); err != nil {
 		return err
