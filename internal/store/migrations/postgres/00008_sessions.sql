@@ -19,12 +19,13 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 
--- The web UI lists a channel's packages with their files, and the newest uploads.
+-- The web UI lists a package's files; privacy and uploads look packages up by name whatever
+-- their kind.
 CREATE INDEX files_package ON files (package_id, version);
-CREATE INDEX files_channel_created ON files (channel_id, created_at);
+CREATE INDEX packages_channel_name ON packages (channel_id, name);
 
 -- +goose Down
-DROP INDEX files_channel_created;
+DROP INDEX packages_channel_name;
 DROP INDEX files_package;
 DROP TABLE settings;
 DROP TABLE sessions;
