@@ -381,7 +381,6 @@ type passwordChangeRequest struct {
 }
 
 func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
 	if c.principal.Token != nil {
 		return errForbidden("a token may not change a password: sign in with the password itself")
 	}
@@ -389,30 +388,51 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, c *ca
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, c.principal.UserID)
-	if err != nil {
+	if _, err := s.changePassword(r, c.principal.UserID, req.OldPassword, req.NewPassword, "old password"); err != nil {
 		return err
 	}
-	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, req.OldPassword, true)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errForbidden("the old password is wrong")
-	}
-	if err := checkNewPassword(u.Name, req.NewPassword); err != nil {
-		return errBadRequest("new password: " + err.Error())
-	}
-	hash, err := access.HashPasswordContext(ctx, req.NewPassword)
-	if err != nil {
-		return errBadRequest("new password: " + err.Error())
-	}
-	if _, err := s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash}); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "password changed", "request_id", requestID(ctx), "user", u.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// checkOwnPassword checks a signed-in user's password under the sign-in budgets; what names it
+// in the refusal ("old password", "current password").
+func (s *Server) checkOwnPassword(r *http.Request, userID int64, password, what string) (store.User, error) {
+	ctx := r.Context()
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return u, err
+	}
+	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, password, true)
+	if err != nil {
+		return u, err
+	}
+	if !ok {
+		return u, errForbidden("the " + what + " is wrong")
+	}
+	return u, nil
+}
+
+// changePassword sets a new password after checking the old one. The store ends every session
+// of the account and every reset link with it.
+func (s *Server) changePassword(r *http.Request, userID int64, old, new, oldWhat string) (store.User, error) {
+	ctx := r.Context()
+	u, err := s.checkOwnPassword(r, userID, old, oldWhat)
+	if err != nil {
+		return u, err
+	}
+	if err := checkNewPassword(u.Name, new); err != nil {
+		return u, errBadRequest("new password: " + err.Error())
+	}
+	hash, err := access.HashPasswordContext(ctx, new)
+	if err != nil {
+		return u, errBadRequest("new password: " + err.Error())
+	}
+	if u, err = s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash}); err != nil {
+		return u, err
+	}
+	s.log.InfoContext(ctx, "password changed", "request_id", requestID(ctx), "user", u.Name)
+	return u, nil
 }
 
 // ---- administration

@@ -77,6 +77,20 @@ func classify(err error) *httpError {
 	}
 }
 
+// userFault says whether an error is one the user can fix (a 4xx, not the 499 of a client
+// that left), with what to tell them, tokens redacted: a page shows it on its form. Other
+// errors take the one error path.
+func userFault(err error) (*httpError, bool) {
+	he := classify(err)
+	if he.status >= 500 || he.status == 499 {
+		return he, false
+	}
+	if m := redactSecrets(he.message); m != he.message {
+		he = &httpError{status: he.status, code: he.code, message: m, retryAfter: he.retryAfter}
+	}
+	return he, true
+}
+
 // writeError is the one place an error becomes an HTTP answer (and, for 5xx, a log line).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	he := classify(err)

@@ -312,7 +312,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/users/{user}", access.Anyone, nil, s.pageUser}, // shows what the viewer may see
 		{"POST", "/channels", access.ChannelCreate, s.resolveWebNewChannel, s.pageCreateChannel},
 		{"GET", "/channels/{channel}", access.ChannelView, s.resolveChannel, s.pageChannel},
-		{"GET", "/channels/{channel}/packages/{package}", access.ArtifactDownload, s.resolvePackageView, s.pagePackage},
+		{"GET", "/channels/{channel}/packages/{package}", access.ArtifactDownload, s.resolvePackage, s.pagePackage}, // missing and unreadable: the same 404
 		{"GET", "/channels/{channel}/files/{subdir}/{filename}", access.ArtifactDownload, s.resolveFile, s.pageDownload},
 		{"POST", "/channels/{channel}/packages/{package}/privacy", access.PackageManage, s.resolvePackage, s.pagePackagePrivacy},
 		{"GET", "/channels/{channel}/history", access.ChannelHistory, s.resolveChannel, s.pageChannelHistory},

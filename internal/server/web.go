@@ -61,6 +61,17 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	return nil
 }
 
+// renewSession ends the browser's session, if it has one, and starts a new one: at sign-in and
+// whenever the password is given again.
+func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	if old, ok := currentSession(r.Context()); ok {
+		if err := s.store.DeleteSession(r.Context(), old.UserID, old.ID); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+	}
+	return s.startSession(w, r, u)
+}
+
 func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(r), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
@@ -120,7 +131,9 @@ func (s *Server) page(c *call, title string, data any) web.Page {
 
 // render writes a page with the headers every page gets.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p web.Page) error {
-	p.Signup = s.signupMode(r.Context()) != SignupClosed
+	if p.Viewer == nil { // the header offers sign-up to visitors only
+		p.Signup = s.signupMode(r.Context()) != SignupClosed
+	}
 	if r.Method == http.MethodGet {
 		p.Path = returnPath(r)
 	}
@@ -145,12 +158,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if h.Get("Referrer-Policy") == "" {
 		h.Set("Referrer-Policy", "same-origin")
 	}
-	var buf strings.Builder
-	if err := s.web.Render(&buf, name, p); err != nil {
+	page, err := s.web.Render(name, p)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(status)
-	_, err := w.Write([]byte(buf.String()))
+	_, err = w.Write(page)
 	return err
 }
 
@@ -166,11 +179,11 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, to, flash stri
 // redirectError answers a form's POST that failed in a way the user can fix: back to the page
 // the form is on, which shows why.
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, to string, err error) error {
-	he := classify(err)
-	if he.status >= 500 || he.status == 499 {
+	he, ok := userFault(err)
+	if !ok {
 		return err
 	}
-	s.setFlash(w, r, "e"+redactSecrets(he.message))
+	s.setFlash(w, r, "e"+he.message)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
@@ -239,15 +252,6 @@ func form(w http.ResponseWriter, r *http.Request) error {
 			return errTooLarge("the form is too large")
 		}
 		return errBadRequest("the form could not be read: " + err.Error())
-	}
-	return nil
-}
-
-// signedIn refuses visitors who are not signed in; web handlers of Anyone routes that need a
-// user call it.
-func signedIn(c *call) error {
-	if c.principal.Anonymous() {
-		return errUnauthorized("sign in first")
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -59,17 +58,14 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	if u.ID != 0 {
 		account = u.Name
 	}
-	addr, now := clientAddr(r), time.Now()
-	if err := s.signins.allow(account, addr, now); err != nil {
-		he := classify(err)
-		w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds())))
-		return again(he.status, he.message, false)
-	}
-	ok, err := s.signins.verify(ctx, account, addr, u.PasswordHash, pass, u.ID != 0)
+	ok, err := s.signins.verify(ctx, account, clientAddr(r), u.PasswordHash, pass, u.ID != 0)
 	if err != nil {
-		he := classify(err)
-		if he.status >= 500 || he.status == 499 {
+		he, fixable := userFault(err)
+		if !fixable {
 			return err
+		}
+		if he.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds())))
 		}
 		return again(he.status, he.message, false)
 	}
@@ -84,10 +80,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	// A session the browser already had (another account's, or a stolen cookie planted in it)
 	// ends here: sign-in always makes a new one.
-	if old, ok := currentSession(ctx); ok {
-		s.store.DeleteSession(ctx, old.UserID, old.ID)
-	}
-	if err := s.startSession(w, r, u); err != nil {
+	if err := s.renewSession(w, r, u); err != nil {
 		return err
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -131,7 +124,7 @@ func (s *Server) pageSignupPost(w http.ResponseWriter, r *http.Request, c *call)
 	req := signupRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Password: r.PostFormValue("password"), Invite: strings.TrimSpace(r.PostFormValue("invite"))}
 	name, active, err := s.signup(r, req)
-	if he := classify(err); err != nil && he.status < 500 && he.status != 499 {
+	if he, ok := userFault(err); err != nil && ok {
 		p := s.page(c, "Create an account", signupData{Username: req.Username, Email: req.Email, InviteCode: req.Invite,
 			Invite: s.signupMode(r.Context()) == SignupInvite})
 		p.Error = he.message
@@ -175,7 +168,7 @@ func (s *Server) pageVerifyPost(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	u, err := s.verifyEmail(r.Context(), r.PostFormValue("token"))
-	if he := classify(err); err != nil && he.status < 500 {
+	if he, ok := userFault(err); err != nil && ok {
 		return s.message(w, r, c, he.status, "Not confirmed", messageData{Message: "The confirmation link is unknown, used or expired. Ask for a new one:",
 			Form: &formSpec{Action: "/account/verify/resend", Email: true, Button: "Send a new link"}})
 	} else if err != nil {
@@ -215,9 +208,12 @@ func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) 
 	tok := r.PostFormValue("token")
 	if tok == "" {
 		if err := s.requestReset(r, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
-			he := classify(err)
-			if he.status >= 500 || he.status == 499 {
+			he, ok := userFault(err)
+			if !ok {
 				return err
+			}
+			if he.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds())))
 			}
 			return s.message(w, r, c, he.status, "Reset your password", messageData{Message: he.message,
 				Form: &formSpec{Action: "/account/reset", Email: true, Button: "Mail me a link"}})
@@ -225,7 +221,7 @@ func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) 
 		return s.message(w, r, c, http.StatusAccepted, "Check your mail", messageData{Message: resetAnswer + "."})
 	}
 	u, err := s.resetPassword(r.Context(), tok, r.PostFormValue("password"))
-	if he := classify(err); err != nil && he.status < 500 {
+	if he, ok := userFault(err); err != nil && ok {
 		d := messageData{Message: he.message}
 		if strings.HasPrefix(he.message, "password:") {
 			d.Form = &formSpec{Action: "/account/reset", Token: tok, Password: true, Button: "Set the password"}
@@ -284,31 +280,11 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request, c *c
 	if err := form(w, r); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	u, err := s.store.UserByID(ctx, c.principal.UserID)
-	if err != nil {
-		return err
-	}
-	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, r.PostFormValue("old_password"), true)
+	u, err := s.changePassword(r, c.principal.UserID, r.PostFormValue("old_password"), r.PostFormValue("new_password"), "current password")
 	if err != nil {
 		return s.redirectError(w, r, "/settings", err)
 	}
-	if !ok {
-		return s.redirectError(w, r, "/settings", errForbidden("the current password is wrong"))
-	}
-	pw := r.PostFormValue("new_password")
-	if err := checkNewPassword(u.Name, pw); err != nil {
-		return s.redirectError(w, r, "/settings", errBadRequest("new password: "+err.Error()))
-	}
-	hash, err := access.HashPasswordContext(ctx, pw)
-	if err != nil {
-		return s.redirectError(w, r, "/settings", errBadRequest("new password: "+err.Error()))
-	}
-	if u, err = s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash}); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "password changed", "request_id", requestID(ctx), "user", u.Name)
-	if err := s.startSession(w, r, u); err != nil {
+	if err := s.renewSession(w, r, u); err != nil {
 		return err
 	}
 	return s.redirect(w, r, "/settings", "Your password is changed; every other browser is signed out.")

@@ -44,15 +44,18 @@ func (s *Server) adminData(r *http.Request, c *call) (adminData, error) {
 	if err != nil {
 		return adminData{}, err
 	}
-	_, stored, err := s.store.Setting(ctx, settingSignup)
+	mode, stored, err := s.store.Setting(ctx, settingSignup)
 	if err != nil {
 		return adminData{}, err
+	}
+	if !stored {
+		mode = s.opts.Signup
 	}
 	me, err := s.store.UserByID(ctx, c.principal.UserID)
 	if err != nil {
 		return adminData{}, err
 	}
-	return adminData{Users: users, Self: c.principal.Name, Signup: s.signupMode(ctx), Default: s.opts.Signup, Stored: stored,
+	return adminData{Users: users, Self: c.principal.Name, Signup: mode, Default: s.opts.Signup, Stored: stored,
 		Choices: signupChoices, Mail: mail.Describe(s.opts.Mail), Email: me.Email}, nil
 }
 

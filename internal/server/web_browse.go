@@ -333,10 +333,10 @@ func (s *Server) pageChannel(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	token := private(ch)
 	if kinds["conda"] || len(kinds) == 0 {
-		d.Install = append(d.Install, installLine{ID: "install-conda", What: "conda", Command: "conda install -c " + s.condaURL(ch.Name, "main", token) + " PACKAGE"})
+		d.Install = append(d.Install, installLine{ID: "install-conda", What: "conda", Command: "conda install -c " + s.condaURL(ch.Name, "main", placeholderIf(token)) + " PACKAGE"})
 	}
 	if kinds["pypi"] {
-		d.Install = append(d.Install, installLine{ID: "install-pip", What: "pip", Command: "pip install --index-url " + s.pipURL(ch.Name, token) + " PACKAGE"})
+		d.Install = append(d.Install, installLine{ID: "install-pip", What: "pip", Command: "pip install --index-url " + s.pipURL(ch.Name, placeholderIf(token)) + " PACKAGE"})
 	}
 	return s.render(w, r, http.StatusOK, "channel", s.page(c, ch.Name, d))
 }
@@ -404,6 +404,14 @@ type installLine struct {
 // packages.
 const tokenPlaceholder = "<TOKEN>"
 
+// placeholderIf is where a token goes in an install line: the placeholder when one is needed.
+func placeholderIf(needed bool) string {
+	if needed {
+		return tokenPlaceholder
+	}
+	return ""
+}
+
 func (s *Server) publicURL() string { return strings.TrimRight(s.opts.PublicURL, "/") }
 
 // channelSegments is a channel name in a URL path: "acme/dev" stays two segments.
@@ -415,12 +423,13 @@ func channelSegments(name string) string {
 	return strings.Join(parts, "/")
 }
 
-// condaURL is the channel URL conda is given (docs/cli.md): SERVER/conda/CHANNEL, with the
-// token as SERVER/t/TOKEN/conda/CHANNEL, and /label/LABEL for another label than main.
-func (s *Server) condaURL(channel, label string, token bool) string {
+// condaURL is the channel URL conda is given (docs/cli.md): SERVER/conda/CHANNEL, with a
+// token (a secret, or tokenPlaceholder; "" for none) as SERVER/t/TOKEN/conda/CHANNEL, and
+// /label/LABEL for another label than main.
+func (s *Server) condaURL(channel, label, token string) string {
 	u := s.publicURL()
-	if token {
-		u += "/t/" + tokenPlaceholder
+	if token != "" {
+		u += "/t/" + token
 	}
 	u += "/conda/" + channelSegments(channel)
 	if label != "" && label != "main" {
@@ -429,15 +438,15 @@ func (s *Server) condaURL(channel, label string, token bool) string {
 	return u
 }
 
-// pipURL is the index URL pip is given (docs/cli.md): SERVER/pypi/CHANNEL/simple/, with the
-// token as the password of __token__, which pip hides when it prints the URL.
-func (s *Server) pipURL(channel string, token bool) string {
+// pipURL is the index URL pip is given (docs/cli.md): SERVER/pypi/CHANNEL/simple/, with a
+// token ("" for none) as the password of __token__, which pip hides when it prints the URL.
+func (s *Server) pipURL(channel, token string) string {
 	u := s.publicURL() + "/pypi/" + channelSegments(channel) + "/simple/"
-	if !token {
+	if token == "" {
 		return u
 	}
 	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		return scheme + "://__token__:" + tokenPlaceholder + "@" + rest
+		return scheme + "://__token__:" + token + "@" + rest
 	}
 	return u
 }
@@ -460,12 +469,6 @@ func (s *Server) pageDownload(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 // ---- a package's page
-
-// resolvePackageView names a package for reading its page: one that is missing and one the
-// viewer may not read get the same 404, as resolvePackage does for changes.
-func (s *Server) resolvePackageView(r *http.Request, c *call) (access.Resource, error) {
-	return s.resolvePackage(r, c)
-}
 
 type versionRow struct {
 	Version  string
@@ -577,11 +580,11 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	if slices.Contains(d.Kinds, "conda") {
 		d.Install = append(d.Install, installLine{ID: "install-conda", What: "conda",
-			Command: "conda install -c " + s.condaURL(ch.Name, label, d.NeedsToken) + " " + c.pkg})
+			Command: "conda install -c " + s.condaURL(ch.Name, label, placeholderIf(d.NeedsToken)) + " " + c.pkg})
 	}
 	if slices.Contains(d.Kinds, "pypi") {
 		d.Install = append(d.Install, installLine{ID: "install-pip", What: "pip",
-			Command: "pip install --index-url " + s.pipURL(ch.Name, d.NeedsToken) + " " + c.pkg})
+			Command: "pip install --index-url " + s.pipURL(ch.Name, placeholderIf(d.NeedsToken)) + " " + c.pkg})
 	}
 	return s.render(w, r, http.StatusOK, "package", s.page(c, c.pkg+" · "+ch.Name, d))
 }
@@ -645,13 +648,18 @@ func formPrivacy(w http.ResponseWriter, r *http.Request) (bool, error) {
 	if err := form(w, r); err != nil {
 		return false, err
 	}
+	return postedPrivacy(r)
+}
+
+// postedPrivacy reads a parsed form's choice of privacy.
+func postedPrivacy(r *http.Request) (bool, error) {
 	switch r.PostFormValue("private") {
 	case "true":
 		return true, nil
 	case "false":
 		return false, nil
 	}
-	return false, errBadRequest(`send private=true or private=false`)
+	return false, errBadRequest("choose private or public (private=true or private=false)")
 }
 
 func privacyWord(priv bool) string {
@@ -901,13 +909,9 @@ func (s *Server) pagePackageAccessPost(w http.ResponseWriter, r *http.Request, c
 	if len(pkgs) == 0 {
 		return errBadRequest("choose the packages to change")
 	}
-	var priv bool
-	switch r.PostFormValue("private") {
-	case "true":
-		priv = true
-	case "false":
-	default:
-		return errBadRequest("choose private or public")
+	priv, err := postedPrivacy(r)
+	if err != nil {
+		return err
 	}
 	for _, n := range pkgs {
 		if !slices.ContainsFunc(rows, func(row accessRow) bool { return row.Name == n }) {

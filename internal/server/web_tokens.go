@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -187,15 +186,15 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 		secret, ti, err = s.createToken(r, c, req)
 	}
 	if err != nil {
-		he := classify(err)
-		if he.status >= 500 || he.status == 499 {
+		he, ok := userFault(err)
+		if !ok {
 			return err
 		}
 		if ferr := s.fillTokenForm(r, c, &f); ferr != nil {
 			return ferr
 		}
 		p := s.page(c, "New token", f)
-		p.Error = redactSecrets(he.message)
+		p.Error = he.message
 		return s.render(w, r, he.status, "token_new", p)
 	}
 	return s.renderSecret(w, r, c, http.StatusCreated, secret, ti, false)
@@ -219,15 +218,10 @@ func (s *Server) renderSecret(w http.ResponseWriter, r *http.Request, c *call, s
 			break
 		}
 	}
-	base := strings.TrimRight(s.opts.PublicURL, "/")
-	withToken := base
-	if u, err := url.Parse(base); err == nil && u.Host != "" {
-		withToken = u.Scheme + "://__token__:" + secret + "@" + u.Host + u.Path
-	}
 	d := tokenSecret{Secret: secret, Info: ti, Reissued: reissued, Channel: channel,
-		CondaAlias: fmt.Sprintf("conda config --set channel_alias \"%s/t/%s/conda\"\nconda install -c %s <package>", base, secret, channel),
-		CondaOnce:  fmt.Sprintf("conda install -c \"%s/t/%s/conda/%s\" <package>", base, secret, channel),
-		Pip:        fmt.Sprintf("pip install --index-url \"%s/pypi/%s/simple/\" <package>", withToken, channel),
+		CondaAlias: fmt.Sprintf("conda config --set channel_alias \"%s/t/%s/conda\"\nconda install -c %s <package>", s.publicURL(), secret, channel),
+		CondaOnce:  fmt.Sprintf("conda install -c \"%s\" <package>", s.condaURL(channel, "", secret)),
+		Pip:        fmt.Sprintf("pip install --index-url \"%s\" <package>", s.pipURL(channel, secret)),
 	}
 	title := "Token created"
 	if reissued {
@@ -378,22 +372,9 @@ func (s *Server) confirmSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 	if pw == "" {
 		return errForbidden("confirm your password: you signed in more than 15 minutes ago, and making, extending or reissuing a token needs a recent sign-in")
 	}
-	ctx := r.Context()
-	u, err := s.store.UserByID(ctx, c.principal.UserID)
+	u, err := s.checkOwnPassword(r, c.principal.UserID, pw, "password")
 	if err != nil {
 		return err
 	}
-	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, pw, true)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errForbidden("the password is wrong")
-	}
-	if old, ok := currentSession(ctx); ok {
-		if err := s.store.DeleteSession(ctx, old.UserID, old.ID); err != nil && !store.IsNotFound(err) {
-			return err
-		}
-	}
-	return s.startSession(w, r, u)
+	return s.renewSession(w, r, u)
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -74,19 +73,18 @@ func (r *Renderer) Pages() []string {
 	return out
 }
 
-// Render writes a page into w. It renders into memory first: a template that fails halfway
-// must not leave half a page behind a 200.
-func (r *Renderer) Render(w io.Writer, page string, data any) error {
+// Render renders a page into memory, whole: a template that fails halfway must not leave half
+// a page behind a 200.
+func (r *Renderer) Render(page string, data any) ([]byte, error) {
 	t, ok := r.pages[page]
 	if !ok {
-		return fmt.Errorf("web: no page %q", page)
+		return nil, fmt.Errorf("web: no page %q", page)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
-		return fmt.Errorf("web: page %s: %w", page, err)
+		return nil, fmt.Errorf("web: page %s: %w", page, err)
 	}
-	_, err := buf.WriteTo(w)
-	return err
+	return buf.Bytes(), nil
 }
 
 // Static serves the embedded assets under /static/. Their URLs carry a content hash, so they
@@ -122,12 +120,6 @@ func (r *Renderer) funcs() template.FuncMap {
 				return ""
 			}
 			return t.UTC().Format("2006-01-02")
-		},
-		"short": func(s string) string {
-			if len(s) > 12 {
-				return s[:12]
-			}
-			return s
 		},
 		"join": strings.Join,
 		"has": func(list []string, s string) bool {
