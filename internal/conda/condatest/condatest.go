@@ -8,23 +8,20 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dsnet/compress/bzip2"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/wharfhq/wharf/internal/archivetest"
 )
 
 // Format is a package file format.
@@ -150,21 +147,13 @@ func (s Spec) Filename() string {
 // Build returns the bytes of the package described by spec.
 func Build(t testing.TB, spec Spec) []byte {
 	t.Helper()
-	b, err := build(spec.withDefaults())
-	if err != nil {
-		t.Fatalf("condatest: building %s: %v", spec.Filename(), err)
-	}
-	return b
+	return archivetest.Build(t, "condatest", spec.Filename(), func() ([]byte, error) { return build(spec.withDefaults()) })
 }
 
 // WriteFile builds the package into dir under its Filename and returns the path.
 func WriteFile(t testing.TB, dir string, spec Spec) string {
 	t.Helper()
-	p := filepath.Join(dir, spec.Filename())
-	if err := os.WriteFile(p, Build(t, spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return archivetest.WriteFile(t, dir, spec.Filename(), Build(t, spec))
 }
 
 // IndexJSON returns the info/index.json Build writes for spec (without IndexJSON override).
@@ -371,119 +360,22 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// segment is a piece of an uncompressed stream: literal bytes, or a run of zeros.
-type segment struct {
-	data  []byte
-	zeros int64
-}
-
-// segWriter collects a tar stream as segments, so long zero runs never exist in memory.
-type segWriter struct {
-	segs     []segment
-	zeroMode bool
-}
-
-func (w *segWriter) Write(p []byte) (int, error) {
-	if w.zeroMode {
-		if n := len(w.segs); n > 0 && w.segs[n-1].data == nil {
-			w.segs[n-1].zeros += int64(len(p))
-		} else {
-			w.segs = append(w.segs, segment{zeros: int64(len(p))})
-		}
-		return len(p), nil
+func writeTar(entries []Entry) ([]archivetest.Segment, error) {
+	ts := make([]archivetest.TarEntry, len(entries))
+	for i, e := range entries {
+		ts[i] = archivetest.TarEntry{Name: e.Name, Type: e.Type, Linkname: e.Linkname, Mode: e.Mode, Data: e.Data, Zeros: e.Zeros}
 	}
-	if n := len(w.segs); n > 0 && w.segs[n-1].zeros == 0 {
-		w.segs[n-1].data = append(w.segs[n-1].data, p...)
-	} else {
-		w.segs = append(w.segs, segment{data: slices.Clone(p)})
-	}
-	return len(p), nil
-}
-
-var epoch = time.Date(2024, 6, 10, 0, 0, 0, 0, time.UTC)
-
-func writeTar(entries []Entry) ([]segment, error) {
-	w := &segWriter{}
-	tw := tar.NewWriter(w)
-	zeros := make([]byte, 1<<20)
-	for _, e := range entries {
-		typ := e.Type
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		mode := e.Mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		size := int64(0)
-		if typ == tar.TypeReg {
-			size = int64(len(e.Data)) + e.Zeros
-		}
-		hdr := &tar.Header{Name: e.Name, Typeflag: typ, Linkname: e.Linkname, Mode: mode, Size: size,
-			ModTime: epoch, Format: tar.FormatPAX}
-		if typ == tar.TypeChar || typ == tar.TypeBlock {
-			hdr.Devmajor, hdr.Devminor = 1, 3
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("tar header %q: %w", e.Name, err)
-		}
-		if size == 0 {
-			continue
-		}
-		if _, err := tw.Write(e.Data); err != nil {
-			return nil, err
-		}
-		w.zeroMode = true
-		for left := e.Zeros; left > 0; {
-			n := min(left, int64(len(zeros)))
-			if _, err := tw.Write(zeros[:n]); err != nil {
-				return nil, err
-			}
-			left -= n
-		}
-		w.zeroMode = false
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return w.segs, nil
+	return archivetest.Tar(ts, 0o644)
 }
 
 // compressSegments compresses each segment as its own stream (bzip2) or frame (zstd); readers
-// decode concatenated streams as one. A run of zeros is one precompressed MiB repeated.
-func compressSegments(segs []segment, compress func([]byte) ([]byte, error)) ([]byte, error) {
-	var out bytes.Buffer
-	var mib []byte
-	for _, sg := range segs {
-		if sg.data != nil {
-			b, err := compress(sg.data)
-			if err != nil {
-				return nil, err
-			}
-			out.Write(b)
-			continue
-		}
-		if mib == nil && sg.zeros >= 1<<20 {
-			var err error
-			if mib, err = compress(make([]byte, 1<<20)); err != nil {
-				return nil, err
-			}
-		}
-		for i := int64(0); i < sg.zeros>>20; i++ {
-			out.Write(mib)
-		}
-		if rest := sg.zeros & (1<<20 - 1); rest > 0 {
-			b, err := compress(make([]byte, rest))
-			if err != nil {
-				return nil, err
-			}
-			out.Write(b)
-		}
-	}
-	if out.Len() == 0 {
+// decode concatenated streams as one. An empty stream is compress(nil).
+func compressSegments(segs []archivetest.Segment, compress func([]byte) ([]byte, error)) ([]byte, error) {
+	b, err := archivetest.Compress(segs, compress)
+	if err == nil && len(b) == 0 {
 		return compress(nil)
 	}
-	return out.Bytes(), nil
+	return b, err
 }
 
 func bzip2Stream(data []byte) ([]byte, error) {
@@ -556,12 +448,7 @@ func Tar(t testing.TB, entries []Entry) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	for _, sg := range segs {
-		b.Write(sg.data)
-		b.Write(make([]byte, sg.zeros))
-	}
-	return b.Bytes()
+	return archivetest.Bytes(segs)
 }
 
 // TarBz2Bytes returns a bzip2-compressed tar of entries: a .tar.bz2 with nothing generated.
@@ -581,42 +468,9 @@ func TarBz2Bytes(t testing.TB, entries []Entry) []byte {
 // Zip writes members as a zip, in order and without data descriptors (as conda-package-handling
 // does), with an optional archive comment and bytes before the first member.
 func Zip(members []ZipMember, comment string, prefix []byte) ([]byte, error) {
-	var b bytes.Buffer
-	b.Write(prefix)
-	zw := zip.NewWriter(&b)
-	zw.SetOffset(int64(len(prefix)))
-	for _, m := range members {
-		data := m.Data
-		if m.Method == zip.Deflate {
-			var c bytes.Buffer
-			fw, _ := flate.NewWriter(&c, flate.BestSpeed)
-			fw.Write(data)
-			fw.Close()
-			data = c.Bytes()
-		}
-		hdr := &zip.FileHeader{
-			Name:               m.Name,
-			Method:             m.Method,
-			Modified:           epoch,
-			CRC32:              crc32.ChecksumIEEE(m.Data),
-			CompressedSize64:   uint64(len(data)),
-			UncompressedSize64: uint64(len(m.Data)),
-		}
-		w, err := zw.CreateRaw(hdr)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(data); err != nil {
-			return nil, err
-		}
+	zs := make([]archivetest.ZipEntry, len(members))
+	for i, m := range members {
+		zs[i] = archivetest.ZipEntry{Name: m.Name, Data: m.Data, Method: m.Method}
 	}
-	if comment != "" {
-		if err := zw.SetComment(comment); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return archivetest.Zip(zs, archivetest.ZipOptions{Comment: comment, Prefix: prefix})
 }

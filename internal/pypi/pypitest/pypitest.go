@@ -10,21 +10,15 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/wharfhq/wharf/internal/archivetest"
 )
 
 // Kind is a distribution format.
@@ -190,21 +184,13 @@ func WheelFile(spec Spec) []byte {
 // Build returns the bytes of the distribution described by spec.
 func Build(t testing.TB, spec Spec) []byte {
 	t.Helper()
-	b, err := build(spec.withDefaults())
-	if err != nil {
-		t.Fatalf("pypitest: building %s: %v", spec.Filename(), err)
-	}
-	return b
+	return archivetest.Build(t, "pypitest", spec.Filename(), func() ([]byte, error) { return build(spec.withDefaults()) })
 }
 
 // WriteFile builds the distribution into dir under its Filename and returns the path.
 func WriteFile(t testing.TB, dir string, spec Spec) string {
 	t.Helper()
-	p := filepath.Join(dir, spec.Filename())
-	if err := os.WriteFile(p, Build(t, spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return archivetest.WriteFile(t, dir, spec.Filename(), Build(t, spec))
 }
 
 func build(s Spec) ([]byte, error) {
@@ -251,7 +237,7 @@ func build(s Spec) ([]byte, error) {
 		}
 		zs = append(zs, e)
 	}
-	return buildZip(zs, zipOptions{comment: s.ZipComment, prefix: s.ZipPrefix, dataDescriptors: s.DataDescriptors})
+	return buildZip(zs, archivetest.ZipOptions{Comment: s.ZipComment, Prefix: s.ZipPrefix, DataDescriptors: s.DataDescriptors})
 }
 
 // ZipBytes returns a zip of entries (deflated unless an entry says otherwise), for building
@@ -264,7 +250,7 @@ func ZipBytes(t testing.TB, entries []Entry) []byte {
 			es[i].Method = zip.Deflate
 		}
 	}
-	b, err := buildZip(es, zipOptions{})
+	b, err := buildZip(es, archivetest.ZipOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,230 +269,31 @@ func TarGzBytes(t testing.TB, entries []Entry) []byte {
 
 // Gzip compresses data as one gzip member.
 func Gzip(data []byte) []byte {
-	return gzipFrame([]segment{{data: data}})
+	return archivetest.Gzip([]archivetest.Segment{{Data: data}})
 }
 
-var epoch = time.Date(2024, 6, 10, 0, 0, 0, 0, time.UTC)
-
-// ---- zip ----
-
-type zipOptions struct {
-	comment         string
-	prefix          []byte
-	dataDescriptors bool
-}
-
-func buildZip(entries []Entry, o zipOptions) ([]byte, error) {
-	var b bytes.Buffer
-	b.Write(o.prefix)
-	zw := zip.NewWriter(&b)
-	zw.SetOffset(int64(len(o.prefix)))
-	for _, e := range entries {
-		segs := []segment{{data: e.Data}, {zeros: e.Zeros}}
-		var data []byte
-		switch e.Method {
-		case zip.Deflate:
-			data = deflate(segs)
-		default: // stored, or an unsupported method whose bytes do not matter
-			data = slices.Concat(e.Data, make([]byte, e.Zeros))
-		}
-		size := uint64(len(e.Data)) + uint64(e.Zeros)
-		if e.DeclaredSize > 0 {
-			size = uint64(e.DeclaredSize)
-		}
-		hdr := &zip.FileHeader{
-			Name:               e.Name,
-			Method:             e.Method,
-			Modified:           epoch,
-			CRC32:              crc(segs),
-			CompressedSize64:   uint64(len(data)),
-			UncompressedSize64: size,
-		}
-		hdr.SetMode(0o644)
-		if o.dataDescriptors {
-			hdr.Flags |= 0x8
-		}
-		w, err := zw.CreateRaw(hdr)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(data); err != nil {
-			return nil, err
-		}
+func buildZip(entries []Entry, o archivetest.ZipOptions) ([]byte, error) {
+	zs := make([]archivetest.ZipEntry, len(entries))
+	for i, e := range entries {
+		zs[i] = archivetest.ZipEntry{Name: e.Name, Data: e.Data, Zeros: e.Zeros, Method: e.Method,
+			DeclaredSize: e.DeclaredSize, Mode: 0o644}
 	}
-	if o.comment != "" {
-		if err := zw.SetComment(o.comment); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// ---- tar.gz ----
-
-// segment is a piece of an uncompressed stream: literal bytes, or a run of zeros.
-type segment struct {
-	data  []byte
-	zeros int64
-}
-
-// segWriter collects a stream as segments, so long zero runs never exist in memory.
-type segWriter struct {
-	segs     []segment
-	zeroMode bool
-}
-
-func (w *segWriter) Write(p []byte) (int, error) {
-	if w.zeroMode {
-		if n := len(w.segs); n > 0 && w.segs[n-1].data == nil {
-			w.segs[n-1].zeros += int64(len(p))
-		} else {
-			w.segs = append(w.segs, segment{zeros: int64(len(p))})
-		}
-		return len(p), nil
-	}
-	if n := len(w.segs); n > 0 && w.segs[n-1].zeros == 0 {
-		w.segs[n-1].data = append(w.segs[n-1].data, p...)
-	} else {
-		w.segs = append(w.segs, segment{data: slices.Clone(p)})
-	}
-	return len(p), nil
+	return archivetest.Zip(zs, o)
 }
 
 func tarGz(entries []Entry, tarTrailer, gzTrailer []byte) ([]byte, error) {
-	w := &segWriter{}
-	tw := tar.NewWriter(w)
-	for _, e := range entries {
-		typ := e.Type
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		mode := e.Mode
-		if mode == 0 {
-			mode = 0o644
-			if typ == tar.TypeDir {
-				mode = 0o755
-			}
-		}
-		size := int64(0)
-		if typ == tar.TypeReg {
-			size = int64(len(e.Data)) + e.Zeros
-		}
-		hdr := &tar.Header{Name: e.Name, Typeflag: typ, Linkname: e.Linkname, Mode: mode, Size: size,
-			ModTime: epoch, Format: tar.FormatPAX}
-		if typ == tar.TypeChar || typ == tar.TypeBlock {
-			hdr.Devmajor, hdr.Devminor = 1, 3
-		}
-		if typ == tar.TypeXGlobalHeader {
-			hdr = &tar.Header{Typeflag: typ, Name: e.Name, PAXRecords: map[string]string{"comment": string(e.Data)}, Format: tar.FormatPAX}
-			size = 0
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("tar header %q: %w", e.Name, err)
-		}
-		if size == 0 {
-			continue
-		}
-		if _, err := tw.Write(e.Data); err != nil {
-			return nil, err
-		}
-		w.zeroMode = true
-		for left := e.Zeros; left > 0; {
-			n := min(left, int64(len(zeros)))
-			if _, err := tw.Write(zeros[:n]); err != nil {
-				return nil, err
-			}
-			left -= n
-		}
-		w.zeroMode = false
+	ts := make([]archivetest.TarEntry, len(entries))
+	for i, e := range entries {
+		ts[i] = archivetest.TarEntry{Name: e.Name, Type: e.Type, Linkname: e.Linkname, Mode: e.Mode, Data: e.Data, Zeros: e.Zeros}
 	}
-	if err := tw.Close(); err != nil {
+	segs, err := archivetest.Tar(ts, 0o755)
+	if err != nil {
 		return nil, err
 	}
 	if len(tarTrailer) > 0 {
+		w := archivetest.SegWriter{Segs: segs}
 		w.Write(tarTrailer)
+		segs = w.Segs
 	}
-	return append(gzipFrame(w.segs), gzTrailer...), nil
-}
-
-// ---- deflate and gzip by segments ----
-
-// deflate compresses segments as one raw deflate stream. Each segment is compressed by a fresh
-// compressor and flushed to a byte boundary, so the pieces concatenate; a run of zeros is one
-// precompressed MiB repeated.
-func deflate(segs []segment) []byte {
-	var out bytes.Buffer
-	var mib []byte
-	for _, sg := range segs {
-		if sg.data != nil {
-			out.Write(flush(sg.data))
-			continue
-		}
-		if mib == nil && sg.zeros >= 1<<20 {
-			mib = flush(zeros)
-		}
-		for i := int64(0); i < sg.zeros>>20; i++ {
-			out.Write(mib)
-		}
-		if rest := sg.zeros & (1<<20 - 1); rest > 0 {
-			out.Write(flush(make([]byte, rest)))
-		}
-	}
-	out.Write(finalBlock())
-	return out.Bytes()
-}
-
-// finalBlock is an empty deflate block with the final bit set.
-var finalBlock = sync.OnceValue(func() []byte {
-	var b bytes.Buffer
-	fw, _ := flate.NewWriter(&b, flate.BestSpeed)
-	fw.Close()
-	return b.Bytes()
-})
-
-// writers reuses flate compressors: a new one allocates over half a MiB.
-var writers = sync.Pool{New: func() any {
-	fw, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
-	return fw
-}}
-
-func flush(data []byte) []byte {
-	var b bytes.Buffer
-	fw := writers.Get().(*flate.Writer)
-	defer writers.Put(fw)
-	fw.Reset(&b)
-	fw.Write(data)
-	fw.Flush()
-	return b.Bytes()
-}
-
-// zeros is a MiB of zeros, never written to.
-var zeros = make([]byte, 1<<20)
-
-// crc returns the CRC-32 of the segments' bytes.
-func crc(segs []segment) uint32 {
-	var c uint32
-	for _, sg := range segs {
-		c = crc32.Update(c, crc32.IEEETable, sg.data)
-		for left := sg.zeros; left > 0; {
-			n := min(left, int64(len(zeros)))
-			c = crc32.Update(c, crc32.IEEETable, zeros[:n])
-			left -= n
-		}
-	}
-	return c
-}
-
-func gzipFrame(segs []segment) []byte {
-	var size int64
-	for _, sg := range segs {
-		size += int64(len(sg.data)) + sg.zeros
-	}
-	out := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
-	out = append(out, deflate(segs)...)
-	out = binary.LittleEndian.AppendUint32(out, crc(segs))
-	return binary.LittleEndian.AppendUint32(out, uint32(size))
+	return append(archivetest.Gzip(segs), gzTrailer...), nil
 }
