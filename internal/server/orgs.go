@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/wharfhq/wharf/internal/access"
@@ -161,6 +162,7 @@ func (s *Server) groupsFor(r *http.Request, c *call) ([]store.Group, error) {
 		return groups, err
 	}
 	channels := map[string]store.Channel{}
+	privates := map[int64][]string{} // a channel's private packages, read once
 	for i := range groups {
 		kept := groups[i].Grants[:0]
 		for _, g := range groups[i].Grants {
@@ -173,11 +175,14 @@ func (s *Server) groupsFor(r *http.Request, c *call) ([]store.Group, error) {
 			}
 			res := resourceOf(ch)
 			if g.Package != "" {
-				priv, err := s.store.PackagePrivacy(r.Context(), ch.ID, g.Package)
-				if err != nil && !store.IsNotFound(err) {
-					return nil, err
+				priv, ok := privates[ch.ID]
+				if !ok {
+					if priv, err = s.store.PrivatePackages(r.Context(), ch.ID); err != nil {
+						return nil, err
+					}
+					privates[ch.ID] = priv
 				}
-				if !access.CanRead(c.principal, packageResource(ch, g.Package, priv)) {
+				if !access.CanRead(c.principal, packageResource(ch, g.Package, slices.Contains(priv, g.Package))) {
 					continue
 				}
 			} else if !access.Visible(c.principal, res) {

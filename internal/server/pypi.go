@@ -476,13 +476,13 @@ func (s *Server) apiYankRelease(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	// A release is a version by PEP 440's equality: 1.0 and 1.0.0 are one release, yanked
 	// together in one change, whatever the files' labels.
-	files, err := s.store.ListFiles(r.Context(), c.channel.ID, "")
+	files, err := s.store.PackageFiles(r.Context(), c.channel.ID, c.pkg)
 	if err != nil {
 		return err
 	}
 	var versions []string
 	for _, f := range files {
-		if f.Kind == "pypi" && f.Package == c.pkg && !slices.Contains(versions, f.Version) && pypi.CompareVersions(f.Version, v) == 0 {
+		if f.Kind == "pypi" && !slices.Contains(versions, f.Version) && pypi.CompareVersions(f.Version, v) == 0 {
 			versions = append(versions, f.Version)
 		}
 	}

@@ -232,7 +232,8 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		// held up; unknown ones (stale, revoked, made up) spend the address's budget, so that
 		// a client stuck on one is told to slow down.
 		if ok, retry := s.unknownTokens.Allow("", addr, wall); !ok {
-			return access.Principal{}, errTooManyAttempts(retry)
+			return access.Principal{}, &httpError{status: http.StatusTooManyRequests, code: "too_many_attempts", retryAfter: retry,
+				message: fmt.Sprintf("too many requests with an unknown, revoked or expired token from this address: fix the token the client sends, then retry in %d seconds", int(retry.Seconds()))}
 		}
 		s.unknownTokens.Failed("", addr, wall)
 		return access.Principal{}, errBadToken
@@ -317,7 +318,9 @@ type tokenInfo struct {
 	LastUsedAt  *time.Time          `json:"last_used_at"`
 }
 
-func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string) (tokenInfo, error) {
+// tokenInfo describes a token. names remembers channel names across the tokens of one list
+// (nil: one token).
+func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string, names map[int64]string) (tokenInfo, error) {
 	ti := tokenInfo{ID: t.ID, Name: t.Name, Description: t.Description, Owner: owner, Org: t.OwnerOrgID != 0, Kind: t.Kind,
 		Scopes: t.Scopes, Resources: []tokenResourceInfo{}, Strength: t.Strength, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
 	last := t.LastUsedAt
@@ -329,12 +332,19 @@ func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string) (to
 	if !last.IsZero() {
 		ti.LastUsedAt = &last
 	}
+	if names == nil {
+		names = map[int64]string{}
+	}
 	for _, res := range t.Resources {
-		name := "(deleted channel)"
-		if ch, err := s.store.ChannelByID(ctx, res.ChannelID); err == nil {
-			name = ch.Name
-		} else if !store.IsNotFound(err) {
-			return ti, err
+		name, ok := names[res.ChannelID]
+		if !ok {
+			name = "(deleted channel)"
+			if ch, err := s.store.ChannelByID(ctx, res.ChannelID); err == nil {
+				name = ch.Name
+			} else if !store.IsNotFound(err) {
+				return ti, err
+			}
+			names[res.ChannelID] = name
 		}
 		ti.Resources = append(ti.Resources, tokenResourceInfo{Channel: name, Level: res.Level.String()})
 	}
@@ -507,7 +517,7 @@ func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (str
 		return "", tokenInfo{}, err
 	}
 	s.log.InfoContext(ctx, "token created", "request_id", requestID(ctx), "token_id", t.ID, "owner", owner, "by", c.principal.Name)
-	ti, err := s.tokenInfo(ctx, t, owner)
+	ti, err := s.tokenInfo(ctx, t, owner, nil)
 	if err != nil {
 		return "", tokenInfo{}, err
 	}
@@ -541,8 +551,9 @@ func (s *Server) listTokens(ctx context.Context, userID, orgID int64, owner stri
 		return nil, err
 	}
 	out := make([]tokenInfo, 0, len(toks))
+	names := map[int64]string{}
 	for _, t := range toks {
-		ti, err := s.tokenInfo(ctx, t, owner)
+		ti, err := s.tokenInfo(ctx, t, owner, names)
 		if err != nil {
 			return nil, err
 		}
@@ -563,7 +574,7 @@ func (s *Server) apiCurrentToken(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	ti, err := s.tokenInfo(r.Context(), t, c.principal.Name)
+	ti, err := s.tokenInfo(r.Context(), t, c.principal.Name, nil)
 	if err != nil {
 		return err
 	}
@@ -672,7 +683,7 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 		return "", tokenInfo{}, err
 	}
 	s.log.InfoContext(ctx, "token changed", "request_id", requestID(ctx), "token_id", t.ID, "reissued", req.Reissue, "by", c.principal.Name)
-	ti, err := s.tokenInfo(ctx, t, owner)
+	ti, err := s.tokenInfo(ctx, t, owner, nil)
 	if err != nil {
 		return "", tokenInfo{}, err
 	}
