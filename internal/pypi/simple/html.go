@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/internal/pypi"
 )
 
 // ProjectPage renders one project in a format: PEP 503 HTML (one anchor per file) or PEP 691
@@ -20,7 +22,7 @@ func ProjectPage(p Project, f Format) []byte {
 func IndexPage(projects []string, f Format) []byte {
 	names := make([]string, 0, len(projects))
 	for _, p := range projects {
-		if n := normalize(p); n != "" {
+		if n := pypi.NormalizeName(p); n != "" {
 			names = append(names, n)
 		}
 	}
@@ -39,7 +41,7 @@ const htmlHead = "<!DOCTYPE html>\n<html>\n  <head>\n" +
 const htmlTail = "  </body>\n</html>\n"
 
 func projectHTML(p Project) []byte {
-	name := normalize(p.Name)
+	name := pypi.NormalizeName(p.Name)
 	size := 256 + 2*len(name)
 	for _, f := range p.Files {
 		// The markup around a file is under 150 bytes; escaping may add a little more.

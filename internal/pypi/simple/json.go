@@ -2,6 +2,8 @@ package simple
 
 import (
 	"encoding/json"
+
+	"github.com/wharfhq/wharf/internal/pypi"
 )
 
 // The PEP 691 shapes, field order fixed so the output is byte-stable.
@@ -41,7 +43,7 @@ type (
 func projectJSON(p Project) []byte {
 	out := jsonProject{
 		Meta:     jsonMeta{APIVersion: APIVersion},
-		Name:     normalize(p.Name),
+		Name:     pypi.NormalizeName(p.Name),
 		Versions: p.Versions,
 		Files:    make([]jsonFile, len(p.Files)),
 	}

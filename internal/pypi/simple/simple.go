@@ -9,7 +9,6 @@
 package simple
 
 import (
-	"strings"
 	"time"
 )
 
@@ -69,30 +68,6 @@ func (f Format) String() string {
 		return "json"
 	}
 	return "unknown"
-}
-
-// normalize is the PEP 503 name normalization: ASCII lowercase, each run of '-', '_' and '.'
-// becomes one '-'.
-func normalize(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	run := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			if !run {
-				b.WriteByte('-')
-			}
-			run = true
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		run = false
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // uploadTime renders t as PEP 700 wants it: UTC, microseconds, Z.
