@@ -67,6 +67,11 @@ func parseAddress(s string) (*mail.Address, error) {
 	return a, nil
 }
 
+// Deliverable reports whether an address is one this package sends to: a plain ASCII
+// local-part@host.name (no quotes, no IP literal). Sign-up checks addresses with it, so that an
+// account is never made for an address its confirmation mail cannot go to.
+func Deliverable(addr string) bool { return plainAddrSpec(addr) }
+
 // plainAddrSpec reports whether s is dot-atom@host-name within RFC 5321's length limits.
 func plainAddrSpec(s string) bool {
 	at := strings.LastIndexByte(s, '@')

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wharfhq/wharf/internal/conda"
+	wharfmail "github.com/wharfhq/wharf/internal/mail"
 )
 
 // reserved are top-level names that would shadow a route or confuse a client.
@@ -82,6 +83,9 @@ func Email(addr string) error {
 	a, err := mail.ParseAddress(addr)
 	if err != nil || a.Name != "" || a.Address != addr || !strings.Contains(addr[strings.LastIndexByte(addr, '@')+1:], ".") && !strings.HasSuffix(addr, "@localhost") {
 		return fmt.Errorf("%q is not an email address like name@example.com", addr)
+	}
+	if !wharfmail.Deliverable(addr) {
+		return fmt.Errorf("%q cannot receive Wharf's mail: use a plain ASCII address (name@host.example, no quotes, no IP address, no accented letters)", addr)
 	}
 	return nil
 }

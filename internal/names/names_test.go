@@ -29,6 +29,13 @@ func TestEmail(t *testing.T) {
 			t.Errorf("Email(%q) accepted", bad)
 		}
 	}
+	// Addresses net/mail takes but the mailer cannot send to: refused at sign-up, not left to
+	// a confirmation mail that never goes.
+	for _, undeliverable := range []string{"josé@example.com", "a@bücher.de", "a@[127.0.0.1]", strings.Repeat("a", 71) + "@example.com", "a@b_c.example.com"} {
+		if err := Email(undeliverable); err == nil || !strings.Contains(err.Error(), "cannot receive Wharf's mail") {
+			t.Errorf("Email(%q) = %v; want it refused as undeliverable", undeliverable, err)
+		}
+	}
 }
 
 func TestChannel(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/internal/token"
 )
 
 const (
@@ -30,6 +32,9 @@ const (
 	RuleTooLong          Rule = "too_long"
 	RuleCommon           Rule = "common"
 	RuleContainsUsername Rule = "contains_username"
+	// RuleLooksLikeToken: Wharf takes a password shaped like a token for a token, so the
+	// account could not sign in with it.
+	RuleLooksLikeToken Rule = "looks_like_token"
 )
 
 // Error is a refused password. Its message tells the user what to change.
@@ -47,6 +52,8 @@ func (e *Error) Error() string {
 		return "password is on a list of commonly used passwords: choose one that is not"
 	case RuleContainsUsername:
 		return "password contains the user name: choose one that does not"
+	case RuleLooksLikeToken:
+		return "password starts like a token (wrfs- or wrfr-), which Wharf would take it for: choose another"
 	}
 	return "password refused: " + string(e.Rule)
 }
@@ -58,6 +65,8 @@ func (e *Error) Error() string {
 func Check(username, password string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
+	case token.Looks(password):
+		return &Error{Rule: RuleLooksLikeToken}
 	case n < MinLength:
 		return &Error{Rule: RuleTooShort}
 	case n > MaxLength:

@@ -37,6 +37,9 @@ func TestCheck(t *testing.T) {
 		{"a 3-character username is looked for", "bob", "kabobs-are-tasty", RuleContainsUsername},
 		{"an empty username is not looked for", "", "kabobs-are-tasty", ""},
 		{"a multi-byte username is found", "Ülle", "xx-üllE-9182", RuleContainsUsername},
+		// wharf admin create-user checks here too: a token-shaped password could never sign in.
+		{"a token-shaped password is refused", "alice", "wrfs-notreallyatokenbutlookslikeone", RuleLooksLikeToken},
+		{"a resource-token shape too", "alice", "wrfr-anotherlookalike", RuleLooksLikeToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

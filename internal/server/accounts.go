@@ -150,7 +150,7 @@ func (s *Server) signup(r *http.Request, req signupRequest) (name string, active
 	if err := names.Email(req.Email); err != nil {
 		return "", false, errBadRequest(err.Error())
 	}
-	if err := checkNewPassword(req.Username, req.Password); err != nil {
+	if err := passwords.Check(req.Username, req.Password); err != nil {
 		return "", false, errBadRequest("password: " + err.Error())
 	}
 	// The name is public (it is a channel's); it is checked before anything about the
@@ -347,7 +347,7 @@ func (s *Server) resetPassword(ctx context.Context, secret, password string) (st
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := checkNewPassword(u.Name, password); err != nil {
+	if err := passwords.Check(u.Name, password); err != nil {
 		s.store.CreateEmailToken(ctx, t) // the link stays good for a better password
 		return store.User{}, errBadRequest("password: " + err.Error())
 	}
@@ -421,7 +421,7 @@ func (s *Server) changePassword(r *http.Request, userID int64, old, new, oldWhat
 	if err != nil {
 		return u, err
 	}
-	if err := checkNewPassword(u.Name, new); err != nil {
+	if err := passwords.Check(u.Name, new); err != nil {
 		return u, errBadRequest("new password: " + err.Error())
 	}
 	hash, err := access.HashPasswordContext(ctx, new)
@@ -485,7 +485,7 @@ func (s *Server) createUser(ctx context.Context, req newUserRequest) (u store.Us
 	if req.Password == "" {
 		req.Password = access.GeneratePassword()
 		generated = req.Password
-	} else if err := checkNewPassword(req.Name, req.Password); err != nil {
+	} else if err := passwords.Check(req.Name, req.Password); err != nil {
 		return store.User{}, "", errBadRequest("password: " + err.Error())
 	}
 	hash, err := access.HashPassword(req.Password)
@@ -596,13 +596,4 @@ func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{"message": "invitation sent to " + req.Email})
-}
-
-// checkNewPassword is the password policy, and one rule of Wharf's own: a password may not look
-// like a token, which the server would take it for.
-func checkNewPassword(name, password string) error {
-	if token.Looks(password) {
-		return errors.New("a password may not start with wrfs- or wrfr-: those are tokens")
-	}
-	return passwords.Check(name, password)
 }
