@@ -322,7 +322,7 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		// Writing into the target is an upload there: ask the policy about it too.
 		if !access.May(c.principal, access.ArtifactCreate, resourceOf(ch)) {
-			return refuse(c.principal, resourceOf(ch))
+			return refuse(c.principal, access.ArtifactCreate, resourceOf(ch))
 		}
 		target = ch
 	}

@@ -433,7 +433,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				res.Surface = surface
 			}
 			if !access.May(p, rt.action, res) {
-				return refuse(p, res)
+				return refuse(p, rt.action, res)
 			}
 			write := r.Method != http.MethodGet && r.Method != http.MethodHead && accessChanging
 			if write && !p.Anonymous() {
@@ -481,16 +481,40 @@ func changesAccess(rt route) bool {
 }
 
 // refuse turns a "no" from the policy into the answer that leaks nothing: 404 for what the
-// caller may not know exists, 401 for an anonymous caller, 403 otherwise.
-func refuse(p access.Principal, res access.Resource) error {
+// caller may not know exists, 401 for an anonymous caller, 403 otherwise, saying who may.
+func refuse(p access.Principal, action access.Action, res access.Resource) error {
 	if res.Channel != "" && !access.Knows(p, res) {
 		// Word for word what a channel that does not exist gets.
 		return &store.NotFoundError{Kind: "channel", Name: res.Channel}
 	}
 	if p.Anonymous() {
-		return errUnauthorized("sign in: send a username and password with HTTP Basic")
+		return errUnauthorized("sign in: send a username and password with HTTP Basic, or a token")
 	}
-	return errForbidden("you may not do this")
+	if p.Token != nil {
+		return errForbidden("this token may not do this: its scopes or channels do not allow it, or its owner may not")
+	}
+	return errForbidden(whoMay(action, res))
+}
+
+// whoMay says, for a refusal, who may do an action: what the caller can ask for.
+func whoMay(action access.Action, res access.Resource) string {
+	switch {
+	case action == access.AdminUsers:
+		return "only server administrators may do this"
+	case action == access.OrgManage || action == access.ChannelCreate && res.Org != 0:
+		return "only the organization's owners may do this"
+	case action == access.OrgView:
+		return "only the organization's members may see this"
+	case res.Package != "" && action == access.PackageManage:
+		return fmt.Sprintf("only managers of package %s in channel %s may change it: ask the channel's owner", res.Package, res.Channel)
+	case res.Channel != "" && (action == access.ArtifactCreate || action == access.ArtifactEdit || action == access.ArtifactDelete):
+		return fmt.Sprintf("you may not change the files of channel %s: ask its owner for write access", res.Channel)
+	case res.Channel != "" && action == access.ArtifactDownload:
+		return fmt.Sprintf("you may not download from channel %s: ask its owner for read access", res.Channel)
+	case res.Channel != "":
+		return fmt.Sprintf("only managers of channel %s may do this: ask its owner", res.Channel)
+	}
+	return "you may not do this"
 }
 
 func resourceOf(ch store.Channel) access.Resource {
