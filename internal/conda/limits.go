@@ -1,6 +1,10 @@
 package conda
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wharfhq/wharf/internal/archivecheck"
+)
 
 const (
 	kib = 1 << 10
@@ -92,15 +96,7 @@ func (l Limits) orDefaults() Limits {
 // compressed size.
 func (l Limits) DecompressedCap(compressed int64) int64 {
 	l = l.orDefaults()
-	c := l.MinDecompressed
-	if compressed > 0 && l.DecompressionRatio > 0 {
-		if compressed > l.MaxDecompressed/l.DecompressionRatio {
-			c = l.MaxDecompressed // avoid overflow; the product would exceed the cap anyway
-		} else {
-			c = max(c, compressed*l.DecompressionRatio)
-		}
-	}
-	return min(c, l.MaxDecompressed)
+	return archivecheck.DecompressedCap(compressed, l.MinDecompressed, l.DecompressionRatio, l.MaxDecompressed)
 }
 
 func (l Limits) subdirOK(s string) bool {

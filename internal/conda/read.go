@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/wharfhq/wharf/internal/archivecheck"
 	"github.com/wharfhq/wharf/internal/repodata"
 )
 
@@ -36,7 +37,7 @@ func ReadPackage(r io.ReaderAt, size int64, filename string, lim Limits) (*Packa
 	if size <= 0 {
 		return nil, invalidf("the file is empty")
 	}
-	rr := &recordingReaderAt{r: r}
+	rr := &archivecheck.RecordingReaderAt{R: r}
 	s := newScanner(lim.orDefaults(), size)
 	defer s.close()
 	stem := strings.TrimSuffix(filename, format.Ext())
@@ -46,8 +47,8 @@ func ReadPackage(r io.ReaderAt, size int64, filename string, lim Limits) (*Packa
 	case FormatTarBz2:
 		err = s.readTarBz2(rr, size)
 	}
-	if rr.err != nil {
-		return nil, rr.err // the storage failed, not the package
+	if rr.Err != nil {
+		return nil, rr.Err // the storage failed, not the package
 	}
 	if err != nil {
 		return nil, err
@@ -69,58 +70,12 @@ func ReadPackage(r io.ReaderAt, size int64, filename string, lim Limits) (*Packa
 	return p, nil
 }
 
-// recordingReaderAt remembers the first real I/O error of the underlying ReaderAt, so that
-// ReadPackage can tell a failing disk from a corrupt upload.
-type recordingReaderAt struct {
-	r   io.ReaderAt
-	err error
-}
-
-func (x *recordingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := x.r.ReadAt(p, off)
-	if err != nil && err != io.EOF && x.err == nil {
-		x.err = err
-	}
-	return n, err
-}
-
-var errTooLarge = errors.New("decompressed size cap exceeded")
-
-// budget is the decompressed-byte allowance of one package, shared by all its streams.
-type budget struct {
-	used, max int64
-	exceeded  bool
-}
-
-type countingReader struct {
-	r io.Reader
-	b *budget
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	rem := c.b.max - c.b.used
-	if rem < 0 {
-		c.b.exceeded = true
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > rem+1 {
-		p = p[:rem+1] // read at most one byte past the cap
-	}
-	n, err := c.r.Read(p)
-	c.b.used += int64(n)
-	if c.b.used > c.b.max {
-		c.b.exceeded = true
-		return n, errTooLarge
-	}
-	return n, err
-}
-
 type prefixKinds struct{ text, binary bool }
 
 // scanner holds the state of one ReadPackage call.
 type scanner struct {
 	lim    Limits
-	budget budget
+	budget archivecheck.Budget
 
 	seed     maphash.Seed
 	members  int
@@ -143,7 +98,7 @@ type scanner struct {
 func newScanner(lim Limits, size int64) *scanner {
 	return &scanner{
 		lim:      lim,
-		budget:   budget{max: lim.DecompressedCap(size)},
+		budget:   archivecheck.Budget{Max: lim.DecompressedCap(size)},
 		seed:     maphash.MakeSeed(),
 		seen:     make(map[uint64]struct{}),
 		seenFold: make(map[uint64]struct{}),
@@ -160,12 +115,12 @@ func (s *scanner) close() {
 func (s *scanner) hash(name string) uint64 { return maphash.String(s.seed, name) }
 
 func (s *scanner) bombError() error {
-	return invalidf("decompressed size exceeds %s (possible decompression bomb)", humanSize(s.budget.max))
+	return invalidf("decompressed size exceeds %s (possible decompression bomb)", humanSize(s.budget.Max))
 }
 
 // wrap turns an error met while decoding where into the error ReadPackage returns.
 func (s *scanner) wrap(where string, err error) error {
-	if s.budget.exceeded || errors.Is(err, errTooLarge) {
+	if s.budget.Exceeded || errors.Is(err, archivecheck.ErrTooLarge) {
 		return s.bombError()
 	}
 	var ipe *InvalidPackageError
@@ -188,7 +143,7 @@ func (s *scanner) readTarBz2(r io.ReaderAt, size int64) error {
 	if n, _ := r.ReadAt(magic[:], 0); n < 3 || string(magic[:]) != "BZh" {
 		return invalidf("not a .tar.bz2 (bzip2) archive")
 	}
-	cr := &countingReader{r: bzip2.NewReader(io.NewSectionReader(r, 0, size)), b: &s.budget}
+	cr := &archivecheck.CountingReader{R: bzip2.NewReader(io.NewSectionReader(r, 0, size)), B: &s.budget}
 	if err := s.walkTar(cr, "the .tar.bz2 archive", tarAny); err != nil {
 		return err
 	}
@@ -256,17 +211,8 @@ func (s *scanner) checkMember(hdr *tar.Header, where string, mode tarMode) (stri
 	if err != nil {
 		return "", err
 	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
-	case tar.TypeChar, tar.TypeBlock:
-		return "", invalidf("member %q is a device file", raw)
-	case tar.TypeFifo:
-		return "", invalidf("member %q is a FIFO", raw)
-	default:
-		return "", invalidf("member %q has the unsupported tar type %q", raw, hdr.Typeflag)
-	}
-	if hdr.Mode&0o6000 != 0 {
-		return "", invalidf("member %q has the setuid or setgid bit set", raw)
+	if problem := archivecheck.TarTypeProblem(hdr); problem != "" {
+		return "", invalidf("member %q %s", raw, problem)
 	}
 	if name == "" {
 		if hdr.Typeflag != tar.TypeDir {
@@ -287,21 +233,9 @@ func (s *scanner) checkMember(hdr *tar.Header, where string, mode tarMode) (stri
 	}
 	inInfo := underInfo(lower)
 
-	// A member below a symlink would be written through it on extraction. The prefixes are
-	// hashed incrementally: rehashing each one would cost O(len²) per member.
-	if len(s.symlinks) > 0 {
-		var h maphash.Hash
-		h.SetSeed(s.seed)
-		start := 0
-		for i := 0; i < len(name); i++ {
-			if name[i] == '/' {
-				h.WriteString(name[start:i])
-				start = i
-				if _, ok := s.symlinks[h.Sum64()]; ok {
-					return "", invalidf("member %q lies inside the symlink %q", raw, name[:i])
-				}
-			}
-		}
+	// A member below a symlink would be written through it on extraction.
+	if link, ok := archivecheck.SymlinkAbove(name, s.seed, s.symlinks); ok {
+		return "", invalidf("member %q lies inside the symlink %q", raw, link)
 	}
 
 	switch hdr.Typeflag {
@@ -351,7 +285,7 @@ func cleanMemberName(raw string) (string, error) {
 		return "", invalidf("member %q has a NUL byte in its name", raw)
 	case strings.IndexByte(raw, '\\') >= 0:
 		return "", invalidf("member %q has a backslash in its name", raw)
-	case raw[0] == '/' || hasDriveLetter(raw):
+	case raw[0] == '/' || archivecheck.HasDriveLetter(raw):
 		return "", invalidf("member %q is an absolute path", raw)
 	}
 	for seg := range strings.SplitSeq(raw, "/") {
@@ -366,10 +300,6 @@ func cleanMemberName(raw string) (string, error) {
 	return name, nil
 }
 
-func hasDriveLetter(s string) bool {
-	return len(s) >= 2 && s[1] == ':' && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z')
-}
-
 // checkSymlinkTarget allows relative targets that stay inside the package root, resolved from
 // the link's own directory. An empty target (seen in real packages) resolves to that directory.
 func checkSymlinkTarget(raw, name, target string) error {
@@ -380,7 +310,7 @@ func checkSymlinkTarget(raw, name, target string) error {
 		return invalidf("symlink %q has a NUL byte in its target", raw)
 	case strings.IndexByte(target, '\\') >= 0:
 		return invalidf("symlink %q has a backslash in its target %q", raw, target)
-	case strings.HasPrefix(target, "/") || hasDriveLetter(target):
+	case strings.HasPrefix(target, "/") || archivecheck.HasDriveLetter(target):
 		return invalidf("symlink %q points to the absolute path %q", raw, target)
 	}
 	resolved := path.Join(path.Dir(name), target)
@@ -579,7 +509,7 @@ func (s *scanner) readConda(r io.ReaderAt, size int64, stem string) error {
 	byName := make(map[string]*zip.File, len(zr.File))
 	for _, f := range zr.File {
 		declared += f.UncompressedSize64
-		if f.UncompressedSize64 > uint64(s.budget.max) || declared > uint64(s.budget.max) {
+		if f.UncompressedSize64 > uint64(s.budget.Max) || declared > uint64(s.budget.Max) {
 			return s.bombError()
 		}
 		byName[f.Name] = f
@@ -655,7 +585,7 @@ func (s *scanner) readTarZst(f *zip.File, mode tarMode) error {
 	if err != nil {
 		return s.wrap(f.Name, err)
 	}
-	cr := &countingReader{r: zd, b: &s.budget}
+	cr := &archivecheck.CountingReader{R: zd, B: &s.budget}
 	if err := s.walkTar(cr, f.Name, mode); err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package pypi
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wharfhq/wharf/internal/archivecheck"
+)
 
 const (
 	kib = 1 << 10
@@ -66,15 +70,7 @@ func (l Limits) orDefaults() Limits {
 // compressed size.
 func (l Limits) DecompressedCap(compressed int64) int64 {
 	l = l.orDefaults()
-	c := l.MinDecompressed
-	if compressed > 0 {
-		if compressed > l.MaxDecompressed/l.DecompressionRatio {
-			c = l.MaxDecompressed // the product would exceed the cap (or overflow)
-		} else {
-			c = max(c, compressed*l.DecompressionRatio)
-		}
-	}
-	return min(c, l.MaxDecompressed)
+	return archivecheck.DecompressedCap(compressed, l.MinDecompressed, l.DecompressionRatio, l.MaxDecompressed)
 }
 
 // humanSize formats a byte count for messages ("1 MiB", "64 MiB", "1234 bytes").

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/wharfhq/wharf/internal/archivecheck"
 )
 
 // maxMemberName caps member names in an archive (PATH_MAX on Linux).
@@ -47,9 +49,9 @@ func ReadDist(r io.ReaderAt, size int64, filename string, limits Limits) (*Dist,
 	if size <= 0 {
 		return nil, d.invalidf("the file is empty")
 	}
-	d.budget.max = d.lim.DecompressedCap(size)
+	d.budget.Max = d.lim.DecompressedCap(size)
 	d.size = size
-	rr := &recordingReaderAt{r: r}
+	rr := &archivecheck.RecordingReaderAt{R: r}
 	var raw []byte
 	what := "PKG-INFO"
 	switch fn.Ext {
@@ -61,8 +63,8 @@ func ReadDist(r io.ReaderAt, size int64, filename string, limits Limits) (*Dist,
 	case ExtTarGz:
 		raw, err = d.readSdistTarGz(rr, size)
 	}
-	if rr.err != nil {
-		return nil, rr.err // the storage failed, not the upload
+	if rr.Err != nil {
+		return nil, rr.Err // the storage failed, not the upload
 	}
 	if err != nil {
 		return nil, err
@@ -97,7 +99,7 @@ type distReader struct {
 	lim    Limits
 	size   int64
 	zip    bool // the archive is a zip: the budget applies to declared sizes
-	budget budget
+	budget archivecheck.Budget
 	seed   maphash.Seed
 }
 
@@ -107,64 +109,18 @@ func (d *distReader) invalidf(format string, args ...any) error {
 
 func (d *distReader) hash(s string) uint64 { return maphash.String(d.seed, s) }
 
-// recordingReaderAt remembers the first real I/O error of the underlying ReaderAt, so that
-// ReadDist can tell a failing disk from a corrupt upload.
-type recordingReaderAt struct {
-	r   io.ReaderAt
-	err error
-}
-
-func (x *recordingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := x.r.ReadAt(p, off)
-	if err != nil && err != io.EOF && x.err == nil {
-		x.err = err
-	}
-	return n, err
-}
-
-var errTooLarge = errors.New("decompressed size cap exceeded")
-
-// budget is the decompressed-byte allowance of one distribution.
-type budget struct {
-	used, max int64
-	exceeded  bool
-}
-
-type countingReader struct {
-	r io.Reader
-	b *budget
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	rem := c.b.max - c.b.used
-	if rem < 0 {
-		c.b.exceeded = true
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > rem+1 {
-		p = p[:rem+1] // read at most one byte past the cap
-	}
-	n, err := c.r.Read(p)
-	c.b.used += int64(n)
-	if c.b.used > c.b.max {
-		c.b.exceeded = true
-		return n, errTooLarge
-	}
-	return n, err
-}
-
 func (d *distReader) bombError() error {
 	what := "it decompresses"
 	if d.zip {
 		what = "its members declare that they decompress"
 	}
 	return d.invalidf("%s to more than %s, the most accepted for a %s file (%d× its size, at least %s): this looks like a decompression bomb",
-		what, humanSize(d.budget.max), humanSize(d.size), d.lim.DecompressionRatio, humanSize(d.lim.MinDecompressed))
+		what, humanSize(d.budget.Max), humanSize(d.size), d.lim.DecompressionRatio, humanSize(d.lim.MinDecompressed))
 }
 
 // streamErr turns an error met while decompressing into the uploader's fault.
 func (d *distReader) streamErr(where string, err error) error {
-	if d.budget.exceeded || errors.Is(err, errTooLarge) {
+	if d.budget.Exceeded || errors.Is(err, archivecheck.ErrTooLarge) {
 		return d.bombError()
 	}
 	var ide *InvalidDistError
@@ -202,7 +158,7 @@ func (d *distReader) cleanName(raw string) (string, error) {
 		return "", d.invalidf("archive member %s has a name that is not UTF-8", quoteShort(raw))
 	case strings.IndexByte(raw, '\\') >= 0:
 		return "", d.invalidf("archive member %s has a backslash in its name; use '/' between directories", quoteShort(raw))
-	case raw[0] == '/' || hasDriveLetter(raw):
+	case raw[0] == '/' || archivecheck.HasDriveLetter(raw):
 		return "", d.invalidf("archive member %s is an absolute path; members must be relative", quoteShort(raw))
 	}
 	for i := 0; i < len(raw); i++ {
@@ -220,10 +176,6 @@ func (d *distReader) cleanName(raw string) (string, error) {
 		return "", nil
 	}
 	return name, nil
-}
-
-func hasDriveLetter(s string) bool {
-	return len(s) >= 2 && s[1] == ':' && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z')
 }
 
 // topDir returns the first path segment of a cleaned name.
@@ -264,7 +216,7 @@ func (d *distReader) readZip(r io.ReaderAt, size int64) ([]zipMember, error) {
 	seen := make(map[string]struct{}, len(zr.File))
 	for _, f := range zr.File {
 		declared += f.UncompressedSize64
-		if f.UncompressedSize64 > uint64(d.budget.max) || declared > uint64(d.budget.max) {
+		if f.UncompressedSize64 > uint64(d.budget.Max) || declared > uint64(d.budget.Max) {
 			return nil, d.bombError()
 		}
 		name, err := d.cleanName(f.Name)
@@ -305,7 +257,7 @@ func (d *distReader) readZipMember(m zipMember, limit int64) ([]byte, error) {
 		return nil, d.streamErr(quoteShort(m.name), err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(&countingReader{r: io.LimitReader(rc, limit+1), b: &d.budget})
+	data, err := io.ReadAll(&archivecheck.CountingReader{R: io.LimitReader(rc, limit+1), B: &d.budget})
 	if err != nil {
 		return nil, d.streamErr(quoteShort(m.name), err)
 	}
@@ -495,7 +447,7 @@ func (d *distReader) readSdistTarGz(r io.ReaderAt, size int64) ([]byte, error) {
 	}
 	defer gz.Close()
 	gz.Multistream(false)
-	cr := &countingReader{r: &gzipMembers{br: br, gz: gz}, b: &d.budget}
+	cr := &archivecheck.CountingReader{R: &gzipMembers{br: br, gz: gz}, B: &d.budget}
 	w := &tarWalk{d: d, symlinks: map[uint64]struct{}{}, files: map[uint64]struct{}{}, dirs: map[uint64]struct{}{}}
 	if err := w.walk(cr); err != nil {
 		return nil, err
@@ -599,7 +551,7 @@ func (w *tarWalk) walk(r io.Reader) error {
 		if err != nil && !(errors.Is(err, tar.ErrInsecurePath) && hdr != nil) {
 			// ErrInsecurePath only appears under GODEBUG=tarinsecurepath=0; our own checks
 			// below reject such names with a better message.
-			if d.budget.exceeded {
+			if d.budget.Exceeded {
 				return d.bombError()
 			}
 			// Blame the layer that broke: a truncated or corrupt gzip stream also ends the tar.
@@ -647,17 +599,8 @@ func (w *tarWalk) checkMember(hdr *tar.Header) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
-	case tar.TypeChar, tar.TypeBlock:
-		return "", d.invalidf("tar member %s is a device file", quoteShort(raw))
-	case tar.TypeFifo:
-		return "", d.invalidf("tar member %s is a FIFO", quoteShort(raw))
-	default:
-		return "", d.invalidf("tar member %s has the unsupported tar type %q", quoteShort(raw), hdr.Typeflag)
-	}
-	if hdr.Mode&0o6000 != 0 {
-		return "", d.invalidf("tar member %s has the setuid or setgid bit set", quoteShort(raw))
+	if problem := archivecheck.TarTypeProblem(hdr); problem != "" {
+		return "", d.invalidf("tar member %s %s", quoteShort(raw), problem)
 	}
 	isDir := hdr.Typeflag == tar.TypeDir
 	if name == "" {
@@ -671,21 +614,9 @@ func (w *tarWalk) checkMember(hdr *tar.Header) (string, error) {
 		return "", err
 	}
 
-	// A member below a symlink would be written through it on extraction. The prefixes are
-	// hashed incrementally: rehashing each one would cost O(len²) per member.
-	if len(w.symlinks) > 0 {
-		var h maphash.Hash
-		h.SetSeed(d.seed)
-		start := 0
-		for i := 0; i < len(name); i++ {
-			if name[i] == '/' {
-				h.WriteString(name[start:i])
-				start = i
-				if _, ok := w.symlinks[h.Sum64()]; ok {
-					return "", d.invalidf("tar member %s lies inside the symlink %s", quoteShort(raw), quoteShort(name[:i]))
-				}
-			}
-		}
+	// A member below a symlink would be written through it on extraction.
+	if link, ok := archivecheck.SymlinkAbove(name, d.seed, w.symlinks); ok {
+		return "", d.invalidf("tar member %s lies inside the symlink %s", quoteShort(raw), quoteShort(link))
 	}
 
 	switch hdr.Typeflag {
@@ -725,7 +656,7 @@ func (w *tarWalk) checkLinkTarget(raw, resolved, target, kind string) error {
 		return d.invalidf("%s %s has a target longer than %d bytes", kind, quoteShort(raw), maxMemberName)
 	case !utf8.ValidString(target) || strings.ContainsAny(target, "\x00\\"):
 		return d.invalidf("%s %s has a target with a NUL, a backslash or invalid UTF-8", kind, quoteShort(raw))
-	case target[0] == '/' || hasDriveLetter(target):
+	case target[0] == '/' || archivecheck.HasDriveLetter(target):
 		return d.invalidf("%s %s points to the absolute path %s", kind, quoteShort(raw), quoteShort(target))
 	}
 	if resolved != w.root && !strings.HasPrefix(resolved, w.root+"/") {
