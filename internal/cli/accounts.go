@@ -15,8 +15,10 @@ import (
 	"github.com/wharfhq/wharf/internal/client"
 )
 
-// remoteCmd is a command that talks to a server as the account named by -u (or
-// WHARF_USERNAME) with the password in WHARF_PASSWORD.
+// remoteCmd is a command that talks to a server with the credentials remote.client finds:
+// --token or WHARF_TOKEN, else the account named by -u (or WHARF_USERNAME) with the password
+// in WHARF_PASSWORD, else the token of the site wharf login stored (--site, WHARF_SITE, the
+// site of --server, the default site). It adds the remote flags; run gets the client.
 func remoteCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error) *cobra.Command {
 	var r remote
 	cmd := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
@@ -257,8 +259,9 @@ func whoamiCmd() *cobra.Command {
 
 func userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage accounts over the API (administrators)",
-		Long: `Manage accounts on a running server, as an administrator signed in with -u and
-WHARF_PASSWORD. (wharf admin create-user works on the data directory instead, without a server.)`}
+		Long: `Manage accounts on a running server, as an administrator: signed in with wharf login, a
+token (--token or WHARF_TOKEN), or -u and WHARF_PASSWORD. (wharf admin create-user works on
+the data directory instead, without a server.)`}
 
 	list := remoteCmd("list", "List every account", cobra.NoArgs,
 		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
@@ -266,15 +269,9 @@ WHARF_PASSWORD. (wharf admin create-user works on the data directory instead, wi
 			if err != nil {
 				return err
 			}
-			if r.asJSON {
-				return printJSON(cmd, users)
-			}
-			var rows [][]string
-			for _, u := range users {
-				rows = append(rows, []string{u.Name, u.Email, yesNo(u.EmailVerified), yesNo(u.Admin), yesNo(u.Disabled)})
-			}
-			table(cmd, "NAME\tEMAIL\tCONFIRMED\tADMIN\tDISABLED", rows)
-			return nil
+			return printList(cmd, r.asJSON, users, "NAME\tEMAIL\tCONFIRMED\tADMIN\tDISABLED", func(u client.User) []string {
+				return []string{u.Name, u.Email, yesNo(u.EmailVerified), yesNo(u.Admin), yesNo(u.Disabled)}
+			})
 		})
 
 	var email string

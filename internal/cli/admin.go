@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,11 +38,10 @@ and printed once.`,
 			}
 			password, generated := "", false
 			if passwordStdin {
-				line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), access.MaxPasswordBytes+2)).ReadString('\n')
-				if err != nil && err != io.EOF {
+				var err error
+				if password, err = readPassword(cmd); err != nil {
 					return err
 				}
-				password = strings.TrimRight(line, "\r\n")
 				if err := passwords.Check(name, password); err != nil {
 					return fmt.Errorf("the password on standard input: %w", err)
 				}
@@ -91,5 +87,3 @@ and printed once.`,
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
-
-// validUsername: lowercase letters, digits and '-', 1 to 64 characters.

@@ -116,10 +116,7 @@ func (o *authOpts) action(cmd *cobra.Command, args []string) (string, []string, 
 
 // newToken is the request --create makes.
 func (o *authOpts) newToken() (client.NewToken, error) {
-	req := client.NewToken{Name: strings.TrimSpace(o.name), Description: o.description, Expires: o.expires, Strength: o.strength, Org: o.org}
-	for _, s := range o.scopes {
-		req.Scopes = append(req.Scopes, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })...)
-	}
+	req := client.NewToken{Name: strings.TrimSpace(o.name), Description: o.description, Expires: o.expires, Strength: o.strength, Org: o.org, Scopes: splitScopes(o.scopes)}
 	for _, r := range o.resources {
 		res, err := parseTokenResource(r)
 		if err != nil {
@@ -216,21 +213,15 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 				if err != nil {
 					return err
 				}
-				if r.asJSON {
-					if toks == nil {
-						toks = []client.TokenInfo{}
-					}
-					return printJSON(cmd, toks)
+				if toks == nil {
+					toks = []client.TokenInfo{} // --json: [], not null
 				}
-				var rows [][]string
-				for _, t := range toks {
-					rows = append(rows, []string{fmt.Sprint(t.ID), t.Name, t.Owner, t.Kind, tokenReach(t), t.Strength, day(t.ExpiresAt), lastUsed(t)})
-				}
-				table(cmd, "ID\tNAME\tOWNER\tKIND\tMAY\tSTRENGTH\tEXPIRES\tLAST USED", rows)
-				return nil
+				return printList(cmd, r.asJSON, toks, "ID\tNAME\tOWNER\tKIND\tMAY\tSTRENGTH\tEXPIRES\tLAST USED", func(t client.TokenInfo) []string {
+					return []string{fmt.Sprint(t.ID), t.Name, t.Owner, t.Kind, tokenReach(t), t.Strength, day(t.ExpiresAt), lastUsed(t)}
+				})
 			case authInfo:
 				if c.Token == "" {
-					return errors.New("--info shows the token you sign in with: give it with --token or WHARF_TOKEN")
+					return errors.New("--info shows the token you sign in with: give it with --token or WHARF_TOKEN, or sign in with wharf login")
 				}
 				t, err := c.CurrentToken(ctx)
 				if err != nil {
@@ -304,18 +295,10 @@ func listScopes(cmd *cobra.Command, r *remote, c *client.Client) error {
 	if err != nil {
 		return err
 	}
-	if r.asJSON {
-		if scopes == nil {
-			scopes = []client.Scope{}
-		}
-		return printJSON(cmd, scopes)
+	if scopes == nil {
+		scopes = []client.Scope{} // --json: [], not null
 	}
-	var rows [][]string
-	for _, s := range scopes {
-		rows = append(rows, []string{s.Scope, s.Description})
-	}
-	table(cmd, "SCOPE\tWHAT", rows)
-	return nil
+	return printList(cmd, r.asJSON, scopes, "SCOPE\tWHAT", func(s client.Scope) []string { return []string{s.Scope, s.Description} })
 }
 
 // showSecret prints a new secret alone on standard output, or writes it to out with mode

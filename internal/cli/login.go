@@ -23,13 +23,19 @@ import (
 // conda, pip and twine (repos) and every wharf command (api).
 const loginScopes = "repos api"
 
-// stdinIsTerminal says whether the command reads a terminal, where no password can be piped.
+// stdinIsTerminal says whether the command reads a terminal, where no password can be piped
+// (promptSecret reads os.Stdin).
 func stdinIsTerminal(cmd *cobra.Command) bool {
-	if cmd.InOrStdin() != os.Stdin {
-		return false
+	return cmd.InOrStdin() == os.Stdin && isTerminal(os.Stdin)
+}
+
+// splitScopes splits --scopes values, each space- or comma-separated, into scopes.
+func splitScopes(values []string) []string {
+	var scopes []string
+	for _, s := range values {
+		scopes = append(scopes, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })...)
 	}
-	fi, err := os.Stdin.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return scopes
 }
 
 // hostTokenName is the name wharf login gives this machine's token: wharf-<short hostname>.
@@ -218,9 +224,7 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 	if len(scopes) == 0 {
 		scopes = []string{loginScopes}
 	}
-	for _, s := range scopes {
-		req.Scopes = append(req.Scopes, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })...)
-	}
+	req.Scopes = splitScopes(scopes)
 
 	// The token's name: wharf-<host>, or with a suffix when the account has one of that name.
 	existing, err := c.Tokens(ctx, "")

@@ -68,9 +68,10 @@ func authLoginCmd() *cobra.Command {
 		Use:   "login CHANNEL_URL (--token [TOKEN] | --basic [--username U] [--password-stdin])",
 		Short: "Keep credentials for one channel URL (and those under it), as conda-auth does",
 		Long: `Keep credentials for one channel URL and the channels under it, as the conda-auth plugin
-does: a token (--token), or a username and password (--basic). They are for wharf setup, which
-writes them where conda, pip and twine read them. The secret goes to the OS keyring, or when
-there is none to $XDG_CONFIG_HOME/wharf/credentials.json with mode 0600.
+does: a token (--token), or a username and password (--basic). A token is for wharf setup:
+given that channel (or one under it) and no other token (--token, WHARF_TOKEN, a site of wharf
+login), it writes the token where conda, pip and twine read it. The secret goes to the OS
+keyring, or when there is none to $XDG_CONFIG_HOME/wharf/credentials.json with mode 0600.
 
 The token is the argument after --token (or --token=TOKEN), else one line of standard input.
 The password of --basic comes from standard input with --password-stdin, else from
@@ -158,7 +159,9 @@ WHARF_PASSWORD. Credentials or a /t/TOKEN segment in CHANNEL_URL are not part of
 				what = "the password of " + saved.Username
 			}
 			say(cmd, "kept %s for %s (and the channels under it) in %s", what, saved.URL, where(st, saved.SecretStore))
-			say(cmd, "wharf setup conda / wharf setup pip write it where conda and pip read it")
+			if saved.Kind == credentials.KindToken {
+				say(cmd, "wharf setup conda (or pip, twine) CHANNEL --server URL writes it where the client reads it")
+			}
 			return nil
 		},
 	}

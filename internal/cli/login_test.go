@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharfhq/wharf/internal/clientconfig"
 	"github.com/wharfhq/wharf/internal/credentials"
 	"github.com/wharfhq/wharf/internal/token"
 )
@@ -319,5 +320,64 @@ func TestAuthLoginTakesTheTokenThreeWays(t *testing.T) {
 	// wharf auth keeps its own flags and arguments.
 	if _, _, err := loginRun(t, "", "auth", "--list", "stray"); err == nil || !strings.Contains(err.Error(), "unexpected argument") {
 		t.Errorf("auth --list stray: %v", err)
+	}
+}
+
+// wharf setup uses the token wharf auth login kept for the channel it is given, when nothing
+// else (--token, WHARF_TOKEN, a stored site) gives one.
+func TestSetupUsesTheTokenKeptForTheChannel(t *testing.T) {
+	loginStore(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, k := range []string{"BINSTAR_CONFIG_DIR", "PIP_INDEX_URL", "PIP_CONFIG_FILE", "NETRC"} {
+		t.Setenv(k, "")
+	}
+	tok := loginToken(t)
+	var sent []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent = append(sent, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":3,"name":"laptop","owner":"alice"}`))
+	}))
+	defer hs.Close()
+
+	if _, _, err := loginRun(t, "", "auth", "login", hs.URL+"/conda/acme", "--token", tok); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := loginRun(t, "", "setup", "conda", "acme/dev", "--server", hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, tok) {
+		t.Error("setup printed the token")
+	}
+	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "binstar", clientconfig.CondaTokenFile(clientconfig.CondaTokenURL(hs.URL)))
+	if b, err := os.ReadFile(tokenFile); err != nil || string(b) != tok {
+		t.Errorf("conda's token file: %v; want the kept token", err)
+	}
+	if len(sent) != 1 || sent[0] != "token "+tok {
+		t.Errorf("setup checked the token %d times, with the kept one: %v", len(sent), len(sent) == 1 && sent[0] == "token "+tok)
+	}
+
+	// pip reads SERVER/pypi/CHANNEL/simple/: a token kept for the channel's URL serves it.
+	if _, _, err := loginRun(t, "", "auth", "login", hs.URL+"/pypi/acme/", "--token", tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loginRun(t, "", "setup", "pip", "acme", "--server", hs.URL); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "pip", "pip.conf")); !strings.Contains(string(b), "__token__:"+tok+"@") {
+		t.Error("pip.conf lacks the kept token")
+	}
+
+	// A channel with nothing kept: setup says how to keep a token; a password is not a token.
+	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "wharf auth login") {
+		t.Errorf("setup of a channel with nothing kept: %v", err)
+	}
+	if _, _, err := loginRun(t, "pw\n", "auth", "login", hs.URL+"/conda/beta", "--basic", "-u", "bob", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "username and password") || strings.Contains(err.Error(), "pw") {
+		t.Errorf("setup of a channel with a password kept: %v", err)
 	}
 }

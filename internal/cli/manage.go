@@ -14,24 +14,19 @@ import (
 
 // channelRemoveCmd is `wharf channel remove NAME --yes`.
 func channelRemoveCmd() *cobra.Command {
-	var r remote
 	var yes bool
-	cmd := &cobra.Command{
-		Use:   "remove NAME --yes",
-		Short: "Remove a channel or subchannel with all its files (needs --yes; an account's own channel stays)",
-		Long: `Remove a channel or subchannel (PARENT/CHILD) with all its files, labels and grants; conda and
-pip stop finding it at once, and it cannot be undone. The command always needs --yes, so that a
-mistyped name or a script cannot remove a channel by accident. An account's own channel (the
-one named after the user) cannot be removed; remove its files with wharf file remove instead.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !yes {
-				return fmt.Errorf("removing channel %s deletes all its files for everyone and cannot be undone; run wharf channel remove %s --yes if you mean it", args[0], args[0])
-			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
+	// --yes is checked before any credentials are looked at.
+	args := func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+			return err
+		}
+		if !yes {
+			return fmt.Errorf("removing channel %s deletes all its files for everyone and cannot be undone; run wharf channel remove %s --yes if you mean it", args[0], args[0])
+		}
+		return nil
+	}
+	cmd := remoteCmd("remove NAME --yes", "Remove a channel or subchannel with all its files (needs --yes; the own channel of an account or organization stays)", args,
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			if err := c.RemoveChannel(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -40,9 +35,12 @@ one named after the user) cannot be removed; remove its files with wharf file re
 			}
 			say(cmd, "removed channel %s", args[0])
 			return nil
-		},
-	}
-	addRemoteFlags(cmd, &r)
+		})
+	cmd.Long = `Remove a channel or subchannel (PARENT/CHILD) with all its files, labels and grants; conda and
+pip stop finding it at once, and it cannot be undone. The command always needs --yes, so that a
+mistyped name or a script cannot remove a channel by accident. The own channel of an account or
+an organization (the one named after it) cannot be removed; remove its files with wharf file
+remove instead.`
 	cmd.Flags().BoolVar(&yes, "yes", false, "really remove the channel and everything in it")
 	return cmd
 }

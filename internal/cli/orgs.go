@@ -54,15 +54,7 @@ func orgCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if r.asJSON {
-				return printJSON(cmd, evs)
-			}
-			var rows [][]string
-			for _, e := range evs {
-				rows = append(rows, []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, compactJSON(e.Detail)})
-			}
-			table(cmd, "TIME\tWHO\tWHAT\tDETAIL", rows)
-			return nil
+			return printList(cmd, r.asJSON, evs, "TIME\tWHO\tWHAT\tDETAIL", eventRow)
 		})
 	history.Flags().IntVar(&limit, "limit", 100, "how many events")
 
@@ -169,19 +161,13 @@ members read, write or manage on the organization's channels, or on one package 
 			if err != nil {
 				return err
 			}
-			if r.asJSON {
-				return printJSON(cmd, groups)
-			}
-			var rows [][]string
-			for _, g := range groups {
+			return printList(cmd, r.asJSON, groups, "GROUP\tMEMBERS\tGRANTS", func(g store.Group) []string {
 				var grants []string
 				for _, gr := range g.Grants {
 					grants = append(grants, gr.LevelName+" on "+grantTarget(gr))
 				}
-				rows = append(rows, []string{g.Name, orDash(strings.Join(g.Members, ",")), orDash(strings.Join(grants, ", "))})
-			}
-			table(cmd, "GROUP\tMEMBERS\tGRANTS", rows)
-			return nil
+				return []string{g.Name, orDash(strings.Join(g.Members, ",")), orDash(strings.Join(grants, ", "))}
+			})
 		})
 
 	add := remoteCmd("add ORG GROUP USER", "Add a user to a group (and to the organization, as a member, if need be)", cobra.ExactArgs(3),

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/client"
 )
 
 // channelURLs prints where conda, pip and twine find a channel.
@@ -28,7 +30,6 @@ type yankedFile struct {
 
 // yankCmd is `wharf yank` or, with yank false, `wharf unyank`.
 func yankCmd(yank bool) *cobra.Command {
-	var r remote
 	var file, reason string
 	verb, done := "yank", "yanked"
 	short := "Yank a release or one file of a Python project: pip skips it unless a requirement pins its version (PEP 592)"
@@ -40,33 +41,22 @@ func yankCmd(yank bool) *cobra.Command {
 	if yank {
 		use = "yank CHANNEL {PROJECT VERSION | --file FILENAME} [--reason REASON]"
 	}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Long: short + `.
-PROJECT VERSION names every file of a release (the project in any spelling: Demo_Lib is
-demo-lib); --file one distribution, as its filename (or pypi/FILENAME, as wharf file list
-shows it). A yanked file stays on the index page, marked yanked, and stays downloadable.
-To take a file away altogether, use wharf file remove CHANNEL pypi/FILENAME.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case file != "" && len(args) != 1:
-				return fmt.Errorf("with --file, give only the CHANNEL: wharf %s CHANNEL --file FILENAME", verb)
-			case file == "" && len(args) != 3:
-				return errors.New("name a release as CHANNEL PROJECT VERSION, or one file as CHANNEL --file FILENAME")
+	args := func(cmd *cobra.Command, args []string) error {
+		switch {
+		case file != "" && len(args) != 1:
+			return fmt.Errorf("with --file, give only the CHANNEL: wharf %s CHANNEL --file FILENAME", verb)
+		case file == "" && len(args) != 3:
+			return errors.New("name a release as CHANNEL PROJECT VERSION, or one file as CHANNEL --file FILENAME")
+		}
+		for _, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return errors.New("an argument is empty")
 			}
-			for _, a := range args {
-				if strings.TrimSpace(a) == "" {
-					return errors.New("an argument is empty")
-				}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
+		}
+		return nil
+	}
+	cmd := remoteCmd(use, short, args,
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			channel := args[0]
 			if file != "" {
 				f, err := c.YankFile(cmd.Context(), channel, file, yank, reason)
@@ -100,9 +90,12 @@ To take a file away altogether, use wharf file remove CHANNEL pypi/FILENAME.`,
 			}
 			say(cmd, "%s %s %s in %s (%d %s)%s", done, rel.Project, rel.Version, rel.Channel, rel.Files, files, why)
 			return nil
-		},
-	}
-	addRemoteFlags(cmd, &r)
+		})
+	cmd.Long = short + `.
+PROJECT VERSION names every file of a release (the project in any spelling: Demo_Lib is
+demo-lib); --file one distribution, as its filename (or pypi/FILENAME, as wharf file list
+shows it). A yanked file stays on the index page, marked yanked, and stays downloadable.
+To take a file away altogether, use wharf file remove CHANNEL pypi/FILENAME.`
 	cmd.Flags().StringVar(&file, "file", "", "one distribution instead of a whole release: its `FILENAME`")
 	if yank {
 		cmd.Flags().StringVar(&reason, "reason", "", "why it is yanked: pip shows the `REASON` when a pinned requirement installs it anyway (at most 1000 characters)")

@@ -112,6 +112,20 @@ func printJSON(cmd *cobra.Command, v any) error {
 	return enc.Encode(v)
 }
 
+// printList ends a listing command: the items as JSON with --json, else a table of header
+// and one row(item) a line.
+func printList[T any](cmd *cobra.Command, asJSON bool, items []T, header string, row func(T) []string) error {
+	if asJSON {
+		return printJSON(cmd, items)
+	}
+	var rows [][]string
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	table(cmd, header, rows)
+	return nil
+}
+
 func table(cmd *cobra.Command, header string, rows [][]string) {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, header)
@@ -124,18 +138,10 @@ func table(cmd *cobra.Command, header string, rows [][]string) {
 func channelCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "channel", Short: "Create, list, inspect and remove channels"}
 
-	var r remote
 	var private bool
 	var org string
-	create := &cobra.Command{
-		Use:   "create NAME [--private] [--org ORG]",
-		Short: "Create a channel, or a subchannel as PARENT/CHILD",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
+	create := remoteCmd("create NAME [--private] [--org ORG]", "Create a channel, or a subchannel as PARENT/CHILD", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			ch, err := c.CreateChannel(cmd.Context(), api.NewChannelRequest{Name: args[0], Private: private, Org: org})
 			if err != nil {
 				return err
@@ -146,49 +152,23 @@ func channelCmd() *cobra.Command {
 			say(cmd, "created channel %s", ch.Name)
 			channelURLs(cmd, r.server, ch.Name)
 			return nil
-		},
-	}
-	addRemoteFlags(create, &r)
+		})
 	create.Flags().BoolVar(&private, "private", false, "only its owners, grantees and admins may see it")
 	create.Flags().StringVar(&org, "org", "", "make the organization ORG own the channel (its owners may)")
 
-	var lr remote
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the channels you may see",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := lr.client()
-			if err != nil {
-				return err
-			}
+	list := remoteCmd("list", "List the channels you may see", cobra.NoArgs,
+		func(cmd *cobra.Command, c *client.Client, r *remote, _ []string) error {
 			chs, err := c.Channels(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if lr.asJSON {
-				return printJSON(cmd, chs)
-			}
-			var rows [][]string
-			for _, ch := range chs {
-				rows = append(rows, []string{ch.Name, privacy(ch.Private), fmt.Sprint(ch.Revision)})
-			}
-			table(cmd, "NAME\tPRIVACY\tREVISION", rows)
-			return nil
-		},
-	}
-	addRemoteFlags(list, &lr)
+			return printList(cmd, r.asJSON, chs, "NAME\tPRIVACY\tREVISION", func(ch api.ChannelInfo) []string {
+				return []string{ch.Name, privacy(ch.Private), fmt.Sprint(ch.Revision)}
+			})
+		})
 
-	var sr remote
-	show := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a channel and its labels",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := sr.client()
-			if err != nil {
-				return err
-			}
+	show := remoteCmd("show NAME", "Show a channel and its labels", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			ch, err := c.Channel(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -197,7 +177,7 @@ func channelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if sr.asJSON {
+			if r.asJSON {
 				return printJSON(cmd, map[string]any{"channel": ch, "labels": labels})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s, revision %d)\n", ch.Name, privacy(ch.Private), ch.Revision)
@@ -205,41 +185,26 @@ func channelCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "  label %s: %d files\n", l.Label, l.Files)
 			}
 			return nil
-		},
-	}
-	addRemoteFlags(show, &sr)
+		})
 
-	var hr remote
 	var limit int
-	history := &cobra.Command{
-		Use:   "history NAME",
-		Short: "Show what happened to a channel, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := hr.client()
-			if err != nil {
-				return err
-			}
+	history := remoteCmd("history NAME", "Show what happened to a channel, newest first", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			evs, err := c.History(cmd.Context(), args[0], limit)
 			if err != nil {
 				return err
 			}
-			if hr.asJSON {
-				return printJSON(cmd, evs)
-			}
-			var rows [][]string
-			for _, e := range evs {
-				rows = append(rows, []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, compactJSON(e.Detail)})
-			}
-			table(cmd, "TIME\tWHO\tWHAT\tDETAIL", rows)
-			return nil
-		},
-	}
-	addRemoteFlags(history, &hr)
+			return printList(cmd, r.asJSON, evs, "TIME\tWHO\tWHAT\tDETAIL", eventRow)
+		})
 	history.Flags().IntVar(&limit, "limit", 100, "how many events")
 
 	cmd.AddCommand(create, list, show, history, channelPrivacyCmd(true), channelPrivacyCmd(false), channelRemoveCmd())
 	return cmd
+}
+
+// eventRow is a line of a history table.
+func eventRow(e store.Event) []string {
+	return []string{e.CreatedAt.Format("2006-01-02 15:04:05"), e.Actor, e.Action, compactJSON(e.Detail)}
 }
 
 func privacy(private bool) string {
@@ -261,50 +226,21 @@ func parseRef(s string) (store.FileRef, error) {
 func fileCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "file", Short: "List and remove files of a channel"}
 
-	var lr remote
 	var label string
-	list := &cobra.Command{
-		Use:   "list CHANNEL [--label LABEL]",
-		Short: "List a channel's files",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := lr.client()
-			if err != nil {
-				return err
-			}
+	list := remoteCmd("list CHANNEL [--label LABEL]", "List a channel's files", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			files, err := c.Files(cmd.Context(), args[0], label)
 			if err != nil {
 				return err
 			}
-			if lr.asJSON {
-				return printJSON(cmd, files)
-			}
-			var rows [][]string
-			for _, f := range files {
-				rows = append(rows, []string{f.Subdir + "/" + f.Filename, fmt.Sprint(f.Size), strings.Join(f.Labels, ","), f.SHA256[:12]})
-			}
-			table(cmd, "FILE\tSIZE\tLABELS\tSHA256", rows)
-			return nil
-		},
-	}
-	addRemoteFlags(list, &lr)
+			return printList(cmd, r.asJSON, files, "FILE\tSIZE\tLABELS\tSHA256", func(f api.FileInfo) []string {
+				return []string{f.Subdir + "/" + f.Filename, fmt.Sprint(f.Size), strings.Join(f.Labels, ","), f.SHA256[:12]}
+			})
+		})
 	list.Flags().StringVarP(&label, "label", "l", "", "only files with this label")
 
-	var rr remote
-	remove := &cobra.Command{
-		Use:   "remove CHANNEL SUBDIR/FILENAME...",
-		Short: "Remove files from a channel (they leave its repodata or PyPI index at once)",
-		Long: `Remove files from a channel; they leave its repodata, or its PyPI index, at once.
-Name each file as wharf file list shows it: SUBDIR/FILENAME for a conda package
-(noarch/demo-1.0-0.conda), pypi/FILENAME for a Python distribution
-(pypi/demo_lib-1.0-py3-none-any.whl). A removed Python filename may come back only with the
-same bytes; to hide a Python release from pip without removing it, see wharf yank.`,
-		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := rr.client()
-			if err != nil {
-				return err
-			}
+	remove := remoteCmd("remove CHANNEL SUBDIR/FILENAME...", "Remove files from a channel (they leave its repodata or PyPI index at once)", cobra.MinimumNArgs(2),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			var removed []string
 			for _, a := range args[1:] {
 				ref, err := parseRef(a)
@@ -315,81 +251,65 @@ same bytes; to hide a Python release from pip without removing it, see wharf yan
 					return fmt.Errorf("%s: %w", a, err)
 				}
 				removed = append(removed, ref.String())
-				if !rr.asJSON {
+				if !r.asJSON {
 					fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s\n", ref, args[0])
 				}
 			}
-			if rr.asJSON {
+			if r.asJSON {
 				return printJSON(cmd, map[string]any{"channel": args[0], "removed": removed})
 			}
 			return nil
-		},
-	}
-	addRemoteFlags(remove, &rr)
+		})
+	remove.Long = `Remove files from a channel; they leave its repodata, or its PyPI index, at once.
+Name each file as wharf file list shows it: SUBDIR/FILENAME for a conda package
+(noarch/demo-1.0-0.conda), pypi/FILENAME for a Python distribution
+(pypi/demo_lib-1.0-py3-none-any.whl). A removed Python filename may come back only with the
+same bytes; to hide a Python release from pip without removing it, see wharf yank.`
 	cmd.AddCommand(list, remove)
 	return cmd
 }
 
 func labelCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "label", Short: "List a channel's labels (copy and move files with wharf copy / wharf move)"}
-	var r remote
-	list := &cobra.Command{
-		Use:   "list CHANNEL",
-		Short: "List a channel's labels and how many files carry each",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
+	list := remoteCmd("list CHANNEL", "List a channel's labels and how many files carry each", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			labels, err := c.Labels(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if r.asJSON {
-				return printJSON(cmd, labels)
-			}
-			var rows [][]string
-			for _, l := range labels {
-				rows = append(rows, []string{l.Label, fmt.Sprint(l.Files)})
-			}
-			table(cmd, "LABEL\tFILES", rows)
-			return nil
-		},
-	}
-	addRemoteFlags(list, &r)
+			return printList(cmd, r.asJSON, labels, "LABEL\tFILES", func(l store.LabelCount) []string {
+				return []string{l.Label, fmt.Sprint(l.Files)}
+			})
+		})
 	cmd.AddCommand(list)
 	return cmd
 }
 
 func copyCmd(move bool) *cobra.Command {
-	var r remote
 	var req api.CopyRequest
 	verb, short := "copy", "Copy files to other labels or another channel"
 	if move {
 		verb, short = "move", "Move files to other labels or another channel"
 	}
-	cmd := &cobra.Command{
-		Use:   verb + " CHANNEL [SUBDIR/FILENAME...] [--from-label L] [--to-label L]... [--to-channel C]",
-		Short: short,
-		Long: short + `. With no files named, every file of --from-label is taken.
-Within one channel, copy adds the labels and move also takes --from-label off. Across channels,
-the files are created in the target (sharing storage) with the --to-label labels (default main);
-move then takes them out of the source: only --from-label when given, the whole file otherwise.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	// The files named are checked before any credentials are looked at.
+	args := func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(1)(cmd, args); err != nil {
+			return err
+		}
+		for _, a := range args[1:] {
+			if _, err := parseRef(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cmd := remoteCmd(verb+" CHANNEL [SUBDIR/FILENAME...] [--from-label L] [--to-label L]... [--to-channel C]", short, args,
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			for _, a := range args[1:] {
-				ref, err := parseRef(a)
-				if err != nil {
-					return err
-				}
+				ref, _ := parseRef(a) // checked by args
 				req.Files = append(req.Files, ref)
 			}
 			req.Move = move
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
 			files, err := c.Copy(cmd.Context(), args[0], req)
 			if err != nil {
 				return err
@@ -401,9 +321,11 @@ move then takes them out of the source: only --from-label when given, the whole 
 				fmt.Fprintf(cmd.OutOrStdout(), "%s/%s/%s [%s]\n", f.Channel, f.Subdir, f.Filename, strings.Join(f.Labels, ", "))
 			}
 			return nil
-		},
-	}
-	addRemoteFlags(cmd, &r)
+		})
+	cmd.Long = short + `. With no files named, every file of --from-label is taken.
+Within one channel, copy adds the labels and move also takes --from-label off. Across channels,
+the files are created in the target (sharing storage) with the --to-label labels (default main);
+move then takes them out of the source: only --from-label when given, the whole file otherwise.`
 	f := cmd.Flags()
 	f.StringVar(&req.FromLabel, "from-label", "", "label to take the files from")
 	f.StringArrayVar(&req.ToLabels, "to-label", nil, "label to put on the files (repeatable; default main)")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/client"
 	"github.com/wharfhq/wharf/internal/clientconfig"
+	"github.com/wharfhq/wharf/internal/credentials"
 )
 
 // setupOpts are the flags every `wharf setup` command takes.
@@ -27,7 +28,7 @@ func addSetupFlags(cmd *cobra.Command, o *setupOpts) {
 	f := cmd.Flags()
 	f.StringVar(&o.server, "server", "", "server `URL` (default: WHARF_SERVER, else the site wharf login stored) [WHARF_SERVER]")
 	f.StringVar(&o.site, "site", "", "use the server and token that wharf login stored as site `NAME` [WHARF_SITE]")
-	f.StringVar(&o.token, "token", "", "access `TOKEN`, or a file holding one (default: WHARF_TOKEN, else the site's) [WHARF_TOKEN]")
+	f.StringVar(&o.token, "token", "", "access `TOKEN`, or a file holding one (default: WHARF_TOKEN, else the site's, else the one wharf auth login kept for the channel) [WHARF_TOKEN]")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show the changes; write nothing")
 	f.BoolVar(&o.remove, "remove", false, "undo: take out what setup put in")
 	f.BoolVar(&o.asJSON, "json", false, "print what was (or would be) written as JSON")
@@ -43,8 +44,9 @@ type setupTarget struct {
 // resolve finds the server and, unless removing, the token: --server, --token (or
 // WHARF_SERVER, WHARF_TOKEN, a /t/ segment or __token__ password in the server URL), else the
 // site wharf login stored (--site, WHARF_SITE, the one of the server given, the default
-// site). It checks the token with the server.
-func (o *setupOpts) resolve(ctx context.Context, needToken bool, warn func(string)) (setupTarget, error) {
+// site), else the token wharf auth login kept for the channel at keptPath under the server
+// (or a URL above it; no channel when keptPath is ""). It checks the token with the server.
+func (o *setupOpts) resolve(ctx context.Context, needToken bool, keptPath string, warn func(string)) (setupTarget, error) {
 	r := remote{server: o.server, token: o.token, site: o.site}
 	ep, site, err := r.resolve()
 	if err != nil {
@@ -73,8 +75,13 @@ func (o *setupOpts) resolve(ctx context.Context, needToken bool, warn func(strin
 		}
 		t.token = site.Token
 	}
+	if t.token == "" && keptPath != "" {
+		if t.token, err = r.channelToken(ep.Server + "/" + keptPath); err != nil {
+			return t, err
+		}
+	}
 	if t.token == "" {
-		return t, fmt.Errorf("no token for %s: log in with wharf login, or give --token TOKEN (or a file holding it) or WHARF_TOKEN; make one with wharf auth --create --name NAME --scopes …", ep.Server)
+		return t, fmt.Errorf("no token for %s: log in with wharf login, or give --token TOKEN (or a file holding it) or WHARF_TOKEN, or keep one for the channel with wharf auth login CHANNEL_URL --token; make one with wharf auth --create --name NAME --scopes …", ep.Server)
 	}
 	c := client.New(ep.Server, "", "")
 	c.Token = t.token
@@ -89,6 +96,45 @@ func (o *setupOpts) resolve(ctx context.Context, needToken bool, warn func(strin
 		t.owner = info.Owner
 	}
 	return t, nil
+}
+
+// channelToken is the token wharf auth login kept for a channel URL or the nearest URL above
+// it, "" when none is kept. Basic credentials are refused: setup writes a token.
+func (r *remote) channelToken(channelURL string) (string, error) {
+	if r.store == nil {
+		st, err := credentials.Open(credentials.Options{})
+		if err != nil {
+			return "", err
+		}
+		r.store = st
+	}
+	c, err := r.store.Channel(channelURL)
+	switch {
+	case c.URL == "": // none kept
+		return "", nil
+	case err != nil:
+		return "", err
+	case c.Kind != credentials.KindToken:
+		return "", fmt.Errorf("wharf auth login kept a username and password for %s, and wharf setup writes a token: keep one with wharf auth login %s --token, or give --token", c.URL, c.URL)
+	}
+	return c.Secret, nil
+}
+
+// keptPath is the path under the server of the channel URL whose token, kept by wharf auth
+// login, a setup command of client uses when it finds no other: the first channel named, as
+// the client reads it; "" when none is named.
+func keptPath(client string, args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	channel := strings.Trim(args[0], "/")
+	switch client {
+	case "conda":
+		return "conda/" + channel
+	case "pip":
+		return "pypi/" + channel + "/simple"
+	}
+	return "pypi/" + channel // twine uploads to the channel's URL
 }
 
 // channelArg is the channel named on the command line, else the token owner's own.
@@ -120,6 +166,36 @@ type setupResult struct {
 	Files    []setupFile `json:"files"`
 	Warnings []string    `json:"warnings"`
 	Next     string      `json:"next,omitempty"`
+}
+
+func (res *setupResult) warn(s string) { res.Warnings = append(res.Warnings, s) }
+
+// setupPlan plans what a setup command changes, given the server and token t and where the
+// client's files are (env); it adds warnings and the next step to res.
+type setupPlan func(args []string, t setupTarget, env clientconfig.Env, res *setupResult) ([]clientconfig.Change, error)
+
+// setupClientCmd makes cmd (its Use, Short, Long and Args set) a setup command for client:
+// it resolves the server and token, plans the changes, and writes or shows them.
+func setupClientCmd(cmd *cobra.Command, o *setupOpts, client string, plan setupPlan) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		res := setupResult{Client: client}
+		t, err := o.resolve(cmd.Context(), !o.remove, keptPath(client, args), res.warn)
+		if err != nil {
+			return err
+		}
+		res.Server = t.server
+		env, err := clientEnv()
+		if err != nil {
+			return err
+		}
+		changes, err := plan(args, t, env, &res)
+		if err != nil {
+			return err
+		}
+		return o.finish(cmd, res, changes)
+	}
+	addSetupFlags(cmd, o)
+	return cmd
 }
 
 func clientEnv() (clientconfig.Env, error) {

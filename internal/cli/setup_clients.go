@@ -15,7 +15,7 @@ import (
 
 func setupCondaCmd() *cobra.Command {
 	var o setupOpts
-	cmd := &cobra.Command{
+	return setupClientCmd(&cobra.Command{
 		Use:   "conda [CHANNEL…] [--server URL --token TOKEN] [--dry-run] [--remove]",
 		Short: "Make `conda install -c CHANNEL` use the server, with the token",
 		Long: `Write the token file conda reads for the server's conda URL (SERVER/conda/), and set
@@ -23,18 +23,8 @@ channel_alias: SERVER/conda in ~/.condarc, so that conda install -c CHANNEL read
 server's channel with the token. The channels named are put first in channels: (with
 defaults after them when the file had no channels). --remove deletes the token file, the
 channel_alias (when it is the server's) and the channels named.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			res := setupResult{Client: "conda"}
-			warn := func(s string) { res.Warnings = append(res.Warnings, s) }
-			t, err := o.resolve(cmd.Context(), !o.remove, warn)
-			if err != nil {
-				return err
-			}
-			res.Server = t.server
-			env, err := clientEnv()
-			if err != nil {
-				return err
-			}
+	}, &o, "conda",
+		func(args []string, t setupTarget, env clientconfig.Env, res *setupResult) ([]clientconfig.Change, error) {
 			channels := make([]string, len(args))
 			for i, a := range args {
 				channels[i] = strings.Trim(a, "/")
@@ -44,7 +34,7 @@ channel_alias (when it is the server's) and the channels named.`,
 
 			tok, err := plannedFile(filepath.Join(env.CondaTokenDir(), clientconfig.CondaTokenFile(tokenURL)), true)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			tok.Backup = false // conda's own token file: replaced, never copied about
 			tok.Keys = []string{"token for " + tokenURL}
@@ -56,15 +46,15 @@ channel_alias (when it is the server's) and the channels named.`,
 
 			rc, err := plannedFile(env.Condarc(), false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			oldAlias, oldChannels, err := clientconfig.CondarcValues(rc.Old)
 			if err != nil {
-				return fmt.Errorf("%s: %w", rc.Path, err)
+				return nil, fmt.Errorf("%s: %w", rc.Path, err)
 			}
 			if o.remove {
 				if rc.New, err = clientconfig.RemoveFromCondarc(rc.Old, alias, channels); err != nil {
-					return fmt.Errorf("%s: %w", rc.Path, err)
+					return nil, fmt.Errorf("%s: %w", rc.Path, err)
 				}
 				if strings.TrimRight(oldAlias, "/") == alias {
 					rc.Keys = append(rc.Keys, "channel_alias removed")
@@ -74,15 +64,15 @@ channel_alias (when it is the server's) and the channels named.`,
 						rc.Keys = append(rc.Keys, "channels -"+c)
 					}
 				}
-				rc.Delete = rc.Existed && strings.TrimSpace(string(rc.New)) == ""
+				rc.RemovedIfEmpty("") // its Keys are above
 			} else {
 				if rc.New, err = clientconfig.EditCondarc(rc.Old, alias, channels); err != nil {
-					return fmt.Errorf("%s: %w", rc.Path, err)
+					return nil, fmt.Errorf("%s: %w", rc.Path, err)
 				}
 				if strings.TrimRight(oldAlias, "/") != alias {
 					rc.Keys = append(rc.Keys, "channel_alias: "+alias)
 					if oldAlias != "" {
-						warn(fmt.Sprintf("channel_alias was %s; channels named without a URL now come from %s", oldAlias, alias))
+						res.warn(fmt.Sprintf("channel_alias was %s; channels named without a URL now come from %s", oldAlias, alias))
 					}
 				}
 				for _, c := range channels {
@@ -98,7 +88,7 @@ channel_alias (when it is the server's) and the channels named.`,
 						}
 					}
 					if len(others) > 0 {
-						warn(fmt.Sprintf("with channel_alias %s, the channels %s also resolve to %s/…; give them as URLs (https://conda.anaconda.org/%s) if they live elsewhere",
+						res.warn(fmt.Sprintf("with channel_alias %s, the channels %s also resolve to %s/…; give them as URLs (https://conda.anaconda.org/%s) if they live elsewhere",
 							alias, strings.Join(others, ", "), alias, others[0]))
 					}
 				}
@@ -111,17 +101,14 @@ channel_alias (when it is the server's) and the channels named.`,
 			if o.remove {
 				res.Next = ""
 			}
-			return o.finish(cmd, res, []clientconfig.Change{tok, rc})
-		},
-	}
-	addSetupFlags(cmd, &o)
-	return cmd
+			return []clientconfig.Change{tok, rc}, nil
+		})
 }
 
 func setupPipCmd() *cobra.Command {
 	var o setupOpts
 	var netrc bool
-	cmd := &cobra.Command{
+	cmd := setupClientCmd(&cobra.Command{
 		Use:   "pip [CHANNEL] [--netrc] [--server URL --token TOKEN] [--dry-run] [--remove]",
 		Short: "Make pip install from a channel, with the token",
 		Long: `Set [global] index-url in pip's user configuration (~/.config/pip/pip.conf) to the
@@ -131,18 +118,8 @@ and the token in ~/.netrc (machine HOST login __token__ password TOKEN). CHANNEL
 to the token owner's own channel. --remove takes the index-url out when it is the
 server's, and with --netrc the .netrc entry too.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			res := setupResult{Client: "pip"}
-			warn := func(s string) { res.Warnings = append(res.Warnings, s) }
-			t, err := o.resolve(cmd.Context(), !o.remove, warn)
-			if err != nil {
-				return err
-			}
-			res.Server = t.server
-			env, err := clientEnv()
-			if err != nil {
-				return err
-			}
+	}, &o, "pip",
+		func(args []string, t setupTarget, env clientconfig.Env, res *setupResult) ([]clientconfig.Change, error) {
 			host := ""
 			if u, err := url.Parse(t.server); err == nil {
 				host = u.Hostname()
@@ -150,18 +127,15 @@ server's, and with --netrc the .netrc entry too.`,
 			var changes []clientconfig.Change
 			pc, err := plannedFile(env.PipConf(), false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if o.remove {
 				pc.New = clientconfig.RemoveFromPipConf(pc.Old, t.server)
-				pc.Delete = pc.Existed && strings.TrimSpace(string(pc.New)) == ""
-				if pc.Changed() {
-					pc.Keys = []string{"[global] index-url removed"}
-				}
+				pc.RemovedIfEmpty("[global] index-url removed")
 			} else {
 				channel, err := t.channelArg(args)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				withToken := t.token
 				if netrc {
@@ -169,11 +143,11 @@ server's, and with --netrc the .netrc entry too.`,
 				}
 				index, err := clientconfig.PipIndexURL(t.server, channel, withToken)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				var warnings []string
 				if pc.New, warnings, err = clientconfig.EditPipConf(pc.Old, index); err != nil {
-					return fmt.Errorf("%s: %w", pc.Path, err)
+					return nil, fmt.Errorf("%s: %w", pc.Path, err)
 				}
 				res.Warnings = append(res.Warnings, warnings...)
 				plain, _ := clientconfig.PipIndexURL(t.server, channel, "")
@@ -185,7 +159,7 @@ server's, and with --netrc the .netrc entry too.`,
 				res.Next = fmt.Sprintf("pip install PACKAGE now reads %s", plain)
 				for _, v := range []string{"PIP_INDEX_URL", "PIP_CONFIG_FILE"} {
 					if os.Getenv(v) != "" {
-						warn(fmt.Sprintf("%s is set and wins over %s; unset it", v, pc.Path))
+						res.warn(fmt.Sprintf("%s is set and wins over %s; unset it", v, pc.Path))
 					}
 				}
 			}
@@ -193,30 +167,25 @@ server's, and with --netrc the .netrc entry too.`,
 			if netrc {
 				nc, err := plannedFile(env.NetrcPath(), true)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if o.remove {
 					nc.New = clientconfig.RemoveFromNetrc(nc.Old, host, clientconfig.TokenUser)
-					nc.Delete = nc.Existed && strings.TrimSpace(string(nc.New)) == ""
-					if nc.Changed() {
-						nc.Keys = []string{"machine " + host + " removed"}
-					}
+					nc.RemovedIfEmpty("machine " + host + " removed")
 				} else {
 					if login, ok := clientconfig.NetrcLogin(nc.Old, host); ok && login != clientconfig.TokenUser {
-						warn(fmt.Sprintf("the .netrc entry of %s (login %s) is replaced by the token; the old one is in the backup", host, login))
+						res.warn(fmt.Sprintf("the .netrc entry of %s (login %s) is replaced by the token; the old one is in the backup", host, login))
 					}
 					if nc.New, err = clientconfig.EditNetrc(nc.Old, host, clientconfig.TokenUser, t.token); err != nil {
-						return fmt.Errorf("%s: %w", nc.Path, err)
+						return nil, fmt.Errorf("%s: %w", nc.Path, err)
 					}
 					nc.Secret = t.token
 					nc.Keys = []string{"machine " + host + " login " + clientconfig.TokenUser + " password <token>"}
 				}
 				changes = append(changes, nc)
 			}
-			return o.finish(cmd, res, changes)
-		},
-	}
-	addSetupFlags(cmd, &o)
+			return changes, nil
+		})
 	cmd.Flags().BoolVar(&netrc, "netrc", false, "keep the token in ~/.netrc, not in pip.conf's index URL [NETRC: another file]")
 	return cmd
 }
@@ -224,7 +193,7 @@ server's, and with --netrc the .netrc entry too.`,
 func setupTwineCmd() *cobra.Command {
 	var o setupOpts
 	var name string
-	cmd := &cobra.Command{
+	cmd := setupClientCmd(&cobra.Command{
 		Use:   "twine [CHANNEL] [--repository NAME] [--server URL --token TOKEN] [--dry-run] [--remove]",
 		Short: "Make `twine upload --repository NAME` upload to a channel, with the token",
 		Long: `Add the repository NAME (default wharf) to ~/.pypirc: in [distutils] index-servers, and as
@@ -232,56 +201,47 @@ func setupTwineCmd() *cobra.Command {
 password; the file is made 0600. CHANNEL defaults to the token owner's own channel.
 Then: twine upload --repository NAME dist/*. --remove takes [NAME] out when it is the
 server's.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// The name is checked before the server and token are looked for.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.MaximumNArgs(1)(cmd, args); err != nil {
+				return err
+			}
 			if name == "" || strings.ContainsAny(name, "[]\n\r\t ") || name == "distutils" || name == "server-login" {
 				return fmt.Errorf("--repository %q: give a name of letters, digits, -, _ or . (not distutils or server-login)", name)
 			}
-			res := setupResult{Client: "twine"}
-			warn := func(s string) { res.Warnings = append(res.Warnings, s) }
-			t, err := o.resolve(cmd.Context(), !o.remove, warn)
-			if err != nil {
-				return err
-			}
-			res.Server = t.server
-			env, err := clientEnv()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+	}, &o, "twine",
+		func(args []string, t setupTarget, env clientconfig.Env, res *setupResult) ([]clientconfig.Change, error) {
 			pr, err := plannedFile(env.Pypirc(), true)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if o.remove {
 				var ok bool
 				pr.New, ok = clientconfig.RemoveFromPypirc(pr.Old, name, t.server)
 				if !ok {
-					warn(fmt.Sprintf("[%s] in %s is a repository of another server; left alone", name, pr.Path))
+					res.warn(fmt.Sprintf("[%s] in %s is a repository of another server; left alone", name, pr.Path))
 				}
-				pr.Delete = pr.Existed && strings.TrimSpace(string(pr.New)) == ""
-				if pr.Changed() {
-					pr.Keys = []string{"[" + name + "] removed"}
-				}
+				pr.RemovedIfEmpty("[" + name + "] removed")
 			} else {
 				channel, err := t.channelArg(args)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				repo := clientconfig.TwineRepositoryURL(t.server, channel)
 				if r, _, _ := clientconfig.PypircRepository(pr.Old, name); r != "" && r != repo {
-					warn(fmt.Sprintf("[%s] in %s was %s; now %s", name, pr.Path, r, repo))
+					res.warn(fmt.Sprintf("[%s] in %s was %s; now %s", name, pr.Path, r, repo))
 				}
 				if pr.New, err = clientconfig.EditPypirc(pr.Old, name, repo, t.token); err != nil {
-					return fmt.Errorf("%s: %w", pr.Path, err)
+					return nil, fmt.Errorf("%s: %w", pr.Path, err)
 				}
 				pr.Secret = t.token
 				pr.Keys = []string{"[distutils] index-servers +" + name, "[" + name + "] repository = " + repo, "username = __token__", "password = <token>"}
 				res.Next = fmt.Sprintf("twine upload --repository %s dist/* now uploads to %s", name, repo)
 			}
-			return o.finish(cmd, res, []clientconfig.Change{pr})
-		},
-	}
-	addSetupFlags(cmd, &o)
+			return []clientconfig.Change{pr}, nil
+		})
 	cmd.Flags().StringVar(&name, "repository", "wharf", "the repository's name in ~/.pypirc (twine upload --repository NAME)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
 
 	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/client"
@@ -50,50 +51,32 @@ type uploader struct {
 	skipExisting bool
 	force        bool
 	bars         *progressBars // nil: no progress bars
+
+	// stored lists the channel's files for --force, once a run (run sets it).
+	stored func() ([]api.FileInfo, error)
 }
 
 func uploadCmd() *cobra.Command {
-	var r remote
 	var u uploader
 	var parallel int
-	cmd := &cobra.Command{
-		Use:   "upload FILE... -c CHANNEL [-l LABEL]... [--private] [--skip-existing | --force] [--parallel N]",
-		Short: "Upload conda packages (.conda, .tar.bz2) and Python distributions (.whl, .tar.gz, .zip) to a channel",
-		Long: `Upload conda packages (.conda, .tar.bz2) and Python distributions (wheels, .whl; sdists,
-.tar.gz or .zip) to a channel; one command may mix them, and several files go up at once
-(--parallel, default 4). Each file is checked by the server (a Python distribution's name and
-version come from its metadata, which must agree with the filename). The same bytes again are
-"already there", and get the labels they lacked; other bytes under a stored filename are
-refused (409), unless --skip-existing (leave the stored file, and go on) or --force.
-
---force removes the stored conda package and uploads the new bytes (you need the right to
-remove files; its old labels go, the new file gets -l's). It cannot replace a Python
-distribution: as on PyPI, a Python filename once used may come back only with the same bytes,
-so the server would refuse the new ones even after a removal; wharf leaves the stored file and
-reports a failure. Give the new bytes a new version (or a wheel a build tag) instead.
-
---private makes each file's package private as it is uploaded (you need package:manage).
-Labels (default main) apply to both kinds; pip's index (/pypi/CHANNEL/simple/) shows only
-the Python files labelled main. twine uploads to the same channels: its repository URL is
-SERVER/pypi/CHANNEL/.
-
-Files larger than 1 MiB show a progress bar on standard error when it is a terminal. The exit
-status is non-zero when any file failed; --json prints one object per file, with "status"
-created, exists, skipped, replaced or failed, and "error".`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case u.channel == "":
-				return errors.New("name the channel to upload to with -c CHANNEL")
-			case u.skipExisting && u.force:
-				return errors.New("--skip-existing and --force exclude each other: on other bytes under a stored filename, keep the stored file (--skip-existing) or replace it (--force)")
-			case parallel < 1:
-				return fmt.Errorf("--parallel %d: upload at least 1 file at a time", parallel)
-			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
+	// The flags are checked before any credentials are looked at.
+	args := func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(1)(cmd, args); err != nil {
+			return err
+		}
+		switch {
+		case u.channel == "":
+			return errors.New("name the channel to upload to with -c CHANNEL")
+		case u.skipExisting && u.force:
+			return errors.New("--skip-existing and --force exclude each other: on other bytes under a stored filename, keep the stored file (--skip-existing) or replace it (--force)")
+		case parallel < 1:
+			return fmt.Errorf("--parallel %d: upload at least 1 file at a time", parallel)
+		}
+		return nil
+	}
+	cmd := remoteCmd("upload FILE... -c CHANNEL [-l LABEL]... [--private] [--skip-existing | --force] [--parallel N]",
+		"Upload conda packages (.conda, .tar.bz2) and Python distributions (.whl, .tar.gz, .zip) to a channel", args,
+		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
 			u.c = c
 			if isTerminal(cmd.ErrOrStderr()) {
 				u.bars = &progressBars{w: cmd.ErrOrStderr()}
@@ -116,9 +99,28 @@ created, exists, skipped, replaced or failed, and "error".`,
 				return fmt.Errorf("%d of %d uploads failed", failed, len(args))
 			}
 			return nil
-		},
-	}
-	addRemoteFlags(cmd, &r)
+		})
+	cmd.Long = `Upload conda packages (.conda, .tar.bz2) and Python distributions (wheels, .whl; sdists,
+.tar.gz or .zip) to a channel; one command may mix them, and several files go up at once
+(--parallel, default 4). Each file is checked by the server (a Python distribution's name and
+version come from its metadata, which must agree with the filename). The same bytes again are
+"already there", and get the labels they lacked; other bytes under a stored filename are
+refused (409), unless --skip-existing (leave the stored file, and go on) or --force.
+
+--force removes the stored conda package and uploads the new bytes (you need the right to
+remove files; its old labels go, the new file gets -l's). It cannot replace a Python
+distribution: as on PyPI, a Python filename once used may come back only with the same bytes,
+so the server would refuse the new ones even after a removal; wharf leaves the stored file and
+reports a failure. Give the new bytes a new version (or a wheel a build tag) instead.
+
+--private makes each file's package private as it is uploaded (you need package:manage).
+Labels (default main) apply to both kinds; pip's index (/pypi/CHANNEL/simple/) shows only
+the Python files labelled main. twine uploads to the same channels: its repository URL is
+SERVER/pypi/CHANNEL/.
+
+Files larger than 1 MiB show a progress bar on standard error when it is a terminal. The exit
+status is non-zero when any file failed; --json prints one object per file, with "status"
+created, exists, skipped, replaced or failed, and "error".`
 	f := cmd.Flags()
 	f.StringVarP(&u.channel, "channel", "c", "", "channel to upload to (PARENT/CHILD for a subchannel)")
 	f.StringArrayVarP(&u.labels, "label", "l", nil, "label to put on the files (repeatable; default main)")
@@ -133,6 +135,7 @@ created, exists, skipped, replaced or failed, and "error".`,
 // the results in the order of paths.
 func (u *uploader) run(ctx context.Context, paths []string, parallel int, done func(uploadResult)) []uploadResult {
 	results := make([]uploadResult, len(paths))
+	u.stored = sync.OnceValues(func() ([]api.FileInfo, error) { return u.c.Files(ctx, u.channel, "") })
 	var g errgroup.Group
 	g.SetLimit(parallel)
 	for i, path := range paths {
@@ -180,7 +183,7 @@ func (u *uploader) replace(ctx context.Context, path string, opts client.UploadO
 	if client.FileKind(name) == client.KindPyPI {
 		return failed(path, fmt.Errorf("%w; --force cannot replace a Python distribution: a removed Python filename may come back only with the same bytes, so the server would answer 409 again. The stored file was left as it is; upload the new bytes as a new version (or, for a wheel, with a build tag)", conflict))
 	}
-	files, err := u.c.Files(ctx, u.channel, "")
+	files, err := u.stored()
 	if err != nil {
 		return failed(path, fmt.Errorf("--force: listing %s to find the stored file: %w", u.channel, err))
 	}
@@ -239,14 +242,10 @@ func (u *uploader) print(cmd *cobra.Command, res uploadResult, asJSON bool) {
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s to %s/%s/%s [%s]%s\n", res.Path, state, u.channel, res.Subdir, res.Filename, strings.Join(res.Labels, ", "), private)
 }
 
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether f is a terminal (an *os.File on one).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // progressBars draws the uploads in flight on one line of a terminal, redrawn in place with

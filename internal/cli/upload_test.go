@@ -30,6 +30,7 @@ type fakeUploadServer struct {
 	removedPy   map[string][]byte // removed Python filename → its bytes
 	queries     []string          // raw query of each upload
 	deletes     []string
+	lists       int // listings of the channel's files
 	inflight    int
 	maxInflight int
 }
@@ -69,6 +70,7 @@ func newFakeUploadServer(t *testing.T) *fakeUploadServer {
 	mux.HandleFunc("GET /api/v1/channels/acme/files", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.lists++
 		out := []api.FileInfo{}
 		for fn := range f.files {
 			out = append(out, f.info(fn, false))
@@ -213,6 +215,21 @@ func TestUploadOtherBytesUnderAStoredName(t *testing.T) {
 	fake := newFakeUploadServer(t)
 	if _, err := runCmd(t, uploadCmd(), fake.URL, first[0], "-c", "acme", "--force", "--skip-existing"); err == nil || !strings.Contains(err.Error(), "exclude each other") {
 		t.Errorf("--force --skip-existing: %v", err)
+	}
+}
+
+func TestUploadForceListsTheChannelOnce(t *testing.T) {
+	names := []string{"a-1.0-0.conda", "b-1.0-0.conda", "c-1.0-0.conda"}
+	fake := newFakeUploadServer(t)
+	if _, err := uploadJSON(t, fake.URL, writeFiles(t, names, func(string) string { return "first" })...); err != nil {
+		t.Fatal(err)
+	}
+	res, err := uploadJSON(t, fake.URL, append(writeFiles(t, names, func(string) string { return "other" }), "--force")...)
+	if err != nil || statuses(res) != "replaced replaced replaced" {
+		t.Fatalf("statuses %q, %v", statuses(res), err)
+	}
+	if fake.lists != 1 {
+		t.Errorf("--force listed the channel %d times for 3 files; want once", fake.lists)
 	}
 }
 

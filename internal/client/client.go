@@ -165,7 +165,7 @@ func (c *Client) hint(e *APIError, method, path string) error {
 		case c.Token != "":
 			e.Message += " (the token was refused: check --token or WHARF_TOKEN; a removed, expired or reissued token no longer works)"
 		case c.Username == "":
-			e.Message += " (pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD; or set WHARF_TOKEN)"
+			e.Message += " (sign in with `wharf login`; or pass --username or set WHARF_USERNAME, and set WHARF_PASSWORD; or set WHARF_TOKEN)"
 		case strings.HasPrefix(e.Message, "wrong username or password"):
 			e.Message += " (check WHARF_PASSWORD for " + c.Username + ")"
 		}
@@ -187,6 +187,8 @@ func (c *Client) hint(e *APIError, method, path string) error {
 			e.Message += "; create it with `wharf org create NAME`, or check the name"
 		case strings.HasPrefix(e.Message, "token "):
 			e.Message += "; `wharf auth --list` shows your tokens (add --org ORG for an organization's)"
+		case strings.HasPrefix(e.Message, "package "):
+			e.Message += "; `wharf file list " + channelOf(path) + "` shows the channel's files and their packages"
 		}
 	}
 	return e
@@ -202,6 +204,15 @@ func (c *Client) url(path string, q url.Values) string {
 
 // channelPath is a channel name as one path segment ("acme%2Fdev").
 func channelPath(name string) string { return "/api/v1/channels/" + url.PathEscape(name) }
+
+// channelOf is the channel of an API path under channelPath, "CHANNEL" when there is none.
+func channelOf(path string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/api/v1/channels/"), "/")
+	if name, err := url.PathUnescape(seg); err == nil && name != "" && strings.HasPrefix(path, "/api/v1/channels/") {
+		return name
+	}
+	return "CHANNEL"
+}
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, size int64, contentType string, out any) (int, error) {
 	status, err := c.send(ctx, method, path, q, body, size, contentType, out)

@@ -52,6 +52,9 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		case "/api/v1/channels/nope":
 			w.WriteHeader(404)
 			w.Write([]byte(`{"error":{"code":"not_found","message":"channel \"nope\" not found"}}`))
+		case "/api/v1/channels/acme/dev/packages/demo":
+			w.WriteHeader(404)
+			w.Write([]byte(`{"error":{"code":"not_found","message":"package \"demo\" not found"}}`))
 		case "/api/v1/channels/acme":
 			w.WriteHeader(403)
 			w.Write([]byte(`{"error":{"code":"forbidden","message":"you may not do this"}}`))
@@ -67,6 +70,10 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "wharf channel create") {
 		t.Errorf("missing channel: %v; want a hint to create it", err)
 	}
+	_, err = c.SetPackagePrivate(ctx, "acme/dev", "demo", true)
+	if err == nil || !strings.Contains(err.Error(), "`wharf file list acme/dev`") {
+		t.Errorf("missing package: %v; want a hint to list the channel's files", err)
+	}
 	_, err = c.Channel(ctx, "acme")
 	if err == nil || !strings.Contains(err.Error(), "as bob on "+hs.URL) {
 		t.Errorf("forbidden: %v; want who and where", err)
@@ -76,7 +83,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("forbidden: %T %v; want an *APIError with status 403", err, err)
 	}
 	_, err = New(hs.URL, "", "").Whoami(ctx)
-	if err == nil || !strings.Contains(err.Error(), "WHARF_USERNAME") {
+	if err == nil || !strings.Contains(err.Error(), "WHARF_USERNAME") || !strings.Contains(err.Error(), "wharf login") {
 		t.Errorf("anonymous 401: %v; want a hint to sign in", err)
 	}
 

@@ -291,6 +291,29 @@ func TestApplyWritesAtomicallyWithBackupAndMode(t *testing.T) {
 	}
 }
 
+func TestRemovedIfEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		c      Change
+		delete bool
+		keys   []string
+	}{
+		{"white space left: deleted", Change{Existed: true, Old: []byte("a = 1\n"), New: []byte(" \n\n")}, true, []string{"a removed"}},
+		{"something left: kept", Change{Existed: true, Old: []byte("a = 1\nb = 2\n"), New: []byte("b = 2\n")}, false, []string{"a removed"}},
+		{"nothing removed: no key", Change{Existed: true, Old: []byte("b = 2\n"), New: []byte("b = 2\n"), Keys: []string{"kept"}}, false, []string{"kept"}},
+		{"no file: none made", Change{}, true, nil},
+	} {
+		c := tc.c
+		c.RemovedIfEmpty("a removed")
+		if c.Delete != tc.delete || !cmp.Equal(c.Keys, tc.keys) {
+			t.Errorf("%s: Delete %v, Keys %q; want %v, %q", tc.name, c.Delete, c.Keys, tc.delete, tc.keys)
+		}
+		if !c.Existed && c.Action() != "unchanged" {
+			t.Errorf("%s: Action %s; want unchanged", tc.name, c.Action())
+		}
+	}
+}
+
 func TestDiffHidesTheSecret(t *testing.T) {
 	d := Diff(Change{Old: []byte("a\nb\n"), New: []byte("a\nb\npassword = " + tok + "\n"), Existed: true, Secret: tok})
 	if strings.Contains(d, tok) || !strings.Contains(d, "+ password = <token>") || !strings.Contains(d, "  b") {

@@ -110,6 +110,16 @@ func (c Change) Changed() bool {
 	return !c.Existed || !bytes.Equal(c.Old, c.New)
 }
 
+// RemovedIfEmpty is for a Change whose New is what a removal left of Old: the file is to be
+// deleted when nothing but white space is left (a file that is not there stays so, rather
+// than made empty), and key, unless "", becomes c.Keys when anything changed.
+func (c *Change) RemovedIfEmpty(key string) {
+	c.Delete = blank(c.New)
+	if key != "" && c.Changed() {
+		c.Keys = []string{key}
+	}
+}
+
 // Action is what applying c does: create, update, delete or unchanged.
 func (c Change) Action() string {
 	switch {

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/clientconfig"
 )
 
 // The kinds of per-channel credentials.
@@ -233,7 +235,7 @@ func (s *Store) update(change func(*fileConfig) error) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(s.ConfigFile(), append(b, '\n'))
+	return clientconfig.WriteAtomic(s.ConfigFile(), append(b, '\n'), 0o600)
 }
 
 func (s *Store) backendOf(where string) (secrets, error) {
@@ -461,12 +463,7 @@ func (s *Store) ForgetToken(name string) error {
 	if err != nil {
 		return err
 	}
-	dropErr := s.dropSecret(info.SecretStore, siteKey(name))
-	var me *ModeError
-	if errors.As(dropErr, &me) {
-		return dropErr
-	}
-	err = s.update(func(c *fileConfig) error {
+	return s.forget(info.SecretStore, siteKey(name), func(c *fileConfig) error {
 		e, ok := c.Sites[name]
 		if !ok {
 			return &NotFoundError{Kind: "site", Name: name}
@@ -475,10 +472,6 @@ func (s *Store) ForgetToken(name string) error {
 		c.Sites[name] = e
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return leftBehind(info.SecretStore, dropErr)
 }
 
 // RemoveSite forgets a site and its token; it is no longer the default. Errors as ForgetToken.
@@ -487,12 +480,7 @@ func (s *Store) RemoveSite(name string) error {
 	if err != nil {
 		return err
 	}
-	dropErr := s.dropSecret(info.SecretStore, siteKey(name))
-	var me *ModeError
-	if errors.As(dropErr, &me) {
-		return dropErr
-	}
-	err = s.update(func(c *fileConfig) error {
+	return s.forget(info.SecretStore, siteKey(name), func(c *fileConfig) error {
 		if _, ok := c.Sites[name]; !ok {
 			return &NotFoundError{Kind: "site", Name: name}
 		}
@@ -502,18 +490,24 @@ func (s *Store) RemoveSite(name string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return leftBehind(info.SecretStore, dropErr)
 }
 
-// leftBehind says that a secret could not be removed from where it is kept.
-func leftBehind(where string, err error) error {
-	if err == nil {
-		return nil
+// forget drops the secret kept in where under key, then applies change to config.json. A
+// credentials file others may read stops it before anything changes (a *ModeError); a
+// secret that could not be dropped otherwise is reported once the change is made.
+func (s *Store) forget(where, key string, change func(*fileConfig) error) error {
+	dropErr := s.dropSecret(where, key)
+	var me *ModeError
+	if errors.As(dropErr, &me) {
+		return dropErr
 	}
-	return fmt.Errorf("forgotten, but its secret could not be removed from the %s: %w", describe(where), err)
+	if err := s.update(change); err != nil {
+		return err
+	}
+	if dropErr != nil {
+		return fmt.Errorf("forgotten, but its secret could not be removed from the %s: %w", describe(where), dropErr)
+	}
+	return nil
 }
 
 // Channels lists the channels with stored credentials, by URL, without their secrets.
@@ -599,7 +593,8 @@ func (s *Store) SaveChannel(c Channel) (Channel, error) {
 	return c, err
 }
 
-// RemoveChannel forgets the credential stored for exactly that channel URL.
+// RemoveChannel forgets the credential stored for exactly that channel URL, and returns it
+// without its secret. Errors as ForgetToken.
 func (s *Store) RemoveChannel(rawURL string) (Channel, error) {
 	key, err := ChannelKey(rawURL)
 	if err != nil {
@@ -610,22 +605,13 @@ func (s *Store) RemoveChannel(rawURL string) (Channel, error) {
 		return Channel{}, &NotFoundError{Kind: "channel", Name: key}
 	}
 	c := Channel{URL: key, Kind: e.Kind, Username: e.Username, SecretStore: e.SecretStore}
-	dropErr := s.dropSecret(c.SecretStore, channelKey(key))
-	var me *ModeError
-	if errors.As(dropErr, &me) {
-		return Channel{}, dropErr
-	}
-	err = s.update(func(cfg *fileConfig) error {
+	return c, s.forget(c.SecretStore, channelKey(key), func(cfg *fileConfig) error {
 		if _, ok := cfg.Channels[key]; !ok {
 			return &NotFoundError{Kind: "channel", Name: key}
 		}
 		delete(cfg.Channels, key)
 		return nil
 	})
-	if err != nil {
-		return Channel{}, err
-	}
-	return c, leftBehind(c.SecretStore, dropErr)
 }
 
 // checkName refuses site names that would be hard to type or to show.

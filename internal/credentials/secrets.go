@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/wharfhq/wharf/internal/clientconfig"
 )
 
 // Where a secret is kept: the values of Site.SecretStore and Channel.SecretStore.
@@ -125,7 +126,7 @@ func (f fileSecrets) save(m map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(f.path, append(b, '\n'))
+	return clientconfig.WriteAtomic(f.path, append(b, '\n'), 0o600)
 }
 
 func (f fileSecrets) get(key string) (string, error) {
@@ -159,34 +160,4 @@ func (f fileSecrets) delete(key string) error {
 	}
 	delete(m, key)
 	return f.save(m)
-}
-
-// writeFile replaces path with b atomically, with mode 0600, making its directory (mode
-// 0700) when it is missing.
-func writeFile(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
