@@ -74,7 +74,7 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	orgNames := map[int64]string{}
 	for id := range p.OrgRoles {
-		o, err := s.store.OrgByID(ctx, id)
+		o, err := s.orgByID(ctx, id, time.Now()) // remembered with the viewer's identity
 		if err != nil && !store.IsNotFound(err) {
 			return err
 		}

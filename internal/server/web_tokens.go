@@ -82,23 +82,39 @@ type resourceRow struct{ Channel, Level string }
 // tokenForm is the new-token page: the choices, and what was asked when it comes back with
 // an error.
 type tokenForm struct {
+	expiryFields
 	Groups    []scopeGroup
 	Channels  []string
 	Orgs      []string
 	Levels    []string
-	Expiries  []expiryChoice
-	Today     string
-	MaxDate   string
 	Name      string
 	Desc      string
 	Org       string
 	Scopes    []string
 	Resources []resourceRow
-	Expires   string
-	ExpiresOn string
 	Strength  string
-	// Confirm asks for the password: the session is older than reauthWindow.
-	Confirm bool
+}
+
+// expiryFields are what the forms that set an expiry show (partials/token_expiry.html): the
+// lifetimes offered, the one chosen or a date, and the dates allowed; and whether they ask for
+// the password (the session is older than reauthWindow).
+type expiryFields struct {
+	Expiries           []expiryChoice
+	Expires, ExpiresOn string
+	Today, MaxDate     string
+	Confirm            bool
+}
+
+// setExpiryFields fills the choices, and the longest lifetime when none was chosen.
+func (s *Server) setExpiryFields(r *http.Request, c *call, f *expiryFields) {
+	now := s.opts.Now()
+	f.Expiries = s.expiryChoices()
+	f.Today = now.UTC().Format(time.DateOnly)
+	f.MaxDate = s.maxExpiry(c, now).UTC().Add(-24 * time.Hour).Format(time.DateOnly) // a date runs to the end of its day
+	if f.Expires == "" && f.ExpiresOn == "" {
+		f.Expires = f.Expiries[len(f.Expiries)-1].Value
+	}
+	f.Confirm = !s.signedInRecently(r)
 }
 
 // ownedOrgs are the names of the orgs whose tokens the viewer manages.
@@ -129,16 +145,9 @@ func (s *Server) fillTokenForm(r *http.Request, c *call, f *tokenForm) error {
 	if f.Orgs, err = s.ownedOrgs(r, c); err != nil {
 		return err
 	}
-	f.Confirm = !s.signedInRecently(r)
+	s.setExpiryFields(r, c, &f.expiryFields)
 	f.Groups = scopeGroups()
 	f.Levels = []string{"read", "write", "manage"}
-	f.Expiries = s.expiryChoices()
-	now := s.opts.Now()
-	f.Today = now.UTC().Format(time.DateOnly)
-	f.MaxDate = s.maxExpiry(c, now).UTC().Add(-24 * time.Hour).Format(time.DateOnly) // a date runs to the end of its day
-	if f.Expires == "" && f.ExpiresOn == "" {
-		f.Expires = f.Expiries[len(f.Expiries)-1].Value
-	}
 	if f.Strength == "" {
 		f.Strength = "strong"
 	}
@@ -163,8 +172,8 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	f := tokenForm{Name: strings.TrimSpace(r.PostFormValue("name")), Desc: strings.TrimSpace(r.PostFormValue("description")),
-		Org: r.PostFormValue("org"), Scopes: r.PostForm["scope"], Expires: strings.TrimSpace(r.PostFormValue("expires")),
-		ExpiresOn: strings.TrimSpace(r.PostFormValue("expires_on")), Strength: r.PostFormValue("strength")}
+		Org: r.PostFormValue("org"), Scopes: r.PostForm["scope"], Strength: r.PostFormValue("strength"),
+		expiryFields: expiryFields{Expires: strings.TrimSpace(r.PostFormValue("expires")), ExpiresOn: strings.TrimSpace(r.PostFormValue("expires_on"))}}
 	req := newTokenRequest{Name: f.Name, Description: f.Desc, Org: f.Org, Scopes: f.Scopes, Expires: expiryField(r), Strength: f.Strength}
 	chans, levels := r.PostForm["resource_channel"], r.PostForm["resource_level"]
 	var err error
@@ -238,13 +247,9 @@ type tokenRow struct {
 }
 
 type tokensList struct {
-	Tokens   []tokenRow
-	Orgs     []string
-	Expiries []expiryChoice
-	// for the extend forms: the lifetime offered first, and the dates allowed
-	Expires, ExpiresOn string
-	Today, MaxDate     string
-	Confirm            bool // the extend and reissue forms ask for the password
+	expiryFields // for the extend and reissue forms
+	Tokens       []tokenRow
+	Orgs         []string
 }
 
 // pageTokens lists the viewer's tokens, and the tokens of the orgs they own.
@@ -255,10 +260,8 @@ func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	now := s.opts.Now()
-	d := tokensList{Orgs: orgs, Expiries: s.expiryChoices(), Today: now.UTC().Format(time.DateOnly),
-		MaxDate: s.maxExpiry(c, now).UTC().Add(-24 * time.Hour).Format(time.DateOnly)}
-	d.Expires = d.Expiries[len(d.Expiries)-1].Value
-	d.Confirm = !s.signedInRecently(r)
+	d := tokensList{Orgs: orgs}
+	s.setExpiryFields(r, c, &d.expiryFields)
 	add := func(list []tokenInfo) {
 		for _, ti := range list {
 			d.Tokens = append(d.Tokens, tokenRow{ti, !now.Before(ti.ExpiresAt)})
