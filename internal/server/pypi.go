@@ -131,7 +131,7 @@ func (s *Server) pypiIndex(w http.ResponseWriter, r *http.Request, c *call) erro
 	if !c.pypi.slash {
 		return pypiRedirect(w, "simple/")
 	}
-	format, ctype, ok := simple.Negotiate(r.Header.Get("Accept"))
+	format, ctype, ok := simple.Negotiate(strings.Join(r.Header.Values("Accept"), ", "))
 	if !ok {
 		return &httpError{status: http.StatusNotAcceptable, code: "not_acceptable", message: "ask for text/html or application/vnd.pypi.simple.v1+json"}
 	}
@@ -180,7 +180,7 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 	if !c.pypi.slash {
 		return pypiRedirect(w, norm+"/")
 	}
-	format, ctype, ok := simple.Negotiate(r.Header.Get("Accept"))
+	format, ctype, ok := simple.Negotiate(strings.Join(r.Header.Values("Accept"), ", "))
 	if !ok {
 		return &httpError{status: http.StatusNotAcceptable, code: "not_acceptable", message: "ask for text/html or application/vnd.pypi.simple.v1+json"}
 	}

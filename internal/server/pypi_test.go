@@ -383,3 +383,24 @@ func TestPyPIFixtures(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// An Accept header sent as several lines is read whole: the JSON line is not lost behind the
+// first.
+func TestPyPIAcceptOnSeveralLines(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", false)
+	if r := e.uploadDist(admin, "acme", pypitest.Spec{Name: "demo-lib", Version: "1.0"}); r.status != 201 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.srv.URL+"/pypi/acme/simple/demo-lib/", nil)
+	req.Header.Add("Accept", "text/html;q=0.1")
+	req.Header.Add("Accept", "application/vnd.pypi.simple.v1+json")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/vnd.pypi.simple.v1+json" {
+		t.Errorf("Content-Type = %q, want the JSON the second line prefers", ct)
+	}
+}
