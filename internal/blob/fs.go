@@ -15,6 +15,8 @@ import (
 
 	gblob "gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
+
+	"github.com/wharfhq/wharf/internal/atomicfile"
 )
 
 // fsStore keeps blobs as files under root, through fileblob.
@@ -51,10 +53,10 @@ func openFS(path string) (*fsStore, error) {
 		return nil, fmt.Errorf("open blob directory: %w", err)
 	}
 	// The root may just have been created; make its entry durable before anything goes in.
-	if err := syncDir(root); err != nil {
+	if err := atomicfile.SyncDir(root); err != nil {
 		return nil, fmt.Errorf("open blob directory: %w", err)
 	}
-	if err := syncDir(filepath.Dir(root)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(root)); err != nil {
 		return nil, fmt.Errorf("open blob directory: %w", err)
 	}
 	b, err := fileblob.OpenBucket(root, &fileblob.Options{
@@ -67,7 +69,7 @@ func openFS(path string) (*fsStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open blob directory %s: %w", root, err)
 	}
-	return &fsStore{bucketStore: bucketStore{b: b}, root: root, syncFile: (*os.File).Sync, syncDir: syncDir}, nil
+	return &fsStore{bucketStore: bucketStore{b: b}, root: root, syncFile: (*os.File).Sync, syncDir: atomicfile.SyncDir}, nil
 }
 
 func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
@@ -133,21 +135,6 @@ func (s *fsStore) syncDirs(dir string) error {
 		}
 		s.synced.Store(dir, struct{}{})
 		dir = parent
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wharfhq/wharf/internal/atomicfile"
 )
 
 // The write → fsync → rename → fsync-directory order is what makes a Put durable; fileblob does
@@ -38,7 +40,7 @@ func TestFilesystemPutSyncsFileBeforeRenameAndDirectoriesAfter(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(s.root, dir)
 		events = append(events, "dir "+filepath.ToSlash(rel))
-		return syncDir(dir)
+		return atomicfile.SyncDir(dir)
 	}
 
 	if err := s.Put(t.Context(), Key(h), strings.NewReader("hello"), 5); err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/atomicfile"
 )
 
 // Outbox writes each message as an RFC 5322 .eml file into a directory.
@@ -61,7 +63,7 @@ func NewOutbox(dir, from string, log *slog.Logger) (*Outbox, error) {
 		log.Warn("outbox directory is open to other users", "dir", dir, "mode", fi.Mode().Perm().String())
 	}
 	// The directory may just have been created: make its entry durable before mail goes in.
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("mail: outbox directory: %w", err)
 	}
 	return &Outbox{dir: dir, from: f, log: log}, nil
@@ -79,7 +81,7 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	now := o.stamp()
 	name := now.Format(stampLayout) + "-" + rand.Text() + ".eml"
 	data := formatMessage(o.from, to, m.Subject, m.Text, now, newMessageID(o.from))
-	if err := writeFileAtomic(o.dir, name, data); err != nil {
+	if err := atomicfile.Write(filepath.Join(o.dir, name), data, 0o600); err != nil {
 		return fmt.Errorf("mail: write mail to %s into the outbox: %w", to.Address, err)
 	}
 	o.log.InfoContext(ctx, "mail written to outbox", "to", to.Address, "subject", m.Subject, "file", filepath.Join(o.dir, name))
@@ -98,52 +100,6 @@ func (o *Outbox) stamp() time.Time {
 	}
 	o.last = t
 	return t
-}
-
-// writeFileAtomic writes data to dir/name through a hidden temp file (mode 0600, as
-// os.CreateTemp makes it), fsyncs it, renames it into place and fsyncs the directory.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, ".*.eml.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	// The mail is in place; a failed directory fsync is still worth reporting, as the
-	// rename might not survive a crash.
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // ReadOutbox reads back every message in an outbox directory, oldest first (for tests and
