@@ -397,7 +397,7 @@ func (s *Server) apiUpdatePackage(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPackagePrivate(r.Context(), c.channel.ID, c.pkg, priv, c.principal.UserID); err != nil {
+	if err := s.store.SetPackagesPrivate(r.Context(), c.channel.ID, []string{c.pkg}, priv, c.principal.UserID); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"channel": c.channel.Name, "package": c.pkg, "private": priv})

@@ -66,7 +66,7 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 		if !access.May(c.principal, access.PackageManage, res) {
 			return errForbidden("the file is uploaded, but you may not make package " + info.Package + " private")
 		}
-		if err := s.store.SetPackagePrivate(r.Context(), c.channel.ID, info.Package, true, c.principal.UserID); err != nil {
+		if err := s.store.SetPackagesPrivate(r.Context(), c.channel.ID, []string{info.Package}, true, c.principal.UserID); err != nil {
 			return err
 		}
 		info.PackagePrivate = true

@@ -637,7 +637,7 @@ func (s *Server) pagePackagePrivacy(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPackagePrivate(r.Context(), c.channel.ID, c.pkg, priv, c.principal.UserID); err != nil {
+	if err := s.store.SetPackagesPrivate(r.Context(), c.channel.ID, []string{c.pkg}, priv, c.principal.UserID); err != nil {
 		return err
 	}
 	return s.redirect(w, r, back, "Package "+c.pkg+" is now "+privacyWord(priv)+".")

@@ -112,9 +112,9 @@ type AccountStore interface {
 	// GrantsOf is what a user holds through orgs and groups.
 	GrantsOf(ctx context.Context, userID int64) (Grants, error)
 
-	// SetChannelPrivate and SetPackagePrivate change privacy; both are recorded in history.
+	// SetChannelPrivate changes a channel's privacy, recorded in history; a package's is
+	// SetPackagesPrivate's.
 	SetChannelPrivate(ctx context.Context, channelID int64, private bool, actorID int64) error
-	SetPackagePrivate(ctx context.Context, channelID int64, pkg string, private bool, actorID int64) error
 	// PackagePrivacy says whether a package of a channel is private; a *NotFoundError when the
 	// channel has no package of that name.
 	PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error)

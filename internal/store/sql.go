@@ -114,6 +114,55 @@ func (s *sqlStore) eachRow(ctx context.Context, db queryer, fn func(*sql.Rows) e
 	return rows.Err()
 }
 
+// scanner is what *sql.Row and *sql.Rows offer: an alias, so that scanUser and the like,
+// written against the interface, fit queryRows' scan.
+type scanner = interface{ Scan(...any) error }
+
+// queryRows runs a query and scans each row with scan; the slice is never nil.
+func queryRows[T any](ctx context.Context, s *sqlStore, db queryer, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	out := []T{}
+	err := s.eachRow(ctx, db, func(rows *sql.Rows) error {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanValue scans a row of one column.
+func scanValue[T any](sc scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
+}
+
+// updateRow sets the columns of set on the row of table with that id, in one statement, and
+// reads the row back as cols; with nothing set it only reads it. A missing row is
+// sql.ErrNoRows from the Scan.
+func (s *sqlStore) updateRow(ctx context.Context, db queryer, table string, id int64, set *assignments, cols string) *sql.Row {
+	if len(set.cols) == 0 {
+		return s.row(ctx, db, `SELECT `+cols+` FROM `+table+` WHERE id = ?`, id)
+	}
+	return s.row(ctx, db, `UPDATE `+table+` SET `+strings.Join(set.cols, ", ")+` WHERE id = ? RETURNING `+cols, append(set.args, id)...)
+}
+
+// assignments are the "column = ?" of an UPDATE with their values, in order.
+type assignments struct {
+	cols []string
+	args []any
+}
+
+func (a *assignments) set(col string, v any) {
+	a.cols = append(a.cols, col+` = ?`)
+	a.args = append(a.args, v)
+}
+
 // write runs fn in a write transaction.
 func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -153,17 +202,41 @@ func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, channelID int64) error 
 	return nil
 }
 
-func (s *sqlStore) event(ctx context.Context, tx *sql.Tx, channelID, actorID int64, action string, detail any) error {
+// record adds an event to a history: table is events (key channel_id) or org_events (key
+// org_id).
+func (s *sqlStore) record(ctx context.Context, tx *sql.Tx, table, key string, id, actorID int64, action string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, tx, `INSERT INTO events (channel_id, actor_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?)`,
-		channelID, nullID(actorID), action, string(b), now())
+	_, err = s.exec(ctx, tx, `INSERT INTO `+table+` (`+key+`, actor_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, nullID(actorID), action, string(b), now())
 	if err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
 	return nil
+}
+
+// event records an event in a channel's history.
+func (s *sqlStore) event(ctx context.Context, tx *sql.Tx, channelID, actorID int64, action string, detail any) error {
+	return s.record(ctx, tx, "events", "channel_id", channelID, actorID, action, detail)
+}
+
+// history lists the newest events of one channel or org (table and key as for record),
+// newest first; limit <= 0 means 100.
+func (s *sqlStore) history(ctx context.Context, table, key string, id int64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return queryRows(ctx, s, s.r, func(sc scanner) (Event, error) {
+		var e Event
+		var detail string
+		var created int64
+		err := sc.Scan(&e.ID, &e.Actor, &e.Action, &detail, &created)
+		e.Detail, e.CreatedAt = json.RawMessage(detail), fromMicros(created)
+		return e, err
+	}, `SELECT e.id, COALESCE(u.name, ''), e.action, e.detail, e.created_at
+		FROM `+table+` e LEFT JOIN users u ON u.id = e.actor_id WHERE e.`+key+` = ? ORDER BY e.id DESC LIMIT ?`, id, limit)
 }
 
 func nullID(id int64) any {
@@ -177,7 +250,7 @@ func nullID(id int64) any {
 
 const userCols = `id, name, email, email_verified, password_hash, is_admin, disabled, created_at`
 
-func scanUser(sc interface{ Scan(...any) error }) (User, error) {
+func scanUser(sc scanner) (User, error) {
 	var u User
 	var created int64
 	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
@@ -245,7 +318,7 @@ func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
 const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.owner_org_id, c.private, c.revision, c.created_at, c.updated_at,
 	COALESCE(p.private, FALSE) FROM channels c LEFT JOIN channels p ON p.id = c.parent_id`
 
-func scanChannel(sc interface{ Scan(...any) error }) (Channel, error) {
+func scanChannel(sc scanner) (Channel, error) {
 	var c Channel
 	var parent, owner, org sql.NullInt64
 	var created, updated int64
@@ -338,32 +411,20 @@ func (s *sqlStore) DeleteChannel(ctx context.Context, id int64) error {
 }
 
 func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {
-	rows, err := s.query(ctx, s.r, selectChannel+` ORDER BY c.name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Channel{}
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, s.r, scanChannel, selectChannel+` ORDER BY c.name`)
 }
 
 // ---- files
 
 const fileCols = `f.id, f.channel_id, p.kind, p.name, p.private, f.subdir, f.filename, f.sha256, f.md5, f.size, f.version, f.build, f.build_number, f.timestamp, f.uploader_id, f.created_at, f.yanked, f.yanked_reason`
 
-func scanFile(sc interface{ Scan(...any) error }) (File, error) {
+// scanFile reads fileCols, then extra.
+func scanFile(sc scanner, extra ...any) (File, error) {
 	var f File
 	var uploader sql.NullInt64
 	var created int64
-	err := sc.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
-		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason)
+	err := sc.Scan(append([]any{&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
+		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason}, extra...)...)
 	f.UploaderID = uploader.Int64
 	f.CreatedAt = fromMicros(created)
 	return f, err
@@ -515,20 +576,7 @@ func (s *sqlStore) File(ctx context.Context, channelID int64, ref FileRef, label
 }
 
 func (s *sqlStore) fileLabels(ctx context.Context, db queryer, fileID int64) ([]string, error) {
-	rows, err := s.query(ctx, db, `SELECT label FROM file_labels WHERE file_id = ? ORDER BY label`, fileID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, db, scanValue[string], `SELECT label FROM file_labels WHERE file_id = ? ORDER BY label`, fileID)
 }
 
 func (s *sqlStore) ListFiles(ctx context.Context, channelID int64, label string) ([]File, error) {
@@ -539,29 +587,25 @@ func (s *sqlStore) ListFiles(ctx context.Context, channelID int64, label string)
 		args = append(args, label)
 	}
 	q += ` ORDER BY f.subdir, f.filename, l.label`
-	rows, err := s.query(ctx, s.r, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	// A row per label: the labels of one file fold into the row before.
 	out := []File{}
-	for rows.Next() {
-		var f File
-		var uploader sql.NullInt64
-		var created int64
+	if err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
 		var l string
-		if err := rows.Scan(&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
-			&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason, &l); err != nil {
-			return nil, err
+		f, err := scanFile(rows, &l)
+		if err != nil {
+			return err
 		}
 		if n := len(out); n > 0 && out[n-1].ID == f.ID {
 			out[n-1].Labels = append(out[n-1].Labels, l)
-			continue
+			return nil
 		}
-		f.UploaderID, f.CreatedAt, f.Labels = uploader.Int64, fromMicros(created), []string{l}
+		f.Labels = []string{l}
 		out = append(out, f)
+		return nil
+	}, q, args...); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef, actorID int64) error {
@@ -671,27 +715,16 @@ type srcFile struct {
 func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest) ([]srcFile, error) {
 	base := `SELECT f.id, p.kind, p.name, f.subdir, f.filename, f.sha256 FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ?`
 	labelCond := ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
-	scan := func(rows *sql.Rows) ([]srcFile, error) {
-		defer rows.Close()
-		var out []srcFile
-		for rows.Next() {
-			var f srcFile
-			if err := rows.Scan(&f.id, &f.packageKind, &f.packageName, &f.subdir, &f.filename, &f.sha256); err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		return out, rows.Err()
+	scan := func(sc scanner) (srcFile, error) {
+		var f srcFile
+		err := sc.Scan(&f.id, &f.packageKind, &f.packageName, &f.subdir, &f.filename, &f.sha256)
+		return f, err
 	}
 	if len(req.Files) == 0 {
 		if req.FromLabel == "" {
 			return nil, errors.New("name the files to copy, or the label whose files to copy")
 		}
-		rows, err := s.query(ctx, tx, base+labelCond+` ORDER BY f.subdir, f.filename`, req.FromChannelID, req.FromLabel)
-		if err != nil {
-			return nil, err
-		}
-		return scan(rows)
+		return queryRows(ctx, s, tx, scan, base+labelCond+` ORDER BY f.subdir, f.filename`, req.FromChannelID, req.FromLabel)
 	}
 	var out []srcFile
 	for _, ref := range req.Files {
@@ -700,11 +733,7 @@ func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest)
 			q += labelCond
 			args = append(args, req.FromLabel)
 		}
-		rows, err := s.query(ctx, tx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		got, err := scan(rows)
+		got, err := queryRows(ctx, s, tx, scan, q, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -801,20 +830,11 @@ func (s *sqlStore) takeFrom(ctx context.Context, tx *sql.Tx, fileID int64, fromL
 }
 
 func (s *sqlStore) Labels(ctx context.Context, channelID int64) ([]LabelCount, error) {
-	rows, err := s.query(ctx, s.r, `SELECT l.label, COUNT(*) FROM file_labels l JOIN files f ON f.id = l.file_id WHERE f.channel_id = ? GROUP BY l.label ORDER BY l.label`, channelID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []LabelCount{}
-	for rows.Next() {
+	return queryRows(ctx, s, s.r, func(sc scanner) (LabelCount, error) {
 		var lc LabelCount
-		if err := rows.Scan(&lc.Label, &lc.Files); err != nil {
-			return nil, err
-		}
-		out = append(out, lc)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&lc.Label, &lc.Files)
+		return lc, err
+	}, `SELECT l.label, COUNT(*) FROM file_labels l JOIN files f ON f.id = l.file_id WHERE f.channel_id = ? GROUP BY l.label ORDER BY l.label`, channelID)
 }
 
 func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {
@@ -844,27 +864,21 @@ func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, s
 		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.record_msgpack, f.run_exports
-			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
-			WHERE f.channel_id = ? AND f.subdir = ? AND l.label = ? ORDER BY f.filename`, channelID, subdir, label)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		snap.Records = []repodata.Record{}
-		for rows.Next() {
+		snap.Records, err = queryRows(ctx, s, tx, func(sc scanner) (repodata.Record, error) {
 			var r repodata.Record
 			var rec, mp, rx []byte
-			if err := rows.Scan(&r.Filename, &r.Name, &r.Version, &r.Build, &r.BuildNumber, &r.Timestamp, &rec, &mp, &rx); err != nil {
-				return err
+			if err := sc.Scan(&r.Filename, &r.Name, &r.Version, &r.Build, &r.BuildNumber, &r.Timestamp, &rec, &mp, &rx); err != nil {
+				return r, err
 			}
 			r.JSON, r.RunExports = rec, nilIfEmpty(rx)
 			if len(mp) > 0 {
 				r.Msgpack = mp
 			}
-			snap.Records = append(snap.Records, r)
-		}
-		return rows.Err()
+			return r, nil
+		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.record_msgpack, f.run_exports
+			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
+			WHERE f.channel_id = ? AND f.subdir = ? AND l.label = ? ORDER BY f.filename`, channelID, subdir, label)
+		return err
 	})
 	return snap, err
 }
@@ -886,25 +900,17 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags
-			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
-			WHERE f.channel_id = ? AND l.label = ? ORDER BY f.subdir, f.filename`, channelID, label)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		snap.Packages = []repodata.PackageInfo{}
-		for rows.Next() {
+		snap.Packages, err = queryRows(ctx, s, tx, func(sc scanner) (repodata.PackageInfo, error) {
 			var p repodata.PackageInfo
 			var rec, rx, about []byte
 			var flags int64
-			if err := rows.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags); err != nil {
-				return err
-			}
+			err := sc.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags)
 			p.JSON, p.RunExports, p.About, p.Flags = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags)
-			snap.Packages = append(snap.Packages, p)
-		}
-		return rows.Err()
+			return p, err
+		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags
+			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
+			WHERE f.channel_id = ? AND l.label = ? ORDER BY f.subdir, f.filename`, channelID, label)
+		return err
 	})
 	return snap, err
 }
@@ -912,25 +918,9 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 // ---- history
 
 func (s *sqlStore) Events(ctx context.Context, channelID int64, limit int) ([]Event, error) {
-	if limit <= 0 {
-		limit = 100
+	evs, err := s.history(ctx, "events", "channel_id", channelID, limit)
+	for i := range evs {
+		evs[i].ChannelID = channelID
 	}
-	rows, err := s.query(ctx, s.r, `SELECT e.id, e.channel_id, COALESCE(u.name, ''), e.action, e.detail, e.created_at
-		FROM events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.channel_id = ? ORDER BY e.id DESC LIMIT ?`, channelID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Event{}
-	for rows.Next() {
-		var e Event
-		var detail string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.ChannelID, &e.Actor, &e.Action, &detail, &created); err != nil {
-			return nil, err
-		}
-		e.Detail, e.CreatedAt = json.RawMessage(detail), fromMicros(created)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return evs, err
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -27,36 +26,35 @@ func (s *sqlStore) UserByEmail(ctx context.Context, email string) (User, error) 
 }
 
 func (s *sqlStore) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+userCols+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, s.r, scanUser, `SELECT `+userCols+` FROM users ORDER BY name`)
 }
 
 func (s *sqlStore) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error) {
 	var u User
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		set := func(col string, v any) error {
-			_, err := s.exec(ctx, tx, `UPDATE users SET `+col+` = ? WHERE id = ?`, v, id)
+		var set assignments
+		if up.PasswordHash != nil {
+			set.set("password_hash", *up.PasswordHash)
+			set.set("password_changed_at", now())
+		}
+		if up.EmailVerified != nil {
+			set.set("email_verified", *up.EmailVerified)
+		}
+		if up.Disabled != nil {
+			set.set("disabled", *up.Disabled)
+		}
+		if up.Admin != nil {
+			set.set("is_admin", *up.Admin)
+		}
+		var err error
+		u, err = scanUser(s.updateRow(ctx, tx, "users", id, &set, userCols))
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Kind: "user", Name: strconv.FormatInt(id, 10)}
+		}
+		if err != nil {
 			return err
 		}
 		if up.PasswordHash != nil {
-			if err := set("password_hash", *up.PasswordHash); err != nil {
-				return err
-			}
-			if err := set("password_changed_at", now()); err != nil {
-				return err
-			}
 			// A reset link mailed before the change must not work after it.
 			if _, err := s.exec(ctx, tx, `DELETE FROM email_tokens WHERE user_id = ? AND purpose = 'reset'`, id); err != nil {
 				return err
@@ -69,27 +67,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, id int64, up UserUpdate) (Use
 				return err
 			}
 		}
-		if up.EmailVerified != nil {
-			if err := set("email_verified", *up.EmailVerified); err != nil {
-				return err
-			}
-		}
-		if up.Disabled != nil {
-			if err := set("disabled", *up.Disabled); err != nil {
-				return err
-			}
-		}
-		if up.Admin != nil {
-			if err := set("is_admin", *up.Admin); err != nil {
-				return err
-			}
-		}
-		var err error
-		u, err = scanUser(s.row(ctx, tx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return &NotFoundError{Kind: "user", Name: strconv.FormatInt(id, 10)}
-		}
-		return err
+		return nil
 	})
 	return u, err
 }
@@ -140,7 +118,7 @@ func (s *sqlStore) UseEmailToken(ctx context.Context, purpose, hash string, at t
 
 const orgCols = `id, name, created_at`
 
-func scanOrg(sc interface{ Scan(...any) error }) (Org, error) {
+func scanOrg(sc scanner) (Org, error) {
 	var o Org
 	var created int64
 	err := sc.Scan(&o.ID, &o.Name, &created)
@@ -148,14 +126,9 @@ func scanOrg(sc interface{ Scan(...any) error }) (Org, error) {
 	return o, err
 }
 
+// orgEvent records an event in an org's history.
 func (s *sqlStore) orgEvent(ctx context.Context, tx *sql.Tx, orgID, actorID int64, action string, detail any) error {
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	_, err = s.exec(ctx, tx, `INSERT INTO org_events (org_id, actor_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?)`,
-		orgID, nullID(actorID), action, string(b), now())
-	return err
+	return s.record(ctx, tx, "org_events", "org_id", orgID, actorID, action, detail)
 }
 
 func (s *sqlStore) CreateOrg(ctx context.Context, name string, ownerID int64) (Org, error) {
@@ -288,37 +261,19 @@ func (s *sqlStore) RemoveOrgMember(ctx context.Context, orgID, userID, actorID i
 }
 
 func (s *sqlStore) OrgMembers(ctx context.Context, orgID int64) ([]Member, error) {
-	rows, err := s.query(ctx, s.r, `SELECT u.id, u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Member{}
-	for rows.Next() {
+	return queryRows(ctx, s, s.r, func(sc scanner) (Member, error) {
 		var m Member
-		if err := rows.Scan(&m.UserID, &m.Name, &m.Role); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&m.UserID, &m.Name, &m.Role)
+		return m, err
+	}, `SELECT u.id, u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
 }
 
 func (s *sqlStore) UserOrgs(ctx context.Context, userID int64) ([]OrgRole, error) {
-	rows, err := s.query(ctx, s.r, `SELECT o.name, m.role FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []OrgRole{}
-	for rows.Next() {
+	return queryRows(ctx, s, s.r, func(sc scanner) (OrgRole, error) {
 		var r OrgRole
-		if err := rows.Scan(&r.Org, &r.Role); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&r.Org, &r.Role)
+		return r, err
+	}, `SELECT o.name, m.role FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name`, userID)
 }
 
 // ---- groups and grants
@@ -384,23 +339,18 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, orgID int64, name string, ac
 func (s *sqlStore) Groups(ctx context.Context, orgID int64) ([]Group, error) {
 	out := []Group{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := s.query(ctx, tx, `SELECT id, name FROM groups WHERE org_id = ? ORDER BY name`, orgID)
+		var err error
+		out, err = queryRows(ctx, s, tx, func(sc scanner) (Group, error) {
+			g := Group{OrgID: orgID, Members: []string{}, Grants: []Grant{}}
+			err := sc.Scan(&g.ID, &g.Name)
+			return g, err
+		}, `SELECT id, name FROM groups WHERE org_id = ? ORDER BY name`, orgID)
 		if err != nil {
 			return err
 		}
 		byID := map[int64]int{}
-		for rows.Next() {
-			g := Group{OrgID: orgID, Members: []string{}, Grants: []Grant{}}
-			if err := rows.Scan(&g.ID, &g.Name); err != nil {
-				rows.Close()
-				return err
-			}
-			byID[g.ID] = len(out)
-			out = append(out, g)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		for i, g := range out {
+			byID[g.ID] = i
 		}
 		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
@@ -414,21 +364,16 @@ func (s *sqlStore) Groups(ctx context.Context, orgID int64) ([]Group, error) {
 			WHERE g.org_id = ? ORDER BY u.name`, orgID); err != nil {
 			return err
 		}
-		rows, err = s.query(ctx, tx, `SELECT gr.group_id, gr.channel_id, c.name, gr.package, gr.level FROM grants gr JOIN groups g ON g.id = gr.group_id JOIN channels c ON c.id = gr.channel_id
-			WHERE g.org_id = ? ORDER BY c.name, gr.package`, orgID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var gr Grant
 			if err := rows.Scan(&gr.GroupID, &gr.ChannelID, &gr.Channel, &gr.Package, &gr.Level); err != nil {
 				return err
 			}
 			gr.LevelName = gr.Level.String()
 			out[byID[gr.GroupID]].Grants = append(out[byID[gr.GroupID]].Grants, gr)
-		}
-		return rows.Err()
+			return nil
+		}, `SELECT gr.group_id, gr.channel_id, c.name, gr.package, gr.level FROM grants gr JOIN groups g ON g.id = gr.group_id JOIN channels c ON c.id = gr.channel_id
+			WHERE g.org_id = ? ORDER BY c.name, gr.package`, orgID)
 	})
 	return out, err
 }
@@ -539,13 +484,7 @@ func (s *sqlStore) GrantsOf(ctx context.Context, userID int64) (Grants, error) {
 		}, `SELECT org_id, role FROM org_members WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT gr.channel_id, gr.package, MAX(gr.level) FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
-			WHERE gm.user_id = ? GROUP BY gr.channel_id, gr.package`, userID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var ch int64
 			var pkg string
 			var level access.Level
@@ -557,8 +496,9 @@ func (s *sqlStore) GrantsOf(ctx context.Context, userID int64) (Grants, error) {
 			} else {
 				g.Packages[ChannelPackage{ChannelID: ch, Package: pkg}] = level
 			}
-		}
-		return rows.Err()
+			return nil
+		}, `SELECT gr.channel_id, gr.package, MAX(gr.level) FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
+			WHERE gm.user_id = ? GROUP BY gr.channel_id, gr.package`, userID)
 	})
 	return g, err
 }
@@ -582,22 +522,6 @@ func (s *sqlStore) SetChannelPrivate(ctx context.Context, channelID int64, priva
 	})
 }
 
-func (s *sqlStore) SetPackagePrivate(ctx context.Context, channelID int64, pkg string, private bool, actorID int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.bump(ctx, tx, channelID); err != nil {
-			return err
-		}
-		res, err := s.exec(ctx, tx, `UPDATE packages SET private = ? WHERE channel_id = ? AND name = ?`, private, channelID, pkg)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return &NotFoundError{Kind: "package", Name: pkg}
-		}
-		return s.event(ctx, tx, channelID, actorID, "package.privacy", map[string]any{"package": pkg, "private": private})
-	})
-}
-
 func (s *sqlStore) PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error) {
 	var n, priv int64
 	err := s.row(ctx, s.r, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN private THEN 1 ELSE 0 END), 0) FROM packages WHERE channel_id = ? AND name = ?`, channelID, pkg).Scan(&n, &priv)
@@ -615,44 +539,11 @@ func (s *sqlStore) PrivatePackages(ctx context.Context, channelID int64) ([]stri
 }
 
 func (s *sqlStore) privatePackages(ctx context.Context, db queryer, channelID int64) ([]string, error) {
-	rows, err := s.query(ctx, db, `SELECT DISTINCT name FROM packages WHERE channel_id = ? AND private ORDER BY name`, channelID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, db, scanValue[string], `SELECT DISTINCT name FROM packages WHERE channel_id = ? AND private ORDER BY name`, channelID)
 }
 
 // ---- org history
 
 func (s *sqlStore) OrgEvents(ctx context.Context, orgID int64, limit int) ([]Event, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.query(ctx, s.r, `SELECT e.id, COALESCE(u.name, ''), e.action, e.detail, e.created_at
-		FROM org_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.org_id = ? ORDER BY e.id DESC LIMIT ?`, orgID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Event{}
-	for rows.Next() {
-		var e Event
-		var detail string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.Actor, &e.Action, &detail, &created); err != nil {
-			return nil, err
-		}
-		e.Detail, e.CreatedAt = json.RawMessage(detail), fromMicros(created)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.history(ctx, "org_events", "org_id", orgID, limit)
 }

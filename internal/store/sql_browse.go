@@ -15,33 +15,22 @@ const uploadCols = fileCols + `, c.name, COALESCE(u.name, '')`
 const fromUploads = ` FROM files f JOIN packages p ON p.id = f.package_id JOIN channels c ON c.id = f.channel_id LEFT JOIN users u ON u.id = f.uploader_id`
 
 // scanUpload reads uploadCols, then extra.
-func scanUpload(sc interface{ Scan(...any) error }, extra ...any) (Upload, error) {
+func scanUpload(sc scanner, extra ...any) (Upload, error) {
 	var up Upload
-	f := &up.File
-	var uploader sql.NullInt64
-	var created int64
-	err := sc.Scan(append([]any{&f.ID, &f.ChannelID, &f.Kind, &f.Package, &f.PackagePrivate, &f.Subdir, &f.Filename, &f.SHA256, &f.MD5, &f.Size,
-		&f.Version, &f.Build, &f.BuildNumber, &f.Timestamp, &uploader, &created, &f.Yanked, &f.YankedReason, &up.Channel, &up.Uploader}, extra...)...)
-	f.UploaderID = uploader.Int64
-	f.CreatedAt = fromMicros(created)
+	var err error
+	up.File, err = scanFile(sc, append([]any{&up.Channel, &up.Uploader}, extra...)...)
 	return up, err
 }
 
 func (s *sqlStore) ChannelPackages(ctx context.Context, channelID int64) ([]PackageSummary, error) {
-	rows, err := s.query(ctx, s.r, `SELECT p.name, p.kind, p.private, f.version, f.subdir, COUNT(*), MAX(f.created_at)
-		FROM packages p JOIN files f ON f.package_id = p.id WHERE p.channel_id = ?
-		GROUP BY p.name, p.kind, p.private, f.version, f.subdir ORDER BY p.name, p.kind, f.version, f.subdir`, channelID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	// A row per (package, version, subdir): they fold into one summary per package.
 	out := []PackageSummary{}
-	for rows.Next() {
+	if err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
 		var name, kind, version, subdir string
 		var private bool
 		var n, last int64
 		if err := rows.Scan(&name, &kind, &private, &version, &subdir, &n, &last); err != nil {
-			return nil, err
+			return err
 		}
 		if k := len(out); k == 0 || out[k-1].Name != name || out[k-1].Kind != kind {
 			out = append(out, PackageSummary{Name: name, Kind: kind, Private: private, Versions: []string{}, Subdirs: []string{}})
@@ -57,35 +46,39 @@ func (s *sqlStore) ChannelPackages(ctx context.Context, channelID int64) ([]Pack
 		if t := fromMicros(last); t.After(ps.LastUpload) {
 			ps.LastUpload = t
 		}
+		return nil
+	}, `SELECT p.name, p.kind, p.private, f.version, f.subdir, COUNT(*), MAX(f.created_at)
+		FROM packages p JOIN files f ON f.package_id = p.id WHERE p.channel_id = ?
+		GROUP BY p.name, p.kind, p.private, f.version, f.subdir ORDER BY p.name, p.kind, f.version, f.subdir`, channelID); err != nil {
+		return nil, err
 	}
 	for i := range out {
 		slices.Sort(out[i].Subdirs)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) PackageFiles(ctx context.Context, channelID int64, pkg string) ([]Upload, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+uploadCols+`, l.label`+fromUploads+` JOIN file_labels l ON l.file_id = f.id
-		WHERE p.channel_id = ? AND p.name = ? ORDER BY f.subdir, f.filename, l.label`, channelID, pkg) // from the package to its files, by index
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	// A row per label: the labels of one file fold into the row before.
 	out := []Upload{}
-	for rows.Next() {
+	if err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
 		var l string
 		up, err := scanUpload(rows, &l)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n := len(out); n > 0 && out[n-1].ID == up.ID {
 			out[n-1].Labels = append(out[n-1].Labels, l)
-			continue
+			return nil
 		}
 		up.Labels = []string{l}
 		out = append(out, up)
+		return nil
+	}, `SELECT `+uploadCols+`, l.label`+fromUploads+` JOIN file_labels l ON l.file_id = f.id
+		WHERE p.channel_id = ? AND p.name = ? ORDER BY f.subdir, f.filename, l.label`, channelID, pkg); err != nil { // from the package to its files, by index
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) FileRecord(ctx context.Context, channelID int64, ref FileRef) (json.RawMessage, error) {
@@ -120,22 +113,11 @@ func (s *sqlStore) RecentUploads(ctx context.Context, channelIDs []int64, before
 				args = append(args, before)
 			}
 			args = append(args, limit)
-			rows, err := s.query(ctx, tx, q+` ORDER BY f.id DESC LIMIT ?`, args...)
+			got, err := queryRows(ctx, s, tx, func(sc scanner) (Upload, error) { return scanUpload(sc) }, q+` ORDER BY f.id DESC LIMIT ?`, args...)
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				up, err := scanUpload(rows)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				out = append(out, up)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+			out = append(out, got...)
 		}
 		return nil
 	})

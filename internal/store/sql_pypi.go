@@ -24,21 +24,13 @@ func (s *sqlStore) PyPIProjects(ctx context.Context, channelID int64) (PyPISnaps
 		if snap.Revision, _, err = s.channelState(ctx, tx, channelID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT DISTINCT p.name, p.private FROM packages p JOIN files f ON f.package_id = p.id JOIN file_labels l ON l.file_id = f.id
-			WHERE p.channel_id = ? AND p.kind = 'pypi' AND l.label = 'main' ORDER BY p.name`, channelID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		snap.Projects = []PyPIProject{}
-		for rows.Next() {
+		snap.Projects, err = queryRows(ctx, s, tx, func(sc scanner) (PyPIProject, error) {
 			var p PyPIProject
-			if err := rows.Scan(&p.Name, &p.Private); err != nil {
-				return err
-			}
-			snap.Projects = append(snap.Projects, p)
-		}
-		return rows.Err()
+			err := sc.Scan(&p.Name, &p.Private)
+			return p, err
+		}, `SELECT DISTINCT p.name, p.private FROM packages p JOIN files f ON f.package_id = p.id JOIN file_labels l ON l.file_id = f.id
+			WHERE p.channel_id = ? AND p.kind = 'pypi' AND l.label = 'main' ORDER BY p.name`, channelID)
+		return err
 	})
 	return snap, err
 }
@@ -50,24 +42,17 @@ func (s *sqlStore) PyPIProjectFiles(ctx context.Context, channelID int64, projec
 		if snap.Revision, _, err = s.channelState(ctx, tx, channelID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT f.filename, f.version, f.sha256, f.size, f.created_at, f.requires_python, f.yanked, f.yanked_reason, f.core_metadata_sha256, p.private
+		// Every row carries the project's privacy.
+		snap.Files, err = queryRows(ctx, s, tx, func(sc scanner) (PyPIFile, error) {
+			var f PyPIFile
+			var created int64
+			err := sc.Scan(&f.Filename, &f.Version, &f.SHA256, &f.Size, &created, &f.RequiresPython, &f.Yanked, &f.YankedReason, &f.MetadataSHA256, &snap.Private)
+			f.UploadedAt = fromMicros(created)
+			return f, err
+		}, `SELECT f.filename, f.version, f.sha256, f.size, f.created_at, f.requires_python, f.yanked, f.yanked_reason, f.core_metadata_sha256, p.private
 			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
 			WHERE f.channel_id = ? AND p.kind = 'pypi' AND p.name = ? AND l.label = 'main' ORDER BY f.filename`, channelID, project)
 		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		snap.Files = []PyPIFile{}
-		for rows.Next() {
-			var f PyPIFile
-			var created int64
-			if err := rows.Scan(&f.Filename, &f.Version, &f.SHA256, &f.Size, &created, &f.RequiresPython, &f.Yanked, &f.YankedReason, &f.MetadataSHA256, &snap.Private); err != nil {
-				return err
-			}
-			f.UploadedAt = fromMicros(created)
-			snap.Files = append(snap.Files, f)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(snap.Files) == 0 {

@@ -10,7 +10,7 @@ import (
 
 const sessionCols = `id, hash, user_id, created_at, last_seen_at, expires_at, user_agent, addr`
 
-func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
+func scanSession(sc scanner) (Session, error) {
 	var s Session
 	var created, seen, expires int64
 	err := sc.Scan(&s.ID, &s.Hash, &s.UserID, &created, &seen, &expires, &s.UserAgent, &s.Addr)
@@ -44,20 +44,7 @@ func (s *sqlStore) SessionByHash(ctx context.Context, hash string, at time.Time)
 }
 
 func (s *sqlStore) Sessions(ctx context.Context, userID int64, at time.Time) ([]Session, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC`, userID, at.UnixMicro())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		se, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, se)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, s.r, scanSession, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC`, userID, at.UnixMicro())
 }
 
 func (s *sqlStore) TouchSession(ctx context.Context, id int64, seen time.Time) error {

@@ -12,7 +12,7 @@ import (
 
 const tokenCols = `id, owner_user_id, owner_org_id, created_by, name, description, hash, kind, strength, scopes, resources, created_at, expires_at, last_used_at`
 
-func scanToken(sc interface{ Scan(...any) error }) (Token, error) {
+func scanToken(sc scanner) (Token, error) {
 	var t Token
 	var user, org, by sql.NullInt64
 	var scopes, resources string
@@ -91,49 +91,34 @@ func (s *sqlStore) TokenOf(ctx context.Context, ownerUserID, ownerOrgID int64, i
 }
 
 func (s *sqlStore) Tokens(ctx context.Context, ownerUserID, ownerOrgID int64) ([]Token, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+tokenCols+` FROM tokens WHERE owner_key = ? ORDER BY name`, ownerKey(ownerUserID, ownerOrgID))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, s.r, scanToken, `SELECT `+tokenCols+` FROM tokens WHERE owner_key = ? ORDER BY name`, ownerKey(ownerUserID, ownerOrgID))
 }
 
 func (s *sqlStore) UpdateToken(ctx context.Context, id int64, up TokenUpdate) (Token, error) {
 	var t Token
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		set := func(col string, v any) error {
-			_, err := s.exec(ctx, tx, `UPDATE tokens SET `+col+` = ? WHERE id = ?`, v, id)
-			if s.d.isUnique(err) {
-				return &ConflictError{Kind: "token", Name: fmt.Sprint(v), Reason: "its owner has a token of that name"}
-			}
-			return err
-		}
+		var set assignments
 		if up.Name != nil {
-			if err := set("name", *up.Name); err != nil {
-				return err
-			}
+			set.set("name", *up.Name)
 		}
 		if up.ExpiresAt != nil {
-			if err := set("expires_at", up.ExpiresAt.UnixMicro()); err != nil {
-				return err
-			}
+			set.set("expires_at", up.ExpiresAt.UnixMicro())
 		}
 		if up.Hash != nil {
-			if err := set("hash", *up.Hash); err != nil {
-				return err
-			}
+			set.set("hash", *up.Hash)
 		}
 		var err error
-		t, err = scanToken(s.row(ctx, tx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+		t, err = scanToken(s.updateRow(ctx, tx, "tokens", id, &set, tokenCols))
+		if s.d.isUnique(err) {
+			// The name, unless only the hash (random, so never in practice) was set.
+			name := ""
+			if up.Name != nil {
+				name = *up.Name
+			} else if up.Hash != nil {
+				name = *up.Hash
+			}
+			return &ConflictError{Kind: "token", Name: name, Reason: "its owner has a token of that name"}
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return &NotFoundError{Kind: "token", Name: strconv.FormatInt(id, 10)}
 		}

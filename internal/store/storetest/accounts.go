@@ -223,6 +223,34 @@ func testOrgs(t *testing.T, s store.Store) {
 	}
 }
 
+// Groups list by name byte by byte on both stores, whatever PostgreSQL's locale: a linguistic
+// collation would put "dev_ops" first or ignore the punctuation.
+func testGroupOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustUser(t, s, "alice")
+	org, err := s.CreateOrg(ctx, "acme", alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"devops", "dev_ops", "dev.ops", "dev-ops", "Dev", "dev-a"} {
+		if _, err := s.CreateGroup(ctx, org.ID, name, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	groups, err := s.Groups(ctx, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range groups {
+		got = append(got, g.Name)
+	}
+	want := []string{"Dev", "dev-a", "dev-ops", "dev.ops", "dev_ops", "devops"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("group order (-want +got):\n%s", diff)
+	}
+}
+
 func testGroupsAndGrants(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
@@ -346,13 +374,13 @@ func testPrivacy(t *testing.T, s store.Store) {
 		}
 	}
 	rev := revision(t, s, "acme")
-	if err := s.SetPackagePrivate(ctx, ch.ID, "closed", true, 0); err != nil {
+	if err := s.SetPackagesPrivate(ctx, ch.ID, []string{"closed"}, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	if r := revision(t, s, "acme"); r <= rev {
 		t.Errorf("package privacy did not move the revision")
 	}
-	if err := s.SetPackagePrivate(ctx, ch.ID, "missing", true, 0); !store.IsNotFound(err) {
+	if err := s.SetPackagesPrivate(ctx, ch.ID, []string{"missing"}, true, 0); !store.IsNotFound(err) {
 		t.Errorf("privacy of a missing package: %v", err)
 	}
 	snap, err := s.SubdirSnapshot(ctx, ch.ID, "main", "noarch")
@@ -393,7 +421,7 @@ func testPrivacy(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetPackagePrivate(ctx, ch2.ID, "closed", true, 0); err != nil {
+	if err := s.SetPackagesPrivate(ctx, ch2.ID, []string{"closed"}, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, nf := range []store.NewFile{pypiFile(ch2, "closed", "2.0", "closed-2.0-py3-none-any.whl", "c2"), pypiFile(ch2, "open", "2.0", "open-2.0-py3-none-any.whl", "o2")} {
@@ -424,7 +452,7 @@ func testPrivacy(t *testing.T, s store.Store) {
 	if got, _ := s.ChannelByName(ctx, "acme/dev"); got.Revision <= subRev || !got.ParentPrivate || got.ID != sub.ID {
 		t.Errorf("subchannel after the parent went private: %+v; its revision must move (its caches carry privacy)", got)
 	}
-	if err := s.SetPackagePrivate(ctx, ch.ID, "closed", false, 0); err != nil {
+	if err := s.SetPackagesPrivate(ctx, ch.ID, []string{"closed"}, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	if names, _ := s.PrivatePackages(ctx, ch.ID); len(names) != 0 {
@@ -481,7 +509,7 @@ func testCopyKeepsPrivacy(t *testing.T, s store.Store) {
 	if _, _, err := s.AddFile(ctx, nf); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPackagePrivate(ctx, src.ID, "hidden", true, 0); err != nil {
+	if err := s.SetPackagesPrivate(ctx, src.ID, []string{"hidden"}, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, FromLabel: "main", ToChannelID: dst.ID, ToLabels: []string{"main"}}); err != nil {

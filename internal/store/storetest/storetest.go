@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
+		{"GroupsByteWiseOrder", testGroupOrder},
 		{"Privacy", testPrivacy},
 		{"LastOwnerUnderConcurrency", testLastOwnerRace},
 		{"CopyKeepsPrivacy", testCopyKeepsPrivacy},

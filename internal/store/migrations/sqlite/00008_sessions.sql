@@ -2,7 +2,7 @@
 -- Web UI sessions. Only the SHA-256 of the cookie's secret is kept; ending a session deletes
 -- its row, so a copied cookie dies with it.
 CREATE TABLE sessions (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     hash         TEXT    NOT NULL UNIQUE,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at   INTEGER NOT NULL,
