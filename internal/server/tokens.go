@@ -24,36 +24,38 @@ type identityCache struct {
 	epoch atomic.Int64
 	ttl   time.Duration
 
+	// mu guards the maps' contents. The four cache maps are made once and only ever cleared,
+	// so cached may be handed them outside mu; used is replaced by flushUsed, so never is.
 	mu     sync.Mutex
-	tokens map[string]cachedToken // by hash
-	users  map[int64]cachedUser
-	names  map[string]int64 // user name → id, for Basic sign-ins
-	orgs   map[int64]cachedOrg
+	tokens map[string]*ttlEntry[store.Token] // by hash
+	users  map[int64]*ttlEntry[userGrants]
+	names  map[string]*ttlEntry[int64] // user name → id, for Basic sign-ins
+	orgs   map[int64]*ttlEntry[store.Org]
 	// used collects last-use times, written to the store in batches, not per request.
 	used map[int64]time.Time
 }
 
-type cachedToken struct {
-	tok   store.Token
+// ttlEntry is a loaded value with the epoch read before the load and the time of it. It is
+// never changed once in a map, so it may be read after mu is let go; the maps hold pointers
+// so that a hit copies a pointer, not a whole store.Token, through the generic code.
+type ttlEntry[V any] struct {
+	v     V
 	epoch int64
 	at    time.Time
 }
 
-type cachedOrg struct {
-	org   store.Org
-	epoch int64
-	at    time.Time
-}
-
-type cachedUser struct {
+type userGrants struct {
 	user   store.User
 	grants access.Grants
-	epoch  int64
-	at     time.Time
 }
 
+// maxCached bounds each map: past it the map is emptied rather than grown, so that many
+// distinct keys (made-up user names, many accounts) cannot take the memory.
+const maxCached = 100_000
+
 func newIdentityCache(ttl time.Duration) *identityCache {
-	return &identityCache{ttl: ttl, tokens: map[string]cachedToken{}, users: map[int64]cachedUser{}, names: map[string]int64{}, orgs: map[int64]cachedOrg{}, used: map[int64]time.Time{}}
+	return &identityCache{ttl: ttl, tokens: map[string]*ttlEntry[store.Token]{}, users: map[int64]*ttlEntry[userGrants]{},
+		names: map[string]*ttlEntry[int64]{}, orgs: map[int64]*ttlEntry[store.Org]{}, used: map[int64]time.Time{}}
 }
 
 // changed is called after every request that may have changed accounts, grants or tokens.
@@ -71,97 +73,73 @@ func (c *identityCache) fresh(epoch int64, at, now time.Time) bool {
 	return epoch == c.epoch.Load() && now.Sub(at) < c.ttl
 }
 
+// cached returns m[k] while it is fresh, else what load gives (with its error), kept in m if
+// there was none. m must be one of c's maps. The result may be shared: copy it, never write
+// through it.
+func cached[K comparable, V any](c *identityCache, m map[K]*ttlEntry[V], k K, now time.Time, load func() (V, error)) (*V, error) {
+	c.mu.Lock()
+	e := m[k]
+	c.mu.Unlock()
+	if e != nil && c.fresh(e.epoch, e.at, now) {
+		return &e.v, nil
+	}
+	// The epoch is read before the load, so that a change made during it makes the entry stale.
+	e = &ttlEntry[V]{epoch: c.epoch.Load(), at: now}
+	var err error
+	if e.v, err = load(); err != nil {
+		return &e.v, err
+	}
+	c.mu.Lock()
+	// If the epoch moved during the load, changed() has emptied m or will once it has mu:
+	// storing would only put back a dead entry, or replace a fresh one that a request loaded
+	// since the change with this one, which may predate it.
+	if e.epoch == c.epoch.Load() {
+		if len(m) >= maxCached {
+			clear(m)
+		}
+		m[k] = e
+	}
+	c.mu.Unlock()
+	return &e.v, nil
+}
+
 func (s *Server) tokenByHash(ctx context.Context, hash string, now time.Time) (store.Token, error) {
-	c := s.ids
-	c.mu.Lock()
-	e, ok := c.tokens[hash]
-	c.mu.Unlock()
-	if ok && c.fresh(e.epoch, e.at, now) {
-		return e.tok, nil
-	}
-	epoch := c.epoch.Load()
-	t, err := s.store.TokenByHash(ctx, hash)
-	if err != nil {
-		return t, err
-	}
-	c.mu.Lock()
-	if len(c.tokens) > 100_000 {
-		clear(c.tokens)
-	}
-	c.tokens[hash] = cachedToken{tok: t, epoch: epoch, at: now}
-	c.mu.Unlock()
-	return t, nil
+	t, err := cached(s.ids, s.ids.tokens, hash, now, func() (store.Token, error) {
+		return s.store.TokenByHash(ctx, hash)
+	})
+	return *t, err
 }
 
 // userByName is userByID for a name, as Basic sign-ins give it: one look-up of the name per
 // cache lifetime, not one per request.
 func (s *Server) userByName(ctx context.Context, name string, now time.Time) (store.User, access.Grants, error) {
-	c := s.ids
-	c.mu.Lock()
-	id, ok := c.names[name]
-	c.mu.Unlock()
-	if !ok {
-		epoch := c.epoch.Load()
+	id, err := cached(s.ids, s.ids.names, name, now, func() (int64, error) {
 		u, err := s.store.UserByName(ctx, name)
-		if err != nil {
-			return u, access.Grants{}, err
-		}
-		id = u.ID
-		c.mu.Lock()
-		if epoch == c.epoch.Load() {
-			if len(c.names) > 100_000 {
-				clear(c.names)
-			}
-			c.names[name] = id
-		}
-		c.mu.Unlock()
+		return u.ID, err
+	})
+	if err != nil {
+		return store.User{}, access.Grants{}, err
 	}
-	return s.userByID(ctx, id, now)
+	return s.userByID(ctx, *id, now)
 }
 
 func (s *Server) userByID(ctx context.Context, id int64, now time.Time) (store.User, access.Grants, error) {
-	c := s.ids
-	c.mu.Lock()
-	e, ok := c.users[id]
-	c.mu.Unlock()
-	if ok && c.fresh(e.epoch, e.at, now) {
-		return e.user, e.grants, nil
-	}
-	epoch := c.epoch.Load()
-	u, err := s.store.UserByID(ctx, id)
-	if err != nil {
-		return u, access.Grants{}, err
-	}
-	g, err := s.store.GrantsOf(ctx, id)
-	if err != nil {
-		return u, g, err
-	}
-	c.mu.Lock()
-	if len(c.users) > 100_000 {
-		clear(c.users)
-	}
-	c.users[id] = cachedUser{user: u, grants: g, epoch: epoch, at: now}
-	c.mu.Unlock()
-	return u, g, nil
+	ug, err := cached(s.ids, s.ids.users, id, now, func() (userGrants, error) {
+		u, err := s.store.UserByID(ctx, id)
+		if err != nil {
+			return userGrants{user: u}, err
+		}
+		g, err := s.store.GrantsOf(ctx, id)
+		return userGrants{user: u, grants: g}, err
+	})
+	return ug.user, ug.grants, err
 }
 
 func (s *Server) orgByID(ctx context.Context, id int64, now time.Time) (store.Org, error) {
-	c := s.ids
-	c.mu.Lock()
-	e, ok := c.orgs[id]
-	c.mu.Unlock()
-	if ok && c.fresh(e.epoch, e.at, now) {
-		return e.org, nil
-	}
-	epoch := c.epoch.Load()
-	o, err := s.store.OrgByID(ctx, id)
-	if err != nil {
-		return o, err
-	}
-	c.mu.Lock()
-	c.orgs[id] = cachedOrg{org: o, epoch: epoch, at: now}
-	c.mu.Unlock()
-	return o, nil
+	o, err := cached(s.ids, s.ids.orgs, id, now, func() (store.Org, error) {
+		return s.store.OrgByID(ctx, id)
+	})
+	return *o, err
 }
 
 // flushUsed writes the collected last-use times.
