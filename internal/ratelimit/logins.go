@@ -68,33 +68,19 @@ var (
 
 const defaultMaxEntries = 100_000
 
-// Logins limits failed sign-in attempts per account name and per client address.
-// It is safe for concurrent use. State is per process: with several replicas each one
-// limits on its own, so the effective budget is multiplied by their number. Keys are kept
-// as 64-bit hashes with a per-limiter seed; two keys that collide (less than one chance in
-// a billion among 100,000 keys) would share a budget.
+// Logins limits failed sign-in attempts per account name and per client address: two
+// Limiters. It is safe for concurrent use. State is per process: with several replicas each
+// one limits on its own, so the effective budget is multiplied by their number.
 type Logins struct {
-	seed maphash.Seed // keys are stored as 64-bit hashes, never as the names themselves
-
-	mu       sync.Mutex
-	base     time.Time // the first time seen; times are kept as offsets from it
-	started  bool
-	accounts table
-	addrs    table
+	accounts *Limiter
+	addrs    *Limiter
 }
 
 // NewLogins returns a limiter with cfg's limits; zero fields take the defaults.
 func NewLogins(cfg Config) *Logins {
-	account := orDefault(cfg.PerAccount, defaultPerAccount)
-	addr := orDefault(cfg.PerAddress, defaultPerAddress)
-	maxEntries := cfg.MaxEntries
-	if maxEntries <= 0 {
-		maxEntries = defaultMaxEntries
-	}
 	return &Logins{
-		seed:     maphash.MakeSeed(),
-		accounts: newTable(account, maxEntries),
-		addrs:    newTable(addr, maxEntries),
+		accounts: NewLimiter(orDefault(cfg.PerAccount, defaultPerAccount), cfg.MaxEntries),
+		addrs:    NewLimiter(orDefault(cfg.PerAddress, defaultPerAddress), cfg.MaxEntries),
 	}
 }
 
@@ -112,50 +98,78 @@ func orDefault(l, def Limit) Limit {
 // long until it may, rounded up to whole seconds and at least 1s (for Retry-After). It
 // spends nothing: only Failed does.
 func (l *Logins) Allow(account, addr string, now time.Time) (ok bool, retryAfter time.Duration) {
-	ak, ik := l.accountKey(account), l.addrKey(addr)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t := l.offset(now)
-	wait := max(l.accounts.wait(ak, t), l.addrs.wait(ik, t))
-	if wait <= 0 {
-		return true, 0
-	}
-	return false, roundUp(time.Duration(wait))
+	ok1, r1 := l.accounts.Allow(strings.ToLower(account), now)
+	ok2, r2 := l.addrs.Allow(addr, now)
+	return ok1 && ok2, max(r1, r2)
 }
 
 // Failed records a failed attempt (wrong password or unknown account) for both the
 // account name and the address.
 func (l *Logins) Failed(account, addr string, now time.Time) {
-	ak, ik := l.accountKey(account), l.addrKey(addr)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t := l.offset(now)
-	l.accounts.fail(ak, t)
-	l.addrs.fail(ik, t)
+	l.accounts.Spend(strings.ToLower(account), now)
+	l.addrs.Spend(addr, now)
 }
 
 // Succeeded records a successful sign-in: it forgets the account's failures, so a user
 // who mistyped a few times starts afresh. The address keeps its failures: otherwise a
 // client could interleave sign-ins to its own account with guesses at others' and never
 // be limited.
-func (l *Logins) Succeeded(account, addr string, now time.Time) {
-	ak := l.accountKey(account)
+func (l *Logins) Succeeded(account string) {
+	l.accounts.Reset(strings.ToLower(account))
+}
+
+// Limiter is a token bucket of failures per key: a key may fail Limit.Burst times back to
+// back, then once more per Limit.Interval. Keys are kept as 64-bit hashes with a
+// per-limiter seed, never as the keys themselves; two keys that collide (less than one chance
+// in a billion among 100,000 keys) would share a budget. It is safe for concurrent use.
+type Limiter struct {
+	seed    maphash.Seed
+	mu      sync.Mutex
+	base    time.Time // the first time seen; times are kept as offsets from it
+	started bool
+	t       table
+}
+
+// NewLimiter returns a limiter remembering at most maxEntries keys (0: 100,000); past it the
+// key closest to having recovered is forgotten first.
+func NewLimiter(l Limit, maxEntries int) *Limiter {
+	if maxEntries <= 0 {
+		maxEntries = defaultMaxEntries
+	}
+	return &Limiter{seed: maphash.MakeSeed(), t: newTable(l, maxEntries)}
+}
+
+// Allow reports whether key may try now; if not, how long until it may, rounded up to whole
+// seconds and at least 1s. It spends nothing.
+func (l *Limiter) Allow(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+	k := maphash.String(l.seed, key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.accounts.reset(ak)
+	if wait := l.t.wait(k, l.offset(now)); wait > 0 {
+		return false, roundUp(time.Duration(wait))
+	}
+	return true, 0
 }
 
-func (l *Logins) accountKey(account string) uint64 {
-	return maphash.String(l.seed, strings.ToLower(account))
+// Spend counts one failure of key.
+func (l *Limiter) Spend(key string, now time.Time) {
+	k := maphash.String(l.seed, key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.fail(k, l.offset(now))
 }
 
-func (l *Logins) addrKey(addr string) uint64 {
-	return maphash.String(l.seed, addr)
+// Reset forgets key's failures.
+func (l *Limiter) Reset(key string) {
+	k := maphash.String(l.seed, key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.reset(k)
 }
 
 // offset returns now as nanoseconds since the first time seen. Times from time.Now carry
 // a monotonic reading, so a step of the wall clock does not move a key's state.
-func (l *Logins) offset(now time.Time) int64 {
+func (l *Limiter) offset(now time.Time) int64 {
 	if !l.started {
 		l.base, l.started = now, true
 	}

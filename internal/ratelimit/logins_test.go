@@ -182,7 +182,7 @@ func TestLogins(t *testing.T) {
 					case "fail":
 						l.Failed(st.account, st.addr, now)
 					case "succeed":
-						l.Succeeded(st.account, st.addr, now)
+						l.Succeeded(st.account)
 					case "allow":
 						ok, wait := l.Allow(st.account, st.addr, now)
 						if ok != st.want || wait != st.wantWait {
@@ -214,10 +214,10 @@ func TestSuccessesNeverSpend(t *testing.T) {
 		if !ok {
 			t.Fatalf("attempt %d refused for %v though every attempt succeeded", i, wait)
 		}
-		l.Succeeded("Alice", "203.0.113.7", now)
+		l.Succeeded("Alice")
 		now = now.Add(time.Millisecond)
 	}
-	if n := len(l.accounts.heap) + len(l.addrs.heap); n != 0 {
+	if n := len(l.accounts.t.heap) + len(l.addrs.t.heap); n != 0 {
 		t.Errorf("%d keys remembered after only successes; want 0", n)
 	}
 }
@@ -238,7 +238,7 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 			now = now.Add(time.Millisecond)
 		}
 	}
-	for name, tb := range map[string]*table{"accounts": &l.accounts, "addresses": &l.addrs} {
+	for name, tb := range map[string]*table{"accounts": &l.accounts.t, "addresses": &l.addrs.t} {
 		if len(tb.heap) > maxEntries || len(tb.byKey) != len(tb.heap) {
 			t.Errorf("%s: %d in heap, %d in index; want equal and at most %d", name, len(tb.heap), len(tb.byKey), maxEntries)
 		}
@@ -252,7 +252,7 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 	if ok, _ := l.Allow("victim", "198.51.100.1", later); !ok {
 		t.Error("victim account still refused an hour later")
 	}
-	if n := len(l.accounts.heap) + len(l.addrs.heap); n != 0 {
+	if n := len(l.accounts.t.heap) + len(l.addrs.t.heap); n != 0 {
 		t.Errorf("%d keys remembered after all recovered; want 0", n)
 	}
 }
@@ -272,7 +272,7 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				switch i % 3 {
 				case 0:
-					l.Succeeded(account, addr, now)
+					l.Succeeded(account)
 				default:
 					l.Failed(account, addr, now)
 				}
@@ -281,9 +281,7 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for name, tb := range map[string]*table{"accounts": &l.accounts, "addresses": &l.addrs} {
+	for name, tb := range map[string]*table{"accounts": &l.accounts.t, "addresses": &l.addrs.t} {
 		if len(tb.heap) > 500 || len(tb.byKey) != len(tb.heap) {
 			t.Errorf("%s: %d in heap, %d in index; want equal and at most 500", name, len(tb.heap), len(tb.byKey))
 		}

@@ -73,7 +73,7 @@ type Server struct {
 	creds   *credCache
 	signins *signins
 	// unknownTokens counts requests with tokens that are not found, per client address.
-	unknownTokens *ratelimit.Logins
+	unknownTokens *ratelimit.Limiter
 	ids           *identityCache
 	table         []route
 	stop          chan struct{}
@@ -145,11 +145,8 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	s := &Server{store: st, blobs: bl, opts: opts, log: opts.Logger, reads: make(chan struct{}, opts.ConcurrentReads),
 		creds: newCredCache(5*time.Minute, 10000), signins: newSignins(opts.Logins), ids: newIdentityCache(opts.IdentityTTL),
-		unknownTokens: ratelimit.NewLogins(ratelimit.Config{
-			PerAccount: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // per address only
-			PerAddress: ratelimit.Limit{Burst: 30, Interval: 2 * time.Second},
-		}),
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		unknownTokens: ratelimit.NewLimiter(ratelimit.Limit{Burst: 30, Interval: 2 * time.Second}, 0),
+		stop:          make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
 	var err error
 	if s.web, err = web.New(); err != nil {

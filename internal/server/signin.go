@@ -23,15 +23,12 @@ import (
 // would still tell the right guess from the wrong ones.
 type signins struct {
 	pairs       *ratelimit.Logins
-	accountWide *ratelimit.Logins
+	accountWide *ratelimit.Limiter // keyed by the lower-cased account name
 	stripes     [64]chan struct{}
 }
 
 func newSignins(pairs *ratelimit.Logins) *signins {
-	s := &signins{pairs: pairs, accountWide: ratelimit.NewLogins(ratelimit.Config{
-		PerAccount: ratelimit.Limit{Burst: 100, Interval: 36 * time.Second},     // 100 an hour
-		PerAddress: ratelimit.Limit{Burst: 1 << 30, Interval: time.Millisecond}, // counted by pairs
-	})}
+	s := &signins{pairs: pairs, accountWide: ratelimit.NewLimiter(ratelimit.Limit{Burst: 100, Interval: 36 * time.Second}, 0)} // 100 an hour
 	for i := range s.stripes {
 		s.stripes[i] = make(chan struct{}, 1)
 	}
@@ -43,7 +40,7 @@ func pairKey(account, addr string) string { return strings.ToLower(account) + "\
 // allow is the budget check; it costs no hashing.
 func (l *signins) allow(account, addr string, now time.Time) error {
 	ok1, r1 := l.pairs.Allow(pairKey(account, addr), addr, now)
-	ok2, r2 := l.accountWide.Allow(account, "", now)
+	ok2, r2 := l.accountWide.Allow(strings.ToLower(account), now)
 	if !ok1 || !ok2 {
 		return errTooManyAttempts(max(r1, r2))
 	}
@@ -72,10 +69,10 @@ func (l *signins) verify(ctx context.Context, account, addr, storedHash, passwor
 	}
 	if !ok || !known {
 		l.pairs.Failed(pairKey(account, addr), addr, now)
-		l.accountWide.Failed(account, "", now)
+		l.accountWide.Spend(strings.ToLower(account), now)
 		return false, nil
 	}
-	l.pairs.Succeeded(pairKey(account, addr), addr, now)
-	l.accountWide.Succeeded(account, "", now)
+	l.pairs.Succeeded(pairKey(account, addr))
+	l.accountWide.Reset(strings.ToLower(account))
 	return true, nil
 }

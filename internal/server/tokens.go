@@ -209,11 +209,11 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		// Guessing a token is hopeless (128 or 256 bits), so a token that is found is never
 		// held up; unknown ones (stale, revoked, made up) spend the address's budget, so that
 		// a client stuck on one is told to slow down.
-		if ok, retry := s.unknownTokens.Allow("", addr, wall); !ok {
+		if ok, retry := s.unknownTokens.Allow(addr, wall); !ok {
 			return access.Principal{}, &httpError{status: http.StatusTooManyRequests, code: "too_many_attempts", retryAfter: retry,
 				message: fmt.Sprintf("too many requests with an unknown, revoked or expired token from this address: fix the token the client sends, then retry in %d seconds", int(retry.Seconds()))}
 		}
-		s.unknownTokens.Failed("", addr, wall)
+		s.unknownTokens.Spend(addr, wall)
 		return access.Principal{}, errBadToken
 	} else if err != nil {
 		return access.Principal{}, err
