@@ -662,3 +662,32 @@ func TestTokenAndYankRoutesRefuse(t *testing.T) {
 		t.Errorf("bob's tokens after refused requests: %v", list)
 	}
 }
+
+// TestUploadsKeepTheIdentityCache: uploads, the frequent writes, change no one's rights, so a
+// download client's token stays remembered across them (each upload used to cost every active
+// client its next look-ups); a change of rights still drops it.
+func TestUploadsKeepTheIdentityCache(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", true)
+	tok := e.newToken(admin, map[string]any{"name": "reader", "scopes": []string{"conda:download"}})
+	get := func() {
+		t.Helper()
+		if r := e.asToken("GET", "/conda/acme/noarch/repodata.json", tok, nil); r.status != 200 {
+			t.Fatalf("download: %d %s", r.status, r.body)
+		}
+	}
+	get() // remembered from here on
+	before := e.store.tokenLookups.Load()
+	for i := range 3 {
+		e.mustUpload("acme", spec("up", "1."+string(rune('0'+i)), "0", "noarch", condatest.Conda))
+		get()
+	}
+	if n := e.store.tokenLookups.Load() - before; n != 0 {
+		t.Errorf("the token was looked up %d times across 3 uploads; want 0", n)
+	}
+	e.mustDo("POST", "/api/v1/orgs", admin, map[string]any{"name": "acme2"}, 201)
+	get()
+	if n := e.store.tokenLookups.Load() - before; n != 1 {
+		t.Errorf("after creating an org the token was looked up %d times; want 1 (a change of rights forgets it)", n)
+	}
+}
