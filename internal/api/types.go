@@ -54,3 +54,87 @@ type NewChannelRequest struct {
 	// Org makes an organization own the new top-level channel (its owners may do this).
 	Org string `json:"org,omitempty"`
 }
+
+// ScopeInfo is one scope a token may carry (GET /api/v1/scopes): a name such as
+// "conda:download" and the actions it allows.
+type ScopeInfo struct {
+	Scope       string   `json:"scope"`
+	Description string   `json:"description"`
+	Actions     []string `json:"actions"`
+}
+
+// TokenResource is one channel a resource token may reach, and the level it has there
+// ("read", "write" or "manage").
+type TokenResource struct {
+	Channel string `json:"channel"`
+	Level   string `json:"level"`
+}
+
+// TokenInfo is a token as the API shows it: everything but its secret.
+type TokenInfo struct {
+	ID          int64           `json:"id"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Owner       string          `json:"owner"`
+	Org         bool            `json:"org"` // Owner is an organization
+	Kind        string          `json:"kind"`
+	Scopes      []string        `json:"scopes"`
+	Resources   []TokenResource `json:"resources"`
+	Strength    string          `json:"strength"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ExpiresAt   time.Time       `json:"expires_at"`
+	LastUsedAt  *time.Time      `json:"last_used_at"`
+}
+
+// NewTokenRequest is the body of POST /api/v1/tokens. Only Name is required: Expires is a
+// duration ("30d"), a date ("2027-01-31") or an RFC 3339 time, by default a year; Strength is
+// "strong" (the default) or "weak"; Org makes the organization own the token.
+type NewTokenRequest struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Scopes      []string        `json:"scopes,omitempty"`
+	Resources   []TokenResource `json:"resources,omitempty"`
+	Expires     string          `json:"expires,omitempty"`
+	Strength    string          `json:"strength,omitempty"`
+	Org         string          `json:"org,omitempty"`
+}
+
+// UserInfo is an account as administrators see it.
+type UserInfo struct {
+	Name          string    `json:"name"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Admin         bool      `json:"admin"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// SignupRequest is the body of POST /api/v1/signup.
+type SignupRequest struct {
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Invite   string `json:"invite,omitempty"`
+}
+
+// NewUserRequest is the body of POST /api/v1/users; an empty Password has the server
+// generate one.
+type NewUserRequest struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password,omitempty"`
+	Admin    bool   `json:"admin"`
+}
+
+// UserUpdateRequest is the body of PATCH /api/v1/users/{user}; nil fields stay as they are.
+type UserUpdateRequest struct {
+	Disabled *bool `json:"disabled,omitempty"`
+	Admin    *bool `json:"admin,omitempty"`
+}
+
+// OrgInfo is an organization with its members and groups.
+type OrgInfo struct {
+	Name    string         `json:"name"`
+	Members []store.Member `json:"members"`
+	Groups  []store.Group  `json:"groups"`
+}

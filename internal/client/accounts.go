@@ -19,44 +19,15 @@ type Account struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// User is an account as administrators see it.
-type User struct {
-	Name          string    `json:"name"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Admin         bool      `json:"admin"`
-	Disabled      bool      `json:"disabled"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-// Signup is the body of POST /api/v1/signup.
-type Signup struct {
-	Username string `json:"username"`
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	Invite   string `json:"invite,omitempty"`
-}
-
-// NewUser is the body of POST /api/v1/users; an empty Password has the server generate one.
-type NewUser struct {
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	Password string `json:"password,omitempty"`
-	Admin    bool   `json:"admin"`
-}
-
-// UserUpdate is the body of PATCH /api/v1/users/{user}; nil fields stay as they are.
-type UserUpdate struct {
-	Disabled *bool `json:"disabled,omitempty"`
-	Admin    *bool `json:"admin,omitempty"`
-}
-
-// Org is an organization with its members and groups.
-type Org struct {
-	Name    string         `json:"name"`
-	Members []store.Member `json:"members"`
-	Groups  []store.Group  `json:"groups"`
-}
+// The account and organization types are the API's own (package api); these names stay for
+// the client's users.
+type (
+	User       = api.UserInfo
+	Signup     = api.SignupRequest
+	NewUser    = api.NewUserRequest
+	UserUpdate = api.UserUpdateRequest
+	Org        = api.OrgInfo
+)
 
 // PackagePrivacy is the answer of PATCH /api/v1/channels/{channel}/packages/{package}.
 type PackagePrivacy struct {
@@ -84,7 +55,7 @@ func (c *Client) Whoami(ctx context.Context) (Account, error) {
 // Signup asks for an account. The server's message is the same whether or not the address
 // has an account already; active is true when the account may sign in at once (an invitation
 // to the same address), false when a confirmation link was mailed.
-func (c *Client) Signup(ctx context.Context, req Signup) (msg string, active bool, err error) {
+func (c *Client) Signup(ctx context.Context, req api.SignupRequest) (msg string, active bool, err error) {
 	var out message
 	status, err := c.doBody(ctx, "POST", "/api/v1/signup", nil, req, &out)
 	return out.Message, status == http.StatusCreated, err
@@ -119,25 +90,25 @@ func (c *Client) ChangePassword(ctx context.Context, oldPassword, newPassword st
 }
 
 // Users lists every account (administrators).
-func (c *Client) Users(ctx context.Context) ([]User, error) {
-	var out []User
+func (c *Client) Users(ctx context.Context) ([]api.UserInfo, error) {
+	var out []api.UserInfo
 	return out, c.doJSON(ctx, "GET", "/api/v1/users", nil, &out)
 }
 
 // CreateUser creates a confirmed account (administrators). password is the generated one,
 // shown once, when req.Password was empty.
-func (c *Client) CreateUser(ctx context.Context, req NewUser) (u User, password string, err error) {
+func (c *Client) CreateUser(ctx context.Context, req api.NewUserRequest) (u api.UserInfo, password string, err error) {
 	var out struct {
-		User     User   `json:"user"`
-		Password string `json:"password"`
+		User     api.UserInfo `json:"user"`
+		Password string       `json:"password"`
 	}
 	err = c.doJSON(ctx, "POST", "/api/v1/users", req, &out)
 	return out.User, out.Password, err
 }
 
 // UpdateUser disables, enables, promotes or demotes an account (administrators).
-func (c *Client) UpdateUser(ctx context.Context, name string, up UserUpdate) (User, error) {
-	var out User
+func (c *Client) UpdateUser(ctx context.Context, name string, up api.UserUpdateRequest) (api.UserInfo, error) {
+	var out api.UserInfo
 	return out, c.doJSON(ctx, "PATCH", userPath(name), up, &out)
 }
 
@@ -148,14 +119,14 @@ func (c *Client) Invite(ctx context.Context, email string) (string, error) {
 }
 
 // CreateOrg creates an organization with the caller as its owner.
-func (c *Client) CreateOrg(ctx context.Context, name string) (Org, error) {
-	var out Org
+func (c *Client) CreateOrg(ctx context.Context, name string) (api.OrgInfo, error) {
+	var out api.OrgInfo
 	return out, c.doJSON(ctx, "POST", "/api/v1/orgs", map[string]string{"name": name}, &out)
 }
 
 // Org shows an organization's members and groups.
-func (c *Client) Org(ctx context.Context, name string) (Org, error) {
-	var out Org
+func (c *Client) Org(ctx context.Context, name string) (api.OrgInfo, error) {
+	var out api.OrgInfo
 	return out, c.doJSON(ctx, "GET", orgPath(name), nil, &out)
 }
 
@@ -171,8 +142,8 @@ func (c *Client) OrgHistory(ctx context.Context, name string, limit int) ([]stor
 }
 
 // SetOrgMember adds a user to an organization or changes their role ("owner" or "member").
-func (c *Client) SetOrgMember(ctx context.Context, org, user, role string) (Org, error) {
-	var out Org
+func (c *Client) SetOrgMember(ctx context.Context, org, user, role string) (api.OrgInfo, error) {
+	var out api.OrgInfo
 	return out, c.doJSON(ctx, "PUT", orgPath(org)+"/members/"+url.PathEscape(user), map[string]string{"role": role}, &out)
 }
 

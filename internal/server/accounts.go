@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/mail"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/passwords"
@@ -93,17 +94,10 @@ func accepted(w http.ResponseWriter, msg string) error {
 	return writeJSON(w, http.StatusAccepted, map[string]string{"message": msg})
 }
 
-type signupRequest struct {
-	Username string `json:"username"`
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	Invite   string `json:"invite,omitempty"`
-}
-
 const signupAnswer = "if the address can receive mail, a message is on its way to it: follow its link to activate the account"
 
 func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req signupRequest
+	var req api.SignupRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -132,7 +126,7 @@ const settingSignup = "signup"
 // signup creates an account as the API and the web form ask. active says the account may sign
 // in at once (it signed up with its invitation's address); otherwise the caller is told only
 // signupAnswer, whatever happened.
-func (s *Server) signup(r *http.Request, req signupRequest) (name string, active bool, err error) {
+func (s *Server) signup(r *http.Request, req api.SignupRequest) (name string, active bool, err error) {
 	ctx := r.Context()
 	mode := s.signupMode(ctx)
 	switch mode {
@@ -195,7 +189,7 @@ func (s *Server) signup(r *http.Request, req signupRequest) (name string, active
 // createAccount creates an account and mails its confirmation link, or, when the address
 // already has an account, tells that account's owner instead (created is then false): the
 // answer to the caller stays the same.
-func (s *Server) createAccount(ctx context.Context, req signupRequest, hash string, verified bool) (u store.User, created bool, err error) {
+func (s *Server) createAccount(ctx context.Context, req api.SignupRequest, hash string, verified bool) (u store.User, created bool, err error) {
 	if _, err := s.store.UserByEmail(ctx, req.Email); err == nil {
 		s.sendMail(ctx, mail.Message{To: req.Email, Subject: "Someone tried to sign up to Wharf with your address",
 			Text: "Someone asked for a new Wharf account with this address, which already has one.\n\n" +
@@ -437,17 +431,8 @@ func (s *Server) changePassword(r *http.Request, userID int64, old, new, oldWhat
 
 // ---- administration
 
-type userInfo struct {
-	Name          string    `json:"name"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Admin         bool      `json:"admin"`
-	Disabled      bool      `json:"disabled"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-func toUserInfo(u store.User) userInfo {
-	return userInfo{Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+func toUserInfo(u store.User) api.UserInfo {
+	return api.UserInfo{Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -461,12 +446,12 @@ func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, c *call) e
 // The administration operations, shared by the API and the admin page; the route table has
 // asked for access.AdminUsers.
 
-func (s *Server) listUsers(ctx context.Context) ([]userInfo, error) {
+func (s *Server) listUsers(ctx context.Context) ([]api.UserInfo, error) {
 	users, err := s.store.ListUsers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]userInfo, 0, len(users))
+	out := make([]api.UserInfo, 0, len(users))
 	for _, u := range users {
 		out = append(out, toUserInfo(u))
 	}
@@ -475,7 +460,7 @@ func (s *Server) listUsers(ctx context.Context) ([]userInfo, error) {
 
 // createUser creates an account with a confirmed address. With no password it makes one up
 // and returns it, to be shown once to the administrator who asked.
-func (s *Server) createUser(ctx context.Context, req newUserRequest) (u store.User, generated string, err error) {
+func (s *Server) createUser(ctx context.Context, req api.NewUserRequest) (u store.User, generated string, err error) {
 	if err := names.Account(req.Name); err != nil {
 		return store.User{}, "", errBadRequest(err.Error())
 	}
@@ -502,7 +487,7 @@ func (s *Server) createUser(ctx context.Context, req newUserRequest) (u store.Us
 // updateUser disables, enables, promotes or demotes an account; never the caller's own.
 // Disabling ends the account's sessions (the store does) and stops its tokens (identify
 // checks the account on each use).
-func (s *Server) updateUser(ctx context.Context, c *call, name string, req userUpdateRequest) (store.User, error) {
+func (s *Server) updateUser(ctx context.Context, c *call, name string, req api.UserUpdateRequest) (store.User, error) {
 	u, err := s.userNamed(ctx, name)
 	if err != nil {
 		return store.User{}, err
@@ -534,15 +519,8 @@ func (s *Server) invite(ctx context.Context, c *call, email string) error {
 	return nil
 }
 
-type newUserRequest struct {
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	Password string `json:"password,omitempty"`
-	Admin    bool   `json:"admin"`
-}
-
 func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req newUserRequest
+	var req api.NewUserRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -557,13 +535,8 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	return writeJSON(w, http.StatusCreated, out)
 }
 
-type userUpdateRequest struct {
-	Disabled *bool `json:"disabled,omitempty"`
-	Admin    *bool `json:"admin,omitempty"`
-}
-
 func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req userUpdateRequest
+	var req api.UserUpdateRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}

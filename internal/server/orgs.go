@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/store"
@@ -29,12 +30,6 @@ type orgRequest struct {
 	Name string `json:"name"`
 }
 
-type orgInfo struct {
-	Name    string         `json:"name"`
-	Members []store.Member `json:"members"`
-	Groups  []store.Group  `json:"groups"`
-}
-
 func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req orgRequest
 	if err := readJSON(r, &req); err != nil {
@@ -44,7 +39,7 @@ func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, orgInfo{Name: org.Name, Members: []store.Member{{Name: c.principal.Name, Role: store.RoleOwner}}, Groups: []store.Group{}})
+	return writeJSON(w, http.StatusCreated, api.OrgInfo{Name: org.Name, Members: []store.Member{{Name: c.principal.Name, Role: store.RoleOwner}}, Groups: []store.Group{}})
 }
 
 // The operations on orgs and groups, shared by the API and the web pages. The route table has
@@ -204,7 +199,7 @@ func (s *Server) apiShowOrg(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgInfo{Name: c.org.Name, Members: members, Groups: groups})
+	return writeJSON(w, http.StatusOK, api.OrgInfo{Name: c.org.Name, Members: members, Groups: groups})
 }
 
 func (s *Server) apiOrgHistory(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/token"
 )
@@ -258,49 +259,23 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 
 // ---- the API
 
-type scopeInfo struct {
-	Scope       string   `json:"scope"`
-	Description string   `json:"description"`
-	Actions     []string `json:"actions"`
-}
-
 func (s *Server) apiScopes(w http.ResponseWriter, r *http.Request, c *call) error {
-	out := make([]scopeInfo, 0, len(access.Scopes))
+	out := make([]api.ScopeInfo, 0, len(access.Scopes))
 	for _, sc := range access.Scopes {
 		acts := make([]string, 0, len(sc.Actions))
 		for _, a := range sc.Actions {
 			acts = append(acts, string(a))
 		}
-		out = append(out, scopeInfo{Scope: sc.Name, Description: sc.Description, Actions: acts})
+		out = append(out, api.ScopeInfo{Scope: sc.Name, Description: sc.Description, Actions: acts})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-type tokenResourceInfo struct {
-	Channel string `json:"channel"`
-	Level   string `json:"level"`
-}
-
-type tokenInfo struct {
-	ID          int64               `json:"id"`
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	Owner       string              `json:"owner"`
-	Org         bool                `json:"org"`
-	Kind        string              `json:"kind"`
-	Scopes      []string            `json:"scopes"`
-	Resources   []tokenResourceInfo `json:"resources"`
-	Strength    string              `json:"strength"`
-	CreatedAt   time.Time           `json:"created_at"`
-	ExpiresAt   time.Time           `json:"expires_at"`
-	LastUsedAt  *time.Time          `json:"last_used_at"`
-}
-
 // tokenInfo describes a token. names remembers channel names across the tokens of one list
 // (nil: one token).
-func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string, names map[int64]string) (tokenInfo, error) {
-	ti := tokenInfo{ID: t.ID, Name: t.Name, Description: t.Description, Owner: owner, Org: t.OwnerOrgID != 0, Kind: t.Kind,
-		Scopes: t.Scopes, Resources: []tokenResourceInfo{}, Strength: t.Strength, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string, names map[int64]string) (api.TokenInfo, error) {
+	ti := api.TokenInfo{ID: t.ID, Name: t.Name, Description: t.Description, Owner: owner, Org: t.OwnerOrgID != 0, Kind: t.Kind,
+		Scopes: t.Scopes, Resources: []api.TokenResource{}, Strength: t.Strength, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
 	last := t.LastUsedAt
 	s.ids.mu.Lock()
 	if u, ok := s.ids.used[t.ID]; ok && u.After(last) {
@@ -324,7 +299,7 @@ func (s *Server) tokenInfo(ctx context.Context, t store.Token, owner string, nam
 			}
 			names[res.ChannelID] = name
 		}
-		ti.Resources = append(ti.Resources, tokenResourceInfo{Channel: name, Level: res.Level.String()})
+		ti.Resources = append(ti.Resources, api.TokenResource{Channel: name, Level: res.Level.String()})
 	}
 	return ti, nil
 }
@@ -349,16 +324,6 @@ func (s *Server) tokenOwner(r *http.Request, c *call, orgName string) (userID, o
 		return 0, 0, "", errForbidden("only the owners of organization " + org.Name + " may manage its tokens")
 	}
 	return 0, org.ID, org.Name, nil
-}
-
-type newTokenRequest struct {
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	Scopes      []string            `json:"scopes"`
-	Resources   []tokenResourceInfo `json:"resources"`
-	Expires     string              `json:"expires"`
-	Strength    string              `json:"strength"`
-	Org         string              `json:"org"`
 }
 
 // parseExpiry reads "30d", "12h", "2027-01-31" or an RFC 3339 time.
@@ -398,7 +363,7 @@ func (s *Server) maxExpiry(c *call, now time.Time) time.Time {
 }
 
 func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req newTokenRequest
+	var req api.NewTokenRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -412,22 +377,22 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, c *call)
 // createToken makes a token as req asks, for its owner (the caller, or req.Org), with every
 // check: the API and the web form both come here. The secret is returned once and kept
 // nowhere.
-func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (string, tokenInfo, error) {
+func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) (string, api.TokenInfo, error) {
 	ctx := r.Context()
 	if err := validTokenName(req.Name); err != nil {
-		return "", tokenInfo{}, errBadRequest(err.Error())
+		return "", api.TokenInfo{}, errBadRequest(err.Error())
 	}
 	if len(req.Description) > 1000 || !utf8.ValidString(req.Description) || strings.ContainsRune(req.Description, 0) {
-		return "", tokenInfo{}, errBadRequest("a token's description is at most 1000 characters of text")
+		return "", api.TokenInfo{}, errBadRequest("a token's description is at most 1000 characters of text")
 	}
 	userID, orgID, owner, err := s.tokenOwner(r, c, req.Org)
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	limits := &access.TokenLimits{Scopes: req.Scopes}
 	for _, sc := range req.Scopes {
 		if !access.KnownScope(sc) {
-			return "", tokenInfo{}, errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
+			return "", api.TokenInfo{}, errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
 		}
 	}
 	if len(req.Scopes) == 0 && len(req.Resources) == 0 {
@@ -439,37 +404,37 @@ func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (str
 		for _, res := range req.Resources {
 			lvl, ok := access.ParseLevel(res.Level)
 			if !ok {
-				return "", tokenInfo{}, errBadRequest("resource " + strconv.Quote(res.Channel) + `: level must be "read", "write" or "manage"`)
+				return "", api.TokenInfo{}, errBadRequest("resource " + strconv.Quote(res.Channel) + `: level must be "read", "write" or "manage"`)
 			}
 			ch, err := s.channelByName(ctx, res.Channel)
 			if err != nil {
-				return "", tokenInfo{}, err
+				return "", api.TokenInfo{}, err
 			}
 			if !access.Visible(c.principal, resourceOf(ch)) {
-				return "", tokenInfo{}, &store.NotFoundError{Kind: "channel", Name: res.Channel}
+				return "", api.TokenInfo{}, &store.NotFoundError{Kind: "channel", Name: res.Channel}
 			}
 			resources = append(resources, store.TokenResource{ChannelID: ch.ID, Level: lvl})
 			limits.Resources[ch.ID] = max(limits.Resources[ch.ID], lvl)
 		}
 	}
 	if !access.Narrower(limits, c.principal.Token) {
-		return "", tokenInfo{}, errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
+		return "", api.TokenInfo{}, errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
 	}
 	now := s.opts.Now()
 	expires := now.Add(365 * 24 * time.Hour)
 	if req.Expires != "" {
 		if expires, err = parseExpiry(req.Expires, now); err != nil {
-			return "", tokenInfo{}, errBadRequest(err.Error())
+			return "", api.TokenInfo{}, errBadRequest(err.Error())
 		}
 	}
 	if maxExp := s.maxExpiry(c, now); expires.After(maxExp) {
 		if req.Expires != "" {
-			return "", tokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+			return "", api.TokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
 		}
 		expires = maxExp // the default year, shortened to what the server or the token allows
 	}
 	if !expires.After(now) {
-		return "", tokenInfo{}, errBadRequest("the expiry is in the past")
+		return "", api.TokenInfo{}, errBadRequest("the expiry is in the past")
 	}
 	strength := req.Strength
 	switch strength {
@@ -477,7 +442,7 @@ func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (str
 		strength = "strong"
 	case "weak":
 	default:
-		return "", tokenInfo{}, errBadRequest(`strength must be "strong" (256 bits) or "weak" (128 bits)`)
+		return "", api.TokenInfo{}, errBadRequest(`strength must be "strong" (256 bits) or "weak" (128 bits)`)
 	}
 	kind := byte(token.KindScope)
 	kindName := "scope"
@@ -486,18 +451,18 @@ func (s *Server) createToken(r *http.Request, c *call, req newTokenRequest) (str
 	}
 	secret, err := newSecret(kind, strength)
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	t, err := s.store.CreateToken(ctx, store.Token{OwnerUserID: userID, OwnerOrgID: orgID, CreatedBy: c.principal.UserID, Name: req.Name,
 		Description: req.Description, Hash: token.Hash(secret), Kind: kindName, Strength: strength, Scopes: limits.Scopes,
 		Resources: resources, ExpiresAt: expires})
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	s.log.InfoContext(ctx, "token created", "request_id", requestID(ctx), "token_id", t.ID, "owner", owner, "by", c.principal.Name)
 	ti, err := s.tokenInfo(ctx, t, owner, nil)
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	return secret, ti, nil
 }
@@ -523,12 +488,12 @@ func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 // listTokens lists an owner's tokens (as tokenOwner names them) for the API and the pages.
-func (s *Server) listTokens(ctx context.Context, userID, orgID int64, owner string) ([]tokenInfo, error) {
+func (s *Server) listTokens(ctx context.Context, userID, orgID int64, owner string) ([]api.TokenInfo, error) {
 	toks, err := s.store.Tokens(ctx, userID, orgID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]tokenInfo, 0, len(toks))
+	out := make([]api.TokenInfo, 0, len(toks))
 	names := map[int64]string{}
 	for _, t := range toks {
 		ti, err := s.tokenInfo(ctx, t, owner, names)
@@ -613,15 +578,15 @@ func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) e
 
 // editToken renames, extends or reissues (new secret, returned once) the token t of owner,
 // with every check: the API and the pages both come here.
-func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner string, req editTokenRequest) (string, tokenInfo, error) {
+func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner string, req editTokenRequest) (string, api.TokenInfo, error) {
 	// A token may not lengthen or reissue a broader one: it would hand out more than it holds.
 	if (req.Reissue || req.Expires != nil) && !access.Narrower(limitsOf(t), c.principal.Token) {
-		return "", tokenInfo{}, errForbidden("a token may only extend or reissue tokens no broader than itself")
+		return "", api.TokenInfo{}, errForbidden("a token may only extend or reissue tokens no broader than itself")
 	}
 	var up store.TokenUpdate
 	if req.Name != nil {
 		if err := validTokenName(*req.Name); err != nil {
-			return "", tokenInfo{}, errBadRequest(err.Error())
+			return "", api.TokenInfo{}, errBadRequest(err.Error())
 		}
 		up.Name = req.Name
 	}
@@ -629,19 +594,19 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 	if req.Expires != nil {
 		exp, err := parseExpiry(*req.Expires, now)
 		if err != nil {
-			return "", tokenInfo{}, errBadRequest(err.Error())
+			return "", api.TokenInfo{}, errBadRequest(err.Error())
 		}
 		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
-			return "", tokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+			return "", api.TokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
 		}
 		if !exp.After(now) {
-			return "", tokenInfo{}, errBadRequest("the expiry is in the past: to end a token now, revoke it")
+			return "", api.TokenInfo{}, errBadRequest("the expiry is in the past: to end a token now, revoke it")
 		}
 		up.ExpiresAt = &exp
 	}
 	// A new secret must not outlive the token that asks for it.
 	if req.Reissue && c.principal.Token != nil && t.ExpiresAt.After(c.principal.Token.ExpiresAt) && (up.ExpiresAt == nil || up.ExpiresAt.After(c.principal.Token.ExpiresAt)) {
-		return "", tokenInfo{}, errForbidden("a token may only reissue tokens that expire no later than itself")
+		return "", api.TokenInfo{}, errForbidden("a token may only reissue tokens that expire no later than itself")
 	}
 	var secret string
 	var err error
@@ -651,19 +616,19 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 			kind = token.KindResource
 		}
 		if secret, err = newSecret(kind, t.Strength); err != nil {
-			return "", tokenInfo{}, err
+			return "", api.TokenInfo{}, err
 		}
 		h := token.Hash(secret)
 		up.Hash = &h
 	}
 	t, err = s.store.UpdateToken(ctx, t.ID, up)
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	s.log.InfoContext(ctx, "token changed", "request_id", requestID(ctx), "token_id", t.ID, "reissued", req.Reissue, "by", c.principal.Name)
 	ti, err := s.tokenInfo(ctx, t, owner, nil)
 	if err != nil {
-		return "", tokenInfo{}, err
+		return "", api.TokenInfo{}, err
 	}
 	return secret, ti, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -121,7 +122,7 @@ func (s *Server) pageSignupPost(w http.ResponseWriter, r *http.Request, c *call)
 	if err := form(w, r); err != nil {
 		return err
 	}
-	req := signupRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Email: strings.TrimSpace(r.PostFormValue("email")),
+	req := api.SignupRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Password: r.PostFormValue("password"), Invite: strings.TrimSpace(r.PostFormValue("invite"))}
 	name, active, err := s.signup(r, req)
 	if he, ok := userFault(err); err != nil && ok {

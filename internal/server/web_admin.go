@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/mail"
 )
 
@@ -23,7 +24,7 @@ var signupChoices = []signupChoice{
 }
 
 type adminData struct {
-	Users []userInfo
+	Users []api.UserInfo
 	Self  string
 	// Signup is the sign-up mode in force; Stored says it was chosen on this page, which
 	// overrides Default, the one the server was started with (--signup).
@@ -74,7 +75,7 @@ func (s *Server) pageAdminCreateUser(w http.ResponseWriter, r *http.Request, c *
 	if err := form(w, r); err != nil {
 		return err
 	}
-	req := newUserRequest{Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
+	req := api.NewUserRequest{Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Password: r.PostFormValue("password"), Admin: r.PostFormValue("admin") != ""}
 	u, generated, err := s.createUser(r.Context(), req)
 	if err != nil {
@@ -99,7 +100,7 @@ func (s *Server) pageAdminCreateUser(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, c *call, disabled bool) error {
-	u, err := s.updateUser(r.Context(), c, r.PathValue("user"), userUpdateRequest{Disabled: &disabled})
+	u, err := s.updateUser(r.Context(), c, r.PathValue("user"), api.UserUpdateRequest{Disabled: &disabled})
 	if err != nil {
 		return s.redirectError(w, r, "/admin", err)
 	}

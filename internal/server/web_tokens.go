@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/api"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -174,7 +175,7 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 	f := tokenForm{Name: strings.TrimSpace(r.PostFormValue("name")), Desc: strings.TrimSpace(r.PostFormValue("description")),
 		Org: r.PostFormValue("org"), Scopes: r.PostForm["scope"], Strength: r.PostFormValue("strength"),
 		expiryFields: expiryFields{Expires: strings.TrimSpace(r.PostFormValue("expires")), ExpiresOn: strings.TrimSpace(r.PostFormValue("expires_on"))}}
-	req := newTokenRequest{Name: f.Name, Description: f.Desc, Org: f.Org, Scopes: f.Scopes, Expires: expiryField(r), Strength: f.Strength}
+	req := api.NewTokenRequest{Name: f.Name, Description: f.Desc, Org: f.Org, Scopes: f.Scopes, Expires: expiryField(r), Strength: f.Strength}
 	chans, levels := r.PostForm["resource_channel"], r.PostForm["resource_level"]
 	var err error
 	if len(chans) != len(levels) {
@@ -183,11 +184,11 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 	for i := range min(len(chans), len(levels)) {
 		f.Resources = append(f.Resources, resourceRow{chans[i], levels[i]})
 		if chans[i] != "" {
-			req.Resources = append(req.Resources, tokenResourceInfo{Channel: chans[i], Level: levels[i]})
+			req.Resources = append(req.Resources, api.TokenResource{Channel: chans[i], Level: levels[i]})
 		}
 	}
 	var secret string
-	var ti tokenInfo
+	var ti api.TokenInfo
 	if err == nil {
 		err = s.confirmSignIn(w, r, c)
 	}
@@ -212,14 +213,14 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request, c *call
 // tokenSecret is the page that shows a secret, with the lines that use it.
 type tokenSecret struct {
 	Secret   string
-	Info     tokenInfo
+	Info     api.TokenInfo
 	Reissued bool
 	Channel  string
 	// The lines, ready to copy.
 	CondaAlias, CondaOnce, Pip string
 }
 
-func (s *Server) renderSecret(w http.ResponseWriter, r *http.Request, c *call, status int, secret string, ti tokenInfo, reissued bool) error {
+func (s *Server) renderSecret(w http.ResponseWriter, r *http.Request, c *call, status int, secret string, ti api.TokenInfo, reissued bool) error {
 	channel := ti.Owner // every user and org has a channel of its name
 	for _, res := range ti.Resources {
 		if res.Channel != "(deleted channel)" {
@@ -242,7 +243,7 @@ func (s *Server) renderSecret(w http.ResponseWriter, r *http.Request, c *call, s
 
 // tokenRow is one line of the list.
 type tokenRow struct {
-	tokenInfo
+	api.TokenInfo
 	Expired bool
 }
 
@@ -262,7 +263,7 @@ func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request, c *call) err
 	now := s.opts.Now()
 	d := tokensList{Orgs: orgs}
 	s.setExpiryFields(r, c, &d.expiryFields)
-	add := func(list []tokenInfo) {
+	add := func(list []api.TokenInfo) {
 		for _, ti := range list {
 			d.Tokens = append(d.Tokens, tokenRow{ti, !now.Before(ti.ExpiresAt)})
 		}
