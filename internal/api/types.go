@@ -2,6 +2,8 @@
 package api
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -137,4 +139,19 @@ type OrgInfo struct {
 	Name    string         `json:"name"`
 	Members []store.Member `json:"members"`
 	Groups  []store.Group  `json:"groups"`
+}
+
+// ParseLifetime reads a lifetime as tokens and the server's settings take it: a number of days
+// ("30d", at most 100 years) or a positive Go duration ("12h").
+func ParseLifetime(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 && d <= 100*366 {
+			return time.Duration(d) * 24 * time.Hour, true
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, true
+	}
+	return 0, false
 }

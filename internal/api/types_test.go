@@ -51,3 +51,16 @@ func TestWireFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLifetime(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, " 1d ": 24 * time.Hour, "12h": 12 * time.Hour, "90m": 90 * time.Minute} {
+		if got, ok := ParseLifetime(in); !ok || got != want {
+			t.Errorf("ParseLifetime(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "0d", "-3d", "d", "36601d", "0s", "-1h", "2027-01-31", "soon"} {
+		if got, ok := ParseLifetime(bad); ok {
+			t.Errorf("ParseLifetime(%q) = %v; want refused", bad, got)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/api"
 )
 
 // Config is everything `wharf serve` needs.
@@ -131,12 +133,7 @@ func (c Config) Resolve() (Config, error) {
 // TokenLifetime is MaxTokenLifetime as a duration: "90d", "2160h".
 func (c Config) TokenLifetime() (time.Duration, error) {
 	s := c.MaxTokenLifetime
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d > 0 {
-			return time.Duration(d) * 24 * time.Hour, nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, ok := api.ParseLifetime(s); ok {
 		return d, nil
 	}
 	return 0, fmt.Errorf("maximum token lifetime %q: give days (365d) or a duration (2160h)", s)

@@ -329,12 +329,7 @@ func (s *Server) tokenOwner(r *http.Request, c *call, orgName string) (userID, o
 // parseExpiry reads "30d", "12h", "2027-01-31" or an RFC 3339 time.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d > 0 && d <= 100*366 {
-			return now.Add(time.Duration(d) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, ok := api.ParseLifetime(s); ok {
 		return now.Add(d), nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
