@@ -2,6 +2,7 @@ package pypi
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -195,4 +196,97 @@ func checkPyTag(set string) error {
 		}
 	}
 	return nil
+}
+
+// Canonical is the filename a distribution is stored and listed under: the project name
+// normalized (PEP 503) with '_' for '-', and the version in its normalized PEP 440 form, as
+// the binary distribution format and PEP 625 spell them; a wheel's build tag and
+// compatibility tags stay as they are (no specification rewrites them).
+// "Col.Lide-1.0-py3-none-any.whl" and "COL__lide-01.0-py3-none-any.whl" are both
+// "col_lide-1.0-py3-none-any.whl". f must come from ParseFilename.
+func (f Filename) Canonical() string {
+	c := f
+	c.Project = strings.ReplaceAll(NormalizeName(f.Project), "-", "_")
+	if v, err := ParseVersion(f.Version); err == nil {
+		c.Version = v
+	}
+	return c.String()
+}
+
+// Key is a distribution's identity: filenames with one Key are one distribution, of which a
+// channel holds one file, as PyPI does. It is made of
+//
+//   - the project's normalized name (PEP 503);
+//   - the version up to PEP 440 equality: 1.0, 1.0.0 and v1.0 are one;
+//   - for a wheel, the build tag as installers order it (its number, then the rest) and the
+//     compatibility tag sets, each compared as a set without regard to case or order
+//     (py2.py3 and PY3.py2 are one), as packaging's parse_wheel_filename reads them;
+//   - for an sdist, nothing more: a release has one sdist, .tar.gz or legacy .zip, as on PyPI.
+//
+// f must come from ParseFilename.
+func (f Filename) Key() string {
+	name := strings.ReplaceAll(NormalizeName(f.Project), "-", "_")
+	v := f.Version
+	if pv, err := ParseVersion(f.Version); err == nil {
+		v = releaseKey(pv)
+	}
+	if f.Kind != KindWheel {
+		return name + "-" + v + ".sdist"
+	}
+	return name + "-" + v + "-" + buildKey(f.Build) + "-" + tagSetKey(f.PyTag) + "-" + tagSetKey(f.ABITag) + "-" + tagSetKey(f.PlatTag) + ExtWheel
+}
+
+// CanonicalFilename parses fn (ParseFilename) and returns its canonical spelling and its Key.
+// A filename whose canonical spelling would be longer than MaxFilenameLen is refused, so
+// that what is stored can always be parsed again.
+func CanonicalFilename(fn string) (canonical, key string, err error) {
+	f, err := ParseFilename(fn)
+	if err != nil {
+		return "", "", err
+	}
+	canonical = f.Canonical()
+	if len(canonical) > MaxFilenameLen {
+		return "", "", invalidf(fn, "the filename, spelt the standard way (%s…), is longer than %d bytes", canonical[:40], MaxFilenameLen)
+	}
+	return canonical, f.Key(), nil
+}
+
+// releaseKey drops the trailing zero parts of a normalized version's release segment, as
+// packaging's canonicalize_version does, so versions equal by PEP 440 get one key: "1.0.0"
+// and "1.0" are "1"; "1.0.0rc1+local.0" is "1rc1+local.0".
+func releaseKey(v string) string {
+	i := 0
+	if j := strings.IndexByte(v, '!'); j >= 0 {
+		i = j + 1
+	}
+	end := i
+	for end < len(v) && (isDigit(v[end]) || v[end] == '.' && end+1 < len(v) && isDigit(v[end+1])) {
+		end++
+	}
+	rel := v[i:end]
+	for strings.HasSuffix(rel, ".0") {
+		rel = strings.TrimSuffix(rel, ".0")
+	}
+	return v[:i] + rel + v[end:]
+}
+
+// buildKey is a build tag as installers compare it: its leading number without leading
+// zeros, then the rest ("01abc" and "1abc" are one build).
+func buildKey(b string) string {
+	i := 0
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	n := strings.TrimLeft(b[:i], "0")
+	if n == "" && i > 0 {
+		n = "0"
+	}
+	return n + b[i:]
+}
+
+// tagSetKey is a compressed tag set as a set: lower case, sorted, without repeats.
+func tagSetKey(set string) string {
+	tags := strings.Split(strings.ToLower(set), ".")
+	slices.Sort(tags)
+	return strings.Join(slices.Compact(tags), ".")
 }

@@ -95,3 +95,73 @@ func TestParseFilenameRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalFilename: look-alike spellings of one distribution have one canonical filename
+// (or, where only the version's spelling differs, one key), and different distributions have
+// different keys.
+func TestCanonicalFilename(t *testing.T) {
+	for _, c := range []struct{ fn, canonical, sameAs string }{
+		// The spellings of issue 12: one distribution, one stored name.
+		{"Col_Lide-1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", ""},
+		{"col_lide-1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		{"col.lide-1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		{"COL__lide-1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		// The version is normalized; equal versions are one distribution.
+		{"col_lide-01.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		{"col_lide-1.0.0-py3-none-any.whl", "col_lide-1.0.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		{"col_lide-v1-py3-none-any.whl", "col_lide-1-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		{"col_lide-0!1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "Col_Lide-1.0-py3-none-any.whl"},
+		// Tag sets are sets: case and order do not make another distribution; the tags are
+		// stored as they came.
+		{"col_lide-1.0-py2.py3-none-any.whl", "col_lide-1.0-py2.py3-none-any.whl", ""},
+		{"Col.Lide-1.0-PY3.py2-None-ANY.whl", "col_lide-1.0-PY3.py2-None-ANY.whl", "col_lide-1.0-py2.py3-none-any.whl"},
+		// Build tags: by number, then the rest.
+		{"col_lide-1.0-1-py3-none-any.whl", "col_lide-1.0-1-py3-none-any.whl", ""},
+		{"col_lide-1.0-01-py3-none-any.whl", "col_lide-1.0-01-py3-none-any.whl", "col_lide-1.0-1-py3-none-any.whl"},
+		// sdists (PEP 625): one per release, .tar.gz or .zip.
+		{"Col.Lide-1.0.tar.gz", "col_lide-1.0.tar.gz", ""},
+		{"col-lide-1.0.0.zip", "col_lide-1.0.0.zip", "Col.Lide-1.0.tar.gz"},
+		{"foo-1.0-beta.tar.gz", "foo-1.0b0.tar.gz", ""},
+		{"foo-1.0b0.post0.tar.gz", "foo-1.0b0.post0.tar.gz", ""},
+		{"foo-1.0.0b0.post0.tar.gz", "foo-1.0.0b0.post0.tar.gz", "foo-1.0b0.post0.tar.gz"},
+		{"foo-1!2.0+Local.0.tar.gz", "foo-1!2.0+local.0.tar.gz", ""},
+		{"foo-1!2+local_0.tar.gz", "foo-1!2+local.0.tar.gz", "foo-1!2.0+Local.0.tar.gz"},
+	} {
+		canonical, key, err := pypi.CanonicalFilename(c.fn)
+		if err != nil || canonical != c.canonical {
+			t.Errorf("CanonicalFilename(%q) = %q, %v; want %q", c.fn, canonical, err, c.canonical)
+		}
+		if c.sameAs != "" {
+			if _, other, _ := pypi.CanonicalFilename(c.sameAs); key != other {
+				t.Errorf("%q has key %q, %q has %q: want one distribution", c.fn, key, c.sameAs, other)
+			}
+		}
+	}
+	// Different distributions: other project, version, build, tags, kind.
+	keys := map[string]string{}
+	for _, fn := range []string{
+		"col_lide-1.0-py3-none-any.whl", "col_lide-1.0.1-py3-none-any.whl", "col_lide-1.0-1-py3-none-any.whl",
+		"col_lide-1.0-1a-py3-none-any.whl", "col_lide-1.0-2-py3-none-any.whl", "col_lide-1.0-py2.py3-none-any.whl",
+		"col_lide-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "col_lide-1.0-cp312-abi3-manylinux_2_17_x86_64.whl",
+		"col_lide-1.0.tar.gz", "col_lide-1.0+local-py3-none-any.whl", "col_lide-1.0rc1-py3-none-any.whl",
+		"col_lide-1.0.post1-py3-none-any.whl", "col_lide-1!1.0-py3-none-any.whl", "collide-1.0-py3-none-any.whl",
+		"col_lide_2-1.0-py3-none-any.whl", "col-lide-2-1.0.tar.gz",
+	} {
+		_, key, err := pypi.CanonicalFilename(fn)
+		if err != nil {
+			t.Fatalf("CanonicalFilename(%q): %v", fn, err)
+		}
+		if other, dup := keys[key]; dup {
+			t.Errorf("%q and %q have one key %q", fn, other, key)
+		}
+		keys[key] = fn
+	}
+	// A name that grows past the limit when spelt the standard way is refused.
+	long := strings.Repeat("b", pypi.MaxNameLen) + "-11" + strings.Repeat(".0", 22) + "a.tar.gz" // …a0
+	if len(long) != pypi.MaxFilenameLen {
+		t.Fatalf("the long name is %d bytes", len(long))
+	}
+	if _, _, err := pypi.CanonicalFilename(long); err == nil || !strings.Contains(err.Error(), "longer than 255 bytes") {
+		t.Errorf("a %d-byte name that grows when normalized: %v", len(long), err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -294,6 +295,69 @@ func FuzzParseVersion(f *testing.F) {
 		}
 		if ab == 0 && bc == 0 && ac != 0 {
 			t.Fatalf("equality not transitive: %q %q %q", a, b, c)
+		}
+	})
+}
+
+// FuzzCanonicalFilename: whatever filename is accepted, its canonical spelling parses again,
+// is its own canonical spelling, names the same distribution (one Key), spells the project the
+// standard way; and the look-alikes made from it (other case, other separators, tag sets
+// reordered, a leading zero on the build number) are the same distribution.
+func FuzzCanonicalFilename(f *testing.F) {
+	for _, s := range []string{
+		"Col_Lide-1.0-py3-none-any.whl", "COL__lide-01.0.0-7a-py2.py3-none-any.whl", "col.lide-v1.0rc1.post2.dev3+Loc_al-PY3-None-ANY.whl",
+		"numpy-2.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "foo-bar-1.0-beta.tar.gz", "Upper-1!1.0.zip",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, fn string) {
+		canonical, key, err := pypi.CanonicalFilename(fn)
+		if err != nil {
+			var ide *pypi.InvalidDistError
+			if !errors.As(err, &ide) || ide.Reason == "" || ide.Filename != fn {
+				t.Fatalf("error %v is not an *InvalidDistError", err)
+			}
+			return
+		}
+		orig, _ := pypi.ParseFilename(fn)
+		again, akey, err := pypi.CanonicalFilename(canonical)
+		if err != nil || again != canonical || akey != key {
+			t.Fatalf("%q: canonical %q gives %q, key %q (want %q), %v", fn, canonical, again, akey, key, err)
+		}
+		c, _ := pypi.ParseFilename(canonical)
+		if want := strings.ReplaceAll(pypi.NormalizeName(orig.Project), "-", "_"); c.Project != want {
+			t.Fatalf("%q: canonical project %q, want %q", fn, c.Project, want)
+		}
+		if v, _ := pypi.ParseVersion(orig.Version); c.Version != v || c.Kind != orig.Kind || c.Ext != orig.Ext ||
+			c.Build != orig.Build || c.PyTag != orig.PyTag || c.ABITag != orig.ABITag || c.PlatTag != orig.PlatTag {
+			t.Fatalf("%q: canonical %+v changed more than the name and version", fn, c)
+		}
+		// A look-alike: the project in upper case with '.' for every separator, each tag set
+		// upper case and reversed, a leading zero on the build number.
+		look := orig
+		look.Project = strings.Map(func(r rune) rune {
+			if r == '-' || r == '_' {
+				return '.'
+			}
+			return r
+		}, strings.ToUpper(orig.Project))
+		reverse := func(set string) string {
+			tags := strings.Split(strings.ToUpper(set), ".")
+			slices.Reverse(tags)
+			return strings.Join(tags, ".")
+		}
+		if look.Kind == pypi.KindWheel {
+			look.PyTag, look.ABITag, look.PlatTag = reverse(orig.PyTag), reverse(orig.ABITag), reverse(orig.PlatTag)
+			if look.Build != "" {
+				look.Build = "0" + look.Build
+			}
+		}
+		if len(look.String()) > pypi.MaxFilenameLen {
+			return
+		}
+		_, lkey, err := pypi.CanonicalFilename(look.String())
+		if err != nil || lkey != key {
+			t.Fatalf("look-alike %q of %q: key %q, want %q (%v)", look.String(), fn, lkey, key, err)
 		}
 	})
 }

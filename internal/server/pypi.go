@@ -399,8 +399,10 @@ func (s *Server) ingestPyPI(ctx context.Context, c *call, filename string, tmp *
 	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
 		return store.File{}, false, err
 	}
+	// The store files it under its canonical filename, one file per distribution whatever
+	// the spelling (409 for another's bytes); the record keeps the name it came with.
 	rec, _ := json.Marshal(map[string]any{"name": dist.Name, "version": dist.Version, "summary": dist.Summary,
-		"requires_python": dist.RequiresPython, "metadata_version": dist.MetadataVersion, "filename": filename})
+		"requires_python": dist.RequiresPython, "metadata_version": dist.MetadataVersion, "uploaded_as": filename})
 	return s.store.AddFile(ctx, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "pypi", Package: pypi.NormalizeName(dist.Name), Subdir: store.PyPISubdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: dist.Version, Build: dist.Filename.Build, Record: rec,

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -136,7 +137,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, c *call, filenam
 	var location string
 	if isPyPIFilename(filename) {
 		f, created, err = s.ingestPyPI(ctx, c, filename, tmp, size, sha, md, labels)
-		location = "/pypi/" + c.channel.Name + "/files/" + sha + "/" + filename
+		location = "/pypi/" + c.channel.Name + "/files/" + sha + "/" + url.PathEscape(f.Filename) // the canonical name the store gave it
 	} else {
 		f, created, err = s.ingestConda(ctx, c, filename, tmp, size, sha, md, labels)
 		location = "/conda/" + c.channel.Name + "/" + f.Subdir + "/" + f.Filename

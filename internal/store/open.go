@@ -108,7 +108,8 @@ func (s *sqlStore) migrate(ctx context.Context, dialect goose.Dialect, dir strin
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	// What the SQL of migration 10 cannot compute: the keys of Python files stored before it.
+	return s.fillDistKeys(ctx)
 }
 
 // Migrations is the schema's migrations for PostgreSQL or SQLite, for tools and upgrade tests.

@@ -31,6 +31,9 @@ type dialect interface {
 	rebind(q string) string
 	isUnique(err error) bool
 	readTx() *sql.TxOptions
+	// lockTables is the statement that keeps other writers off tables until the transaction
+	// ends, or "" where a write transaction does that already (SQLite's BEGIN IMMEDIATE).
+	lockTables(tables string) string
 }
 
 type sqliteDialect struct{}
@@ -44,7 +47,8 @@ func (sqliteDialect) isUnique(err error) bool {
 	}
 	return false
 }
-func (sqliteDialect) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+func (sqliteDialect) readTx() *sql.TxOptions   { return &sql.TxOptions{ReadOnly: true} }
+func (sqliteDialect) lockTables(string) string { return "" }
 
 type postgresDialect struct{}
 
@@ -68,6 +72,9 @@ func (postgresDialect) isUnique(err error) bool {
 }
 func (postgresDialect) readTx() *sql.TxOptions {
 	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+}
+func (postgresDialect) lockTables(tables string) string {
+	return `LOCK TABLE ` + tables + ` IN SHARE ROW EXCLUSIVE MODE`
 }
 
 func (s *sqlStore) Close() error {
@@ -479,9 +486,16 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 	if len(nf.Labels) == 0 {
 		nf.Labels = []string{"main"}
 	}
+	// A Python distribution is stored under its canonical filename, one file per
+	// distribution (dist_key) whatever the spelling it was uploaded under.
+	dist, err := distNameOf(nf.Subdir, nf.Filename)
+	if err != nil {
+		return File{}, false, err
+	}
+	nf.Filename = dist.canonical
 	ref := FileRef{Subdir: nf.Subdir, Filename: nf.Filename}
 	var inserted bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := s.bump(ctx, tx, nf.ChannelID); err != nil {
 			return err
 		}
@@ -489,17 +503,27 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if err != nil {
 			return err
 		}
-		if err := s.refuseRemoved(ctx, tx, nf.ChannelID, ref, nf.SHA256); err != nil {
+		if err := s.refuseRemoved(ctx, tx, nf.ChannelID, dist, nf.SHA256); err != nil {
 			return err
 		}
+		if dist.key != nil {
+			// The distribution is there under some spelling (a look-alike kept from before
+			// the rule too): the answer is that file.
+			if _, _, _, err := s.distHolder(ctx, tx, nf.ChannelID, dist.key, nf.SHA256); err == nil {
+				return errExists
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		// ON CONFLICT without a target: the filename's index and the distribution's alike.
 		var id int64
 		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at,
-				core_metadata, core_metadata_sha256, requires_python)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`,
+				core_metadata, core_metadata_sha256, requires_python, dist_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`,
 			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
 			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now(),
-			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython).Scan(&id)
+			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython, dist.key).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errExists // roll back the revision bump: nothing changed
 		}
@@ -516,14 +540,19 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 	if err != nil && !errors.Is(err, errExists) {
 		return File{}, false, err
 	}
-	stored, ferr := s.File(ctx, nf.ChannelID, ref, "")
-	if ferr != nil {
-		return File{}, false, ferr
+	var stored File
+	if !inserted && dist.key != nil {
+		stored, err = s.fileBy(ctx, `f.channel_id = ? AND f.dist_key = ? ORDER BY `+sameBytesFirst("f."), nf.ChannelID, dist.key, nf.SHA256)
+	} else {
+		stored, err = s.File(ctx, nf.ChannelID, ref, "")
+	}
+	if err != nil {
+		return File{}, false, err
 	}
 	if !inserted && stored.SHA256 != nf.SHA256 {
-		return stored, false, &ConflictError{Kind: "file", Name: ref.String(),
-			Reason: "a file of that name with other content is in the channel; filenames are immutable, so upload it under a new build number or string"}
+		return stored, false, fileConflict(nf.Subdir, dist.uploaded, stored.Filename)
 	}
+	ref = FileRef{Subdir: stored.Subdir, Filename: stored.Filename}
 	if !inserted && explicitLabels {
 		// The same bytes again with labels the file lacks: the uploader asked for those
 		// labels, so they are added rather than silently dropped.
@@ -558,16 +587,23 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 var errExists = errors.New("exists")
 
 func (s *sqlStore) File(ctx context.Context, channelID int64, ref FileRef, label string) (File, error) {
-	q := `SELECT ` + fileCols + ` FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ? AND f.subdir = ? AND f.filename = ?`
+	where := `f.channel_id = ? AND f.subdir = ? AND f.filename = ?`
 	args := []any{channelID, ref.Subdir, ref.Filename}
 	if label != "" {
-		q += ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
+		where += ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
 		args = append(args, label)
 	}
-	f, err := scanFile(s.row(ctx, s.r, q, args...))
+	f, err := s.fileBy(ctx, where, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, &NotFoundError{Kind: "file", Name: ref.String()}
 	}
+	return f, err
+}
+
+// fileBy reads the file a condition on files f (and packages p) picks, with its labels; it
+// returns sql.ErrNoRows when there is none.
+func (s *sqlStore) fileBy(ctx context.Context, where string, args ...any) (File, error) {
+	f, err := scanFile(s.row(ctx, s.r, `SELECT `+fileCols+` FROM files f JOIN packages p ON p.id = f.package_id WHERE `+where, args...))
 	if err != nil {
 		return f, err
 	}
@@ -614,7 +650,8 @@ func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef,
 			return err
 		}
 		var sha string
-		err := s.row(ctx, tx, `DELETE FROM files WHERE channel_id = ? AND subdir = ? AND filename = ? RETURNING sha256`, channelID, ref.Subdir, ref.Filename).Scan(&sha)
+		var key sql.NullString
+		err := s.row(ctx, tx, `DELETE FROM files WHERE channel_id = ? AND subdir = ? AND filename = ? RETURNING sha256, dist_key`, channelID, ref.Subdir, ref.Filename).Scan(&sha, &key)
 		if errors.Is(err, sql.ErrNoRows) {
 			return &NotFoundError{Kind: "file", Name: ref.String()}
 		}
@@ -622,8 +659,8 @@ func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef,
 			return fmt.Errorf("remove file: %w", err)
 		}
 		if ref.Subdir == PyPISubdir {
-			if _, err := s.exec(ctx, tx, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (channel_id, subdir, filename) DO NOTHING`, channelID, ref.Subdir, ref.Filename, sha, now()); err != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at, dist_key) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (channel_id, subdir, filename) DO NOTHING`, channelID, ref.Subdir, ref.Filename, sha, now(), key); err != nil {
 				return err
 			}
 		}
@@ -639,7 +676,7 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 	if req.Move && same && req.FromLabel == "" {
 		return nil, errors.New("a move inside one channel needs the label to move from")
 	}
-	var moved []FileRef
+	var targets []int64 // the copies, which may be files the target held under another spelling
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		// Lock both channels in id order so two opposite copies cannot deadlock.
 		ids := []int64{req.FromChannelID, req.ToChannelID}
@@ -673,7 +710,7 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 					return err
 				}
 			}
-			moved = append(moved, ref)
+			targets = append(targets, targetID)
 			detail := map[string]any{"file": ref.String(), "from_label": req.FromLabel, "to_labels": req.ToLabels, "to_channel": req.ToChannelID, "from_channel": req.FromChannelID}
 			action := "file.copy"
 			if req.Move {
@@ -693,9 +730,12 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 	if err != nil {
 		return nil, err
 	}
-	out := make([]File, 0, len(moved))
-	for _, ref := range moved {
-		f, err := s.File(ctx, req.ToChannelID, ref, "")
+	out := make([]File, 0, len(targets))
+	for _, id := range targets {
+		f, err := s.fileBy(ctx, `f.id = ?`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &NotFoundError{Kind: "file", Name: strconv.FormatInt(id, 10)} // removed since
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -710,14 +750,15 @@ type srcFile struct {
 	packageName      string
 	subdir, filename string
 	sha256           string
+	distKey          sql.NullString
 }
 
 func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest) ([]srcFile, error) {
-	base := `SELECT f.id, p.kind, p.name, f.subdir, f.filename, f.sha256 FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ?`
+	base := `SELECT f.id, p.kind, p.name, f.subdir, f.filename, f.sha256, f.dist_key FROM files f JOIN packages p ON p.id = f.package_id WHERE f.channel_id = ?`
 	labelCond := ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
 	scan := func(sc scanner) (srcFile, error) {
 		var f srcFile
-		err := sc.Scan(&f.id, &f.packageKind, &f.packageName, &f.subdir, &f.filename, &f.sha256)
+		err := sc.Scan(&f.id, &f.packageKind, &f.packageName, &f.subdir, &f.filename, &f.sha256, &f.distKey)
 		return f, err
 	}
 	if len(req.Files) == 0 {
@@ -749,27 +790,10 @@ func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest)
 	return out, nil
 }
 
-// refuseRemoved refuses a Python filename that was removed from the channel, unless it comes
-// back with the same bytes (as on PyPI): an upload and a copy alike.
-func (s *sqlStore) refuseRemoved(ctx context.Context, tx *sql.Tx, channelID int64, ref FileRef, sha string) error {
-	if ref.Subdir != PyPISubdir {
-		return nil
-	}
-	var was string
-	err := s.row(ctx, tx, `SELECT sha256 FROM removed_files WHERE channel_id = ? AND subdir = ? AND filename = ?`, channelID, ref.Subdir, ref.Filename).Scan(&was)
-	if err == nil && was != sha {
-		return &ConflictError{Kind: "file", Name: ref.Filename,
-			Reason: "a file of that name was removed from the channel, and a filename may come back only with the same bytes; release a new version"}
-	} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	return nil
-}
-
 // copiedFileCols are the columns a copy of a file takes from its source: all but its channel,
 // package, id and time.
 const copiedFileCols = `subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id,
-	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason`
+	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason, dist_key`
 
 // copyRow puts a copy of the file row src into channel to, or finds the same file already
 // there; it refuses a same-named file with other content.
@@ -785,24 +809,45 @@ func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int6
 		AND EXISTS (SELECT 1 FROM files f JOIN packages sp ON sp.id = f.package_id WHERE f.id = ? AND sp.private)`, pkgID, pkgID, src.id); err != nil {
 		return 0, err
 	}
-	if err := s.refuseRemoved(ctx, tx, to, FileRef{Subdir: src.subdir, Filename: src.filename}, src.sha256); err != nil {
+	dist := distName{uploaded: src.filename, canonical: src.filename}
+	if src.distKey.Valid {
+		dist.key = src.distKey.String
+	}
+	if err := s.refuseRemoved(ctx, tx, to, dist, src.sha256); err != nil {
 		return 0, err
 	}
-	var id int64
-	err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, created_at, `+copiedFileCols+`)
-		SELECT ?, ?, ?, `+copiedFileCols+` FROM files WHERE id = ?
-		ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`, to, pkgID, now(), src.id).Scan(&id)
-	if err == nil {
-		return id, nil
+	// The target's file of the same distribution, under any spelling, or of the same name.
+	held := func() (int64, string, string, error) {
+		if dist.key != nil {
+			return s.distHolder(ctx, tx, to, dist.key, src.sha256)
+		}
+		var id int64
+		var sha string
+		err := s.row(ctx, tx, `SELECT id, sha256 FROM files WHERE channel_id = ? AND subdir = ? AND filename = ?`, to, src.subdir, src.filename).Scan(&id, &sha)
+		return id, src.filename, sha, err
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("copy file: %w", err)
+	id, name, sha, err := held()
+	if errors.Is(err, sql.ErrNoRows) {
+		// The copy holds the distribution in the target (dist_dup 0), even if the source is a
+		// look-alike kept from before the rule.
+		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, created_at, dist_dup, `+copiedFileCols+`)
+			SELECT ?, ?, ?, 0, `+copiedFileCols+` FROM files WHERE id = ?
+			ON CONFLICT DO NOTHING RETURNING id`, to, pkgID, now(), src.id).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("copy file: %w", err)
+		}
+		id, name, sha, err = held()
 	}
-	var sha string
-	if err := s.row(ctx, tx, `SELECT id, sha256 FROM files WHERE channel_id = ? AND subdir = ? AND filename = ?`, to, src.subdir, src.filename).Scan(&id, &sha); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	if sha != src.sha256 {
+		if dist.key != nil {
+			return 0, fileConflict(src.subdir, src.filename, name)
+		}
 		return 0, &ConflictError{Kind: "file", Name: src.subdir + "/" + src.filename, Reason: "the target channel holds other content under that filename"}
 	}
 	return id, nil

@@ -6,8 +6,180 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/wharfhq/wharf/internal/pypi"
 )
+
+// distName is what the store makes of a filename: for a Python distribution, the canonical
+// filename it is stored under and its identity (pypi.Filename.Key), of which a channel holds
+// one file; for a conda package the filename as it is and no key (SQL NULL).
+type distName struct {
+	uploaded  string // as the upload (or the copy's source) named it
+	canonical string
+	key       any // string, or nil
+}
+
+func distNameOf(subdir, filename string) (distName, error) {
+	if subdir != PyPISubdir {
+		return distName{uploaded: filename, canonical: filename}, nil
+	}
+	canonical, key, err := pypi.CanonicalFilename(filename)
+	if err != nil {
+		return distName{}, err
+	}
+	return distName{uploaded: filename, canonical: canonical, key: key}, nil
+}
+
+// sameDistribution explains why two filenames are one distribution.
+const sameDistribution = "the same distribution (project names that differ only in case, '-', '_' or '.', equal versions, " +
+	"the same tags in any order, and the one sdist of a release are one)"
+
+// fileConflict is the answer to other bytes under a stored file's name or, for a Python
+// distribution, under any spelling of it: stored is the name the channel holds it under.
+func fileConflict(subdir, uploaded, stored string) error {
+	name := subdir + "/" + uploaded
+	if subdir != PyPISubdir {
+		return &ConflictError{Kind: "file", Name: name,
+			Reason: "a file of that name with other content is in the channel; filenames are immutable, so upload it under a new build number or string"}
+	}
+	reason := "a file of that name with other content is in the channel"
+	if stored != uploaded {
+		reason = "the channel holds " + stored + ", " + sameDistribution + ", with other content"
+	}
+	return &ConflictError{Kind: "file", Name: name,
+		Reason: reason + "; a Python distribution's file never changes: release a new version (or, for a wheel, add a build tag)"}
+}
+
+// distHolder finds the channel's file of a distribution: of the look-alikes kept from before
+// the rule, the one with the bytes sha if there is one, else the one that holds the key. It
+// returns sql.ErrNoRows when there is none.
+func (s *sqlStore) distHolder(ctx context.Context, db queryer, channelID int64, key any, sha string) (id int64, filename, fileSHA string, err error) {
+	err = s.row(ctx, db, `SELECT id, filename, sha256 FROM files WHERE channel_id = ? AND dist_key = ? ORDER BY `+sameBytesFirst(""),
+		channelID, key, sha).Scan(&id, &filename, &fileSHA)
+	return id, filename, fileSHA, err
+}
+
+// sameBytesFirst orders the files of one distribution key: the one with the bytes of the
+// next argument first, then the one that holds the key, then by age; one row.
+func sameBytesFirst(alias string) string {
+	return `CASE WHEN ` + alias + `sha256 = ? THEN 0 ELSE 1 END, ` + alias + `dist_dup, ` + alias + `id LIMIT 1`
+}
+
+// refuseRemoved refuses a Python distribution that was removed from the channel, under any
+// spelling, unless it comes back with the same bytes (as on PyPI): an upload and a copy alike.
+func (s *sqlStore) refuseRemoved(ctx context.Context, tx *sql.Tx, channelID int64, dist distName, sha string) error {
+	if dist.key == nil {
+		return nil
+	}
+	type removal struct{ filename, sha string }
+	was, err := queryRows(ctx, s, tx, func(sc scanner) (removal, error) {
+		var r removal
+		err := sc.Scan(&r.filename, &r.sha)
+		return r, err
+	}, `SELECT filename, sha256 FROM removed_files WHERE channel_id = ? AND dist_key = ? ORDER BY removed_at, filename`, channelID, dist.key)
+	if err != nil || len(was) == 0 {
+		return err
+	}
+	for _, r := range was {
+		if r.sha == sha {
+			return nil
+		}
+	}
+	reason := "a file of that name was removed from the channel, and a filename may come back only with the same bytes; release a new version"
+	if was[0].filename != dist.canonical {
+		reason = was[0].filename + ", " + sameDistribution + ", was removed from the channel, and a distribution may come back only with the same bytes; release a new version"
+	}
+	return &ConflictError{Kind: "file", Name: dist.uploaded, Reason: reason}
+}
+
+// legacyDistKey is the key of a filename stored before migration 10. One the parser now
+// refuses gets a key of its own ('?' and the name), which no parsed filename's can equal.
+func legacyDistKey(filename string) string {
+	f, err := pypi.ParseFilename(filename)
+	if err != nil {
+		return "?" + filename
+	}
+	return f.Key()
+}
+
+// fillDistKeys gives the Python files and removals recorded before migration 10 their
+// distribution key. Of look-alikes already in one channel (two spellings of one
+// distribution, which uploads now refuse), the first uploaded holds the key; each later one
+// keeps its own id in dist_dup and stays listed and downloadable as before (a lockfile may
+// pin its hash), and a file.lookalike event in the channel's history names both, for the
+// owner to remove the one that should not be there. Nothing is renamed or removed.
+func (s *sqlStore) fillDistKeys(ctx context.Context) error {
+	var pending bool
+	if err := s.row(ctx, s.w, `SELECT EXISTS (SELECT 1 FROM files WHERE subdir = ? AND dist_key IS NULL)
+		OR EXISTS (SELECT 1 FROM removed_files WHERE dist_key IS NULL)`, PyPISubdir).Scan(&pending); err != nil {
+		return fmt.Errorf("look for files without a distribution key: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if q := s.d.lockTables("files, removed_files"); q != "" {
+			// Replicas starting together: one fills in, the others then find nothing to do.
+			if _, err := s.exec(ctx, tx, q); err != nil {
+				return err
+			}
+		}
+		type legacy struct {
+			id, channelID int64
+			filename      string
+		}
+		files, err := queryRows(ctx, s, tx, func(sc scanner) (legacy, error) {
+			var l legacy
+			err := sc.Scan(&l.id, &l.channelID, &l.filename)
+			return l, err
+		}, `SELECT id, channel_id, filename FROM files WHERE subdir = ? AND dist_key IS NULL ORDER BY id`, PyPISubdir)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			key := legacyDistKey(f.filename)
+			var dup int64
+			var holder string
+			err := s.row(ctx, tx, `SELECT filename FROM files WHERE channel_id = ? AND dist_key = ? AND dist_dup = 0`, f.channelID, key).Scan(&holder)
+			switch {
+			case err == nil:
+				dup = f.id
+				if err := s.event(ctx, tx, f.channelID, 0, "file.lookalike", map[string]any{
+					"file": PyPISubdir + "/" + f.filename, "same_as": PyPISubdir + "/" + holder,
+					"note": "both were stored before look-alike filenames of one distribution were refused; both stay listed: remove the one that should not be there",
+				}); err != nil {
+					return err
+				}
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			if _, err := s.exec(ctx, tx, `UPDATE files SET dist_key = ?, dist_dup = ? WHERE id = ?`, key, dup, f.id); err != nil {
+				return fmt.Errorf("fill in a distribution key: %w", err)
+			}
+		}
+		type removal struct {
+			channelID        int64
+			subdir, filename string
+		}
+		removed, err := queryRows(ctx, s, tx, func(sc scanner) (removal, error) {
+			var r removal
+			err := sc.Scan(&r.channelID, &r.subdir, &r.filename)
+			return r, err
+		}, `SELECT channel_id, subdir, filename FROM removed_files WHERE dist_key IS NULL`)
+		if err != nil {
+			return err
+		}
+		for _, r := range removed {
+			if _, err := s.exec(ctx, tx, `UPDATE removed_files SET dist_key = ? WHERE channel_id = ? AND subdir = ? AND filename = ?`,
+				legacyDistKey(r.filename), r.channelID, r.subdir, r.filename); err != nil {
+				return fmt.Errorf("fill in a distribution key: %w", err)
+			}
+		}
+		return nil
+	})
+}
 
 func metadataSum(b []byte) string {
 	if len(b) == 0 {

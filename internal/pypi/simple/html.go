@@ -71,6 +71,8 @@ func projectHTML(p Project) []byte {
 			attr(&b, "data-yanked", "", f.YankedReason)
 		}
 		if f.MetadataSHA256 != "" {
+			// PEP 714's name, then the old one with the same value, which pip 22.3 to 23.1
+			// read from HTML (and only from HTML: see jsonFile).
 			attr(&b, "data-core-metadata", "sha256=", f.MetadataSHA256)
 			attr(&b, "data-dist-info-metadata", "sha256=", f.MetadataSHA256)
 		}

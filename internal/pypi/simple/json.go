@@ -15,15 +15,18 @@ type (
 		SHA256 string `json:"sha256,omitempty"`
 	}
 	jsonFile struct {
-		Filename         string      `json:"filename"`
-		URL              string      `json:"url"`
-		Hashes           jsonHashes  `json:"hashes"`
-		RequiresPython   string      `json:"requires-python,omitempty"`
-		CoreMetadata     *jsonHashes `json:"core-metadata,omitempty"`
-		DistInfoMetadata *jsonHashes `json:"dist-info-metadata,omitempty"`
-		Size             int64       `json:"size"`
-		UploadTime       string      `json:"upload-time,omitempty"`
-		Yanked           any         `json:"yanked"` // false, true or the reason
+		Filename       string     `json:"filename"`
+		URL            string     `json:"url"`
+		Hashes         jsonHashes `json:"hashes"`
+		RequiresPython string     `json:"requires-python,omitempty"`
+		// CoreMetadata is PEP 714's name. The older dist-info-metadata is never sent in
+		// JSON: pip 22.3 to 23.0 (Debian 12's pip is 23.0.1) crash on it whatever its value
+		// (they take it for the HTML attribute's string), so PEP 714 keeps the old name
+		// for HTML only.
+		CoreMetadata *jsonHashes `json:"core-metadata,omitempty"`
+		Size         int64       `json:"size"`
+		UploadTime   string      `json:"upload-time,omitempty"`
+		Yanked       any         `json:"yanked"` // false, true or the reason
 	}
 	jsonProject struct {
 		Meta     jsonMeta   `json:"meta"`
@@ -60,8 +63,7 @@ func projectJSON(p Project) []byte {
 			Yanked:         false,
 		}
 		if f.MetadataSHA256 != "" {
-			h := &jsonHashes{SHA256: f.MetadataSHA256}
-			jf.CoreMetadata, jf.DistInfoMetadata = h, h
+			jf.CoreMetadata = &jsonHashes{SHA256: f.MetadataSHA256}
 		}
 		if !f.UploadTime.IsZero() {
 			jf.UploadTime = uploadTime(f.UploadTime)

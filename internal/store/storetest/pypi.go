@@ -3,6 +3,10 @@ package storetest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -109,5 +113,141 @@ func testPyPI(t *testing.T, s store.Store) {
 	}
 	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: third.ID, Files: []store.FileRef{{Subdir: store.PyPISubdir, Filename: "demo_lib-1.5-py3-none-any.whl"}}}); !store.IsConflict(err) {
 		t.Errorf("a removed filename copied back with other bytes: %v, want conflict", err)
+	}
+}
+
+// testPyPILookalikes: a Python distribution's identity is its normalized name, version and
+// tags. Another spelling of a stored distribution gets the stored file back (same bytes) or a
+// conflict that names it (other bytes), on upload, after a removal and on copy; what is stored
+// is the canonical filename.
+func testPyPILookalikes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	add := func(ch store.Channel, fn, seed string, labels ...string) (store.File, bool, error) {
+		t.Helper()
+		nf := pypiFile(ch, "col-lide", "1.0", fn, seed)
+		nf.Labels = labels
+		return s.AddFile(ctx, nf)
+	}
+	const canonical = "col_lide-1.0-py3-none-any.whl"
+	f, created, err := add(ch, "Col_Lide-1.0-py3-none-any.whl", "a")
+	if err != nil || !created || f.Filename != canonical {
+		t.Fatalf("first upload = %q, %v, %v; want %s created", f.Filename, created, err, canonical)
+	}
+	for _, fn := range []string{canonical, "col.lide-1.0-py3-none-any.whl", "COL__lide-1.0-py3-none-any.whl", "col_lide-1.0.0-py3-none-any.whl", "Col.Lide-01.0-PY3-None-Any.whl"} {
+		_, created, err := add(ch, fn, "b-"+fn)
+		var ce *store.ConflictError
+		if !errors.As(err, &ce) || created || !strings.Contains(err.Error(), fn) || (fn != canonical && !strings.Contains(ce.Reason, canonical)) {
+			t.Errorf("%s with other bytes: created %v, %v; want a conflict naming the stored %s", fn, created, err, canonical)
+		}
+		got, created, err := add(ch, fn, "a")
+		if err != nil || created || got.ID != f.ID || got.Filename != canonical {
+			t.Errorf("%s with the same bytes = %q, %v, %v; want the stored file", fn, got.Filename, created, err)
+		}
+	}
+	// The same bytes under another spelling, with a label: the stored file gets the label.
+	if got, created, err := add(ch, "COL.LIDE-1.0-py3-none-any.whl", "a", "dev"); err != nil || created || !slices.Equal(got.Labels, []string{"dev", "main"}) {
+		t.Errorf("same bytes with a label = %+v, %v, %v", got, created, err)
+	}
+	// Other tags or a build tag are other distributions; a release has one sdist.
+	for _, c := range []struct {
+		fn, stored string
+		conflict   bool
+	}{
+		{"col_lide-1.0-py2.py3-none-any.whl", "col_lide-1.0-py2.py3-none-any.whl", false},
+		{"Col.Lide-1.0-PY3.py2-none-any.whl", "", true},
+		{"col_lide-1.0-1-py3-none-any.whl", "col_lide-1.0-1-py3-none-any.whl", false},
+		{"Col.Lide-1.0.tar.gz", "col_lide-1.0.tar.gz", false},
+		{"col-lide-1.0.zip", "", true},
+		{"col-lide-1.0.0.tar.gz", "", true},
+	} {
+		got, created, err := add(ch, c.fn, c.fn)
+		if c.conflict != store.IsConflict(err) || !c.conflict && (err != nil || !created || got.Filename != c.stored) {
+			t.Errorf("%s = %q, %v, %v; want conflict %v", c.fn, got.Filename, created, err, c.conflict)
+		}
+	}
+	snap, err := s.PyPIProjectFiles(ctx, ch.ID, "col-lide")
+	var names []string
+	for _, f := range snap.Files {
+		names = append(names, f.Filename)
+	}
+	if want := []string{"col_lide-1.0-1-py3-none-any.whl", "col_lide-1.0-py2.py3-none-any.whl", canonical, "col_lide-1.0.tar.gz"}; err != nil || !slices.Equal(names, want) {
+		t.Errorf("the project page lists %q, %v; want %q", names, err, want)
+	}
+	if _, err := s.File(ctx, ch.ID, store.FileRef{Subdir: store.PyPISubdir, Filename: canonical}, ""); err != nil {
+		t.Errorf("File(%s): %v", canonical, err)
+	}
+	if md, err := s.CoreMetadata(ctx, ch.ID, canonical); err != nil || len(md) == 0 {
+		t.Errorf("CoreMetadata(%s) = %q, %v", canonical, md, err)
+	}
+	// A filename that is no distribution's is refused, and nothing is stored.
+	if _, _, err := add(ch, "col-lide.txt", "x"); err == nil || store.IsConflict(err) {
+		t.Errorf("a non-distribution filename: %v", err)
+	}
+
+	// Removed: any spelling of it comes back only with the same bytes.
+	py23 := store.FileRef{Subdir: store.PyPISubdir, Filename: "col_lide-1.0-py2.py3-none-any.whl"}
+	if err := s.RemoveFile(ctx, ch.ID, py23, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := add(ch, "COL.LIDE-1.0-py3.py2-none-any.whl", "other"); !store.IsConflict(err) || !strings.Contains(err.Error(), py23.Filename) {
+		t.Errorf("a removed distribution under another spelling with other bytes: %v; want a conflict naming %s", err, py23.Filename)
+	}
+	if got, created, err := add(ch, "COL.LIDE-1.0-py3.py2-none-any.whl", py23.Filename); err != nil || !created || got.Filename != "col_lide-1.0-py3.py2-none-any.whl" {
+		t.Errorf("a removed distribution under another spelling with its bytes = %q, %v, %v", got.Filename, created, err)
+	}
+
+	// Copies: into a channel that holds the distribution under another spelling, the same
+	// bytes are that file, other bytes a conflict naming it.
+	same, other := mustChannel(t, s, "same"), mustChannel(t, s, "other")
+	if _, _, err := add(same, "col_lide-1.0.0-py3-none-any.whl", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := add(other, "col.lide-1.0.0-py3-none-any.whl", "c"); err != nil {
+		t.Fatal(err)
+	}
+	ref := store.FileRef{Subdir: store.PyPISubdir, Filename: canonical}
+	out, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: same.ID, Files: []store.FileRef{ref}, ToLabels: []string{"copied"}})
+	if err != nil || len(out) != 1 || out[0].Filename != "col_lide-1.0.0-py3-none-any.whl" || !slices.Contains(out[0].Labels, "copied") {
+		t.Errorf("copy onto the same bytes under another spelling = %+v, %v", out, err)
+	}
+	_, err = s.CopyFiles(ctx, store.CopyRequest{FromChannelID: ch.ID, ToChannelID: other.ID, Files: []store.FileRef{ref}})
+	if !store.IsConflict(err) || !strings.Contains(err.Error(), "col_lide-1.0.0-py3-none-any.whl") {
+		t.Errorf("copy onto other bytes under another spelling: %v; want a conflict naming the stored file", err)
+	}
+	if snap, err := s.PyPIProjectFiles(ctx, other.ID, "col-lide"); err != nil || len(snap.Files) != 1 || snap.Files[0].SHA256 != pypiFile(other, "col-lide", "1.0", "x", "c").SHA256 {
+		t.Errorf("after the refused copy: %+v, %v", snap.Files, err)
+	}
+}
+
+// testConcurrentLookalikes: spellings of one distribution uploaded at once with different
+// bytes: the database lets one win, the others are conflicts.
+func testConcurrentLookalikes(t *testing.T, s store.Store) {
+	ch := mustChannel(t, s, "acme")
+	spellings := []string{"Col_Lide-1.0-py3-none-any.whl", "col_lide-1.0-py3-none-any.whl", "col.lide-1.0-py3-none-any.whl", "COL__lide-1.0-py3-none-any.whl",
+		"col.lide-1.0.0-py3-none-any.whl", "Col.Lide-v1.0-py3-none-any.whl", "cOl_LiDe-1.0-py3-none-any.whl", "col_lide-01-py3-none-any.whl"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(spellings))
+	created := make([]bool, len(spellings))
+	for i, fn := range spellings {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, created[i], errs[i] = s.AddFile(t.Context(), pypiFile(ch, "col-lide", "1.0", fn, fn))
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil && created[i]:
+			wins++
+		case !store.IsConflict(err):
+			t.Errorf("%s: created %v, %v; want created or a conflict", spellings[i], created[i], err)
+		}
+	}
+	snap, err := s.PyPIProjectFiles(t.Context(), ch.ID, "col-lide")
+	if wins != 1 || err != nil || len(snap.Files) != 1 {
+		t.Errorf("%d uploads won, the page lists %d files (%v); want one", wins, len(snap.Files), err)
 	}
 }

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"AccessEpoch", testAccessEpoch},
 		{"PyPI", testPyPI},
+		{"PyPILookalikes", testPyPILookalikes},
+		{"ConcurrentPyPILookalikes", testConcurrentLookalikes},
 		{"DeleteChannel", testDeleteChannel},
 		{"Sessions", testSessions},
 		{"Settings", testSettings},
