@@ -66,6 +66,9 @@ func (o *authOpts) action(cmd *cobra.Command, args []string) (string, []string, 
 	}
 	switch len(chosen) {
 	case 0:
+		if len(args) > 0 && len(cmd.SuggestionsFor(args[0])) > 0 {
+			return "", nil, unknownCommand(cmd, args[0]) // wharf auth lgin: a subcommand mistyped
+		}
 		return "", nil, fmt.Errorf("say what to do with one of %s (see wharf auth --help)", authActions)
 	case 1:
 	default:
