@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/client"
 )
 
@@ -117,9 +118,28 @@ func (o *authOpts) action(cmd *cobra.Command, args []string) (string, []string, 
 	return action, names, nil
 }
 
+// checkScopes refuses a scope name that is not one before anything is sent, with the one it
+// most likely meant.
+func checkScopes(scopes []string) error {
+	for _, sc := range scopes {
+		if access.KnownScope(sc) {
+			continue
+		}
+		msg := fmt.Sprintf("--scopes: unknown scope %q", sc)
+		if near := access.NearestScope(sc); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		return errors.New(msg + " wharf auth --list-scopes lists them")
+	}
+	return nil
+}
+
 // newToken is the request --create makes.
 func (o *authOpts) newToken() (client.NewToken, error) {
 	req := client.NewToken{Name: strings.TrimSpace(o.name), Description: o.description, Expires: o.expires, Strength: o.strength, Org: o.org, Scopes: splitScopes(o.scopes)}
+	if err := checkScopes(req.Scopes); err != nil {
+		return req, err
+	}
 	for _, r := range o.resources {
 		res, err := parseTokenResource(r)
 		if err != nil {
@@ -270,6 +290,7 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 			return nil
 		},
 	}
+	cmd.SuggestionsMinimumDistance = 2 // wharf auth lgin: did you mean login?
 	addRemoteFlags(cmd, &r)
 	f := cmd.Flags()
 	f.BoolVarP(&o.create, authCreate, "c", false, "create a token; its secret is printed once")

@@ -132,6 +132,9 @@ Logging in again to the same site makes a new token and revokes the one it repla
 
 func (o *loginOpts) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if err := checkScopes(splitScopes(o.scopes)); err != nil { // before the password is asked for
+		return err
+	}
 	st, err := openStore(cmd)
 	if err != nil {
 		return err
