@@ -165,6 +165,10 @@ func TestCondaSendsEachChannelItsOwnToken(t *testing.T) {
 	if _, _, err := loginRun(t, "", "auth", "login", server+"/conda/acme/sub", "--token", labs); err == nil || !strings.Contains(err.Error(), "subchannel") {
 		t.Errorf("auth login of a subchannel: %v", err)
 	}
+	// So is a token conda would cut short in a URL.
+	if _, _, err := loginRun(t, "", "auth", "login", server+"/conda/acme", "--token", "abc_def.ghi"); err == nil || !strings.Contains(err.Error(), "conda reads a token") {
+		t.Errorf("auth login with a token conda cannot put in a URL: %v", err)
+	}
 	checkConda(t, "after a refused auth login", tokenDir, wants(acme, labs))
 
 	run("auth", "logout", server+"/conda/acme")

@@ -207,6 +207,9 @@ WHARF_PASSWORD. Credentials or a /t/TOKEN segment in CHANNEL_URL are not part of
 				if strings.Contains(condaChannel, "/") {
 					return errCondaSubchannel(condaServer, condaChannel)
 				}
+				if clientconfig.CondaURLToken("/t/"+c.Secret) != c.Secret {
+					return errors.New("--token: conda reads a token in a URL only up to its first character other than a letter, a digit or -, and this one has others: use a Wharf token (wrfs-… or wrfr-…)")
+				}
 				env, err := clientEnv()
 				if err != nil {
 					return err
@@ -315,6 +318,7 @@ server's token for it (a token made on the server stays valid there: revoke it w
 				if _, err := planCustomChannels(&rc, condaServer, nil, []string{condaChannel}, false); err != nil {
 					return err
 				}
+				rc.RemovedIfEmpty("") // nothing left: as before auth login made it
 				if rc.Changed() {
 					changes = append(changes, rc)
 				}

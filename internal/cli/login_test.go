@@ -25,6 +25,7 @@ func loginStore(t *testing.T) *credentials.Store {
 		t.Skip("XDG_CONFIG_HOME is read on Linux")
 	}
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir()) // wharf auth login writes ~/.condarc
 	t.Setenv(credentials.EnvSecretStore, credentials.InFile)
 	for _, k := range []string{"WHARF_SERVER", "WHARF_USERNAME", "WHARF_PASSWORD", "WHARF_TOKEN", "WHARF_SITE"} {
 		t.Setenv(k, "")
@@ -297,6 +298,10 @@ func TestAuthLoginTakesTheTokenThreeWays(t *testing.T) {
 			}
 			if _, _, err := loginRun(t, "", "auth", "logout", ch); err != nil {
 				t.Fatal(err)
+			}
+			// auth login gave conda the token in a ~/.condarc of its own; logout took it away.
+			if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".condarc")); !os.IsNotExist(err) {
+				t.Errorf("after login and logout, ~/.condarc is there (%v)", err)
 			}
 		})
 	}
