@@ -2,15 +2,12 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
 
 	"github.com/wharfhq/wharf/internal/cli"
 )
 
 func main() {
-	if err := cli.Root().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "wharf:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Execute(context.Background(), cli.Root(), os.Args[1:]))
 }

@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -306,4 +307,55 @@ func covered(name string, parents []string) bool {
 		}
 	}
 	return true
+}
+
+// NearestScope is the scope name a mistyped name most likely meant, for a "did you mean": the
+// known name at the smallest edit distance (case ignored; two letters swapped count as one
+// edit), when that distance is small enough for a typo (at most 1 for names of up to 4
+// letters, 2 up to 8, else 3). "" when name is a scope, or nothing is that close.
+func NearestScope(name string) string {
+	if KnownScope(name) {
+		return ""
+	}
+	n := strings.ToLower(name)
+	limit := 3
+	switch {
+	case len(n) <= 4:
+		limit = 1
+	case len(n) <= 8:
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, s := range ScopeNames() { // sorted: ties go to the first
+		if d := editDistance(n, strings.ToLower(s)); d < bestD {
+			best, bestD = s, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b, by bytes: insertions,
+// deletions, substitutions and swaps of two neighbours each count one.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

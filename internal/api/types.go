@@ -155,3 +155,12 @@ func ParseLifetime(s string) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// VersionInfo is GET /api/v1/version: which Wharf answers. Version is "devel" for a build
+// that is not a release; Commit is empty when the build did not record it.
+type VersionInfo struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Modified bool   `json:"modified,omitempty"` // built from a checkout with uncommitted changes
+	Go       string `json:"go"`
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/client"
 )
 
@@ -66,6 +67,9 @@ func (o *authOpts) action(cmd *cobra.Command, args []string) (string, []string, 
 	}
 	switch len(chosen) {
 	case 0:
+		if len(args) > 0 && len(cmd.SuggestionsFor(args[0])) > 0 {
+			return "", nil, unknownCommand(cmd, args[0]) // wharf auth lgin: a subcommand mistyped
+		}
 		return "", nil, fmt.Errorf("say what to do with one of %s (see wharf auth --help)", authActions)
 	case 1:
 	default:
@@ -114,9 +118,28 @@ func (o *authOpts) action(cmd *cobra.Command, args []string) (string, []string, 
 	return action, names, nil
 }
 
+// checkScopes refuses a scope name that is not one before anything is sent, with the one it
+// most likely meant.
+func checkScopes(scopes []string) error {
+	for _, sc := range scopes {
+		if access.KnownScope(sc) {
+			continue
+		}
+		msg := fmt.Sprintf("--scopes: unknown scope %q", sc)
+		if near := access.NearestScope(sc); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		return errors.New(msg + " wharf auth --list-scopes lists them")
+	}
+	return nil
+}
+
 // newToken is the request --create makes.
 func (o *authOpts) newToken() (client.NewToken, error) {
 	req := client.NewToken{Name: strings.TrimSpace(o.name), Description: o.description, Expires: o.expires, Strength: o.strength, Org: o.org, Scopes: splitScopes(o.scopes)}
+	if err := checkScopes(req.Scopes); err != nil {
+		return req, err
+	}
 	for _, r := range o.resources {
 		res, err := parseTokenResource(r)
 		if err != nil {
@@ -216,8 +239,9 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 				if toks == nil {
 					toks = []client.TokenInfo{} // --json: [], not null
 				}
+				now := time.Now()
 				return printList(cmd, r.asJSON, toks, "ID\tNAME\tOWNER\tKIND\tMAY\tSTRENGTH\tEXPIRES\tLAST USED", func(t client.TokenInfo) []string {
-					return []string{fmt.Sprint(t.ID), t.Name, t.Owner, t.Kind, tokenReach(t), t.Strength, day(t.ExpiresAt), lastUsed(t)}
+					return []string{fmt.Sprint(t.ID), t.Name, t.Owner, t.Kind, t.Allowance(), t.Strength, expires(t, now), lastUsed(t)}
 				})
 			case authInfo:
 				if c.Token == "" {
@@ -267,6 +291,7 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 			return nil
 		},
 	}
+	cmd.SuggestionsMinimumDistance = 2 // wharf auth lgin: did you mean login?
 	addRemoteFlags(cmd, &r)
 	f := cmd.Flags()
 	f.BoolVarP(&o.create, authCreate, "c", false, "create a token; its secret is printed once")
@@ -370,19 +395,12 @@ func (s *secretFile) abandon() {
 	}
 }
 
-// tokenReach says in a few words what a token may do.
-func tokenReach(t client.TokenInfo) string {
-	var parts []string
-	if len(t.Scopes) > 0 {
-		parts = append(parts, strings.Join(t.Scopes, " "))
+// expires is a token's expiry day, marked when it is past (as the web's token list does).
+func expires(t client.TokenInfo, now time.Time) string {
+	if t.IsExpired(now) {
+		return day(t.ExpiresAt) + " (expired)"
 	}
-	for _, r := range t.Resources {
-		parts = append(parts, r.Channel+":"+r.Level)
-	}
-	if len(parts) == 0 {
-		return "all its owner may"
-	}
-	return strings.Join(parts, ", ")
+	return day(t.ExpiresAt)
 }
 
 func tokenSummary(t client.TokenInfo) string {
@@ -390,7 +408,7 @@ func tokenSummary(t client.TokenInfo) string {
 	if t.Org {
 		owner = "organization " + t.Owner
 	}
-	return fmt.Sprintf("id %d, of %s, may: %s, expires %s", t.ID, owner, tokenReach(t), day(t.ExpiresAt))
+	return fmt.Sprintf("id %d, of %s, may: %s, expires %s", t.ID, owner, t.Allowance(), expires(t, time.Now()))
 }
 
 func printTokenInfo(cmd *cobra.Command, t client.TokenInfo) {
@@ -405,6 +423,7 @@ func printTokenInfo(cmd *cobra.Command, t client.TokenInfo) {
 	}
 	say(cmd, "owner:       %s", owner)
 	say(cmd, "kind:        %s", t.Kind)
+	say(cmd, "may:         %s", t.Allowance())
 	if len(t.Scopes) > 0 {
 		say(cmd, "scopes:      %s", strings.Join(t.Scopes, " "))
 	}
@@ -413,7 +432,11 @@ func printTokenInfo(cmd *cobra.Command, t client.TokenInfo) {
 	}
 	say(cmd, "strength:    %s", t.Strength)
 	say(cmd, "created:     %s", stamp(t.CreatedAt))
-	say(cmd, "expires:     %s", stamp(t.ExpiresAt))
+	exp := stamp(t.ExpiresAt)
+	if t.IsExpired(time.Now()) {
+		exp += " (expired)"
+	}
+	say(cmd, "expires:     %s", exp)
 	say(cmd, "last used:   %s", lastUsed(t))
 }
 

@@ -98,6 +98,16 @@ func TestAuthFlagsAreCheckedBeforeAnyRequest(t *testing.T) {
 		{[]string{"--edit", "", "--reissue"}, "--edit: name the token"},
 		{[]string{"--edit", "ci", "--rename", "x", "--out", "f"}, "--out is where the new secret of --reissue goes"},
 		{[]string{"--list", "stray"}, `unexpected argument "stray"`},
+		{[]string{"--create", "--name", "ci", "--scopes", "repos conda:donwload"}, `unknown scope "conda:donwload"; did you mean "conda:download"? wharf auth --list-scopes lists them`},
+		{[]string{"--create", "--name", "ci", "--scopes", "deploy"}, `unknown scope "deploy" wharf auth --list-scopes`},
+		{[]string{"lgin"}, "unknown command \"lgin\" for \"auth\"\n\nDid you mean this?\n\tlogin"},
+	}
+	// wharf login checks its scopes before it asks for the password.
+	fakeLogin := newFakeServer(t, nil)
+	loginStore(t)
+	if _, _, err := loginRun(t, "pw\n", "login", "--server", fakeLogin.URL, "-u", "alice", "--password-stdin", "--scopes", "repo api"); err == nil ||
+		!strings.Contains(err.Error(), `unknown scope "repo"; did you mean "repos"?`) || len(fakeLogin.requests) != 0 {
+		t.Errorf("wharf login --scopes 'repo api': %v, %d requests", err, len(fakeLogin.requests))
 	}
 	fake := newFakeServer(t, nil)
 	for _, c := range cases {

@@ -132,6 +132,9 @@ Logging in again to the same site makes a new token and revokes the one it repla
 
 func (o *loginOpts) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if err := checkScopes(splitScopes(o.scopes)); err != nil { // before the password is asked for
+		return err
+	}
 	st, err := openStore(cmd)
 	if err != nil {
 		return err
@@ -383,7 +386,11 @@ server cannot revoke it (then wharf says so, with how to revoke it later, and ex
 				if !info.TokenExpires.IsZero() {
 					exp = " until " + info.TokenExpires.Local().Format(time.DateOnly)
 				}
-				return fmt.Errorf("token %s (id %d) is forgotten here, but the server did not revoke it (%v): it keeps working%s; revoke it with wharf auth --remove %d --server %s -u %s", info.TokenName, info.TokenID, revokeErr, exp, info.TokenID, info.Server, cmp.Or(info.Username, "NAME"))
+				err := fmt.Errorf("token %s (id %d) is forgotten here, but the server did not revoke it (%v): it keeps working%s; revoke it with wharf auth --remove %d --server %s -u %s", info.TokenName, info.TokenID, revokeErr, exp, info.TokenID, info.Server, cmp.Or(info.Username, "NAME"))
+				if asJSON {
+					return &shownError{err} // the answer printed says so, in revoke_error
+				}
+				return err
 			}
 			return nil
 		},

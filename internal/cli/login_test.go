@@ -25,6 +25,7 @@ func loginStore(t *testing.T) *credentials.Store {
 		t.Skip("XDG_CONFIG_HOME is read on Linux")
 	}
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir()) // wharf auth login writes ~/.condarc
 	t.Setenv(credentials.EnvSecretStore, credentials.InFile)
 	for _, k := range []string{"WHARF_SERVER", "WHARF_USERNAME", "WHARF_PASSWORD", "WHARF_TOKEN", "WHARF_SITE"} {
 		t.Setenv(k, "")
@@ -298,6 +299,10 @@ func TestAuthLoginTakesTheTokenThreeWays(t *testing.T) {
 			if _, _, err := loginRun(t, "", "auth", "logout", ch); err != nil {
 				t.Fatal(err)
 			}
+			// auth login gave conda the token in a ~/.condarc of its own; logout took it away.
+			if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".condarc")); !os.IsNotExist(err) {
+				t.Errorf("after login and logout, ~/.condarc is there (%v)", err)
+			}
 		})
 	}
 	for _, args := range [][]string{
@@ -323,8 +328,9 @@ func TestAuthLoginTakesTheTokenThreeWays(t *testing.T) {
 	}
 }
 
-// wharf setup uses the token wharf auth login kept for the channel it is given, when nothing
-// else (--token, WHARF_TOKEN, a stored site) gives one.
+// wharf setup pip uses the token wharf auth login kept for the channel it is given, when
+// nothing else (--token, WHARF_TOKEN, a stored site) gives one; setup conda gives conda each
+// kept token for its own channel, never as the server's token.
 func TestSetupUsesTheTokenKeptForTheChannel(t *testing.T) {
 	loginStore(t)
 	home := t.TempDir()
@@ -341,6 +347,17 @@ func TestSetupUsesTheTokenKeptForTheChannel(t *testing.T) {
 	}))
 	defer hs.Close()
 
+	// A channel with nothing kept: setup says how to keep a token; a password is not a token.
+	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "wharf auth login") {
+		t.Errorf("setup of a channel with nothing kept: %v", err)
+	}
+	if _, _, err := loginRun(t, "pw\n", "auth", "login", hs.URL+"/conda/beta", "--basic", "-u", "bob", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "no token") || strings.Contains(err.Error(), "pw") {
+		t.Errorf("setup of a channel with a password kept: %v", err)
+	}
+
 	if _, _, err := loginRun(t, "", "auth", "login", hs.URL+"/conda/acme", "--token", tok); err != nil {
 		t.Fatal(err)
 	}
@@ -352,11 +369,15 @@ func TestSetupUsesTheTokenKeptForTheChannel(t *testing.T) {
 		t.Error("setup printed the token")
 	}
 	tokenFile := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "binstar", clientconfig.CondaTokenFile(clientconfig.CondaTokenURL(hs.URL)))
-	if b, err := os.ReadFile(tokenFile); err != nil || string(b) != tok {
-		t.Errorf("conda's token file: %v; want the kept token", err)
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("conda's token file for the server: %v; want none (acme's token is acme's alone)", err)
 	}
-	if len(sent) != 1 || sent[0] != "token "+tok {
-		t.Errorf("setup checked the token %d times, with the kept one: %v", len(sent), len(sent) == 1 && sent[0] == "token "+tok)
+	rc, _ := os.ReadFile(filepath.Join(home, ".condarc"))
+	if want := "custom_channels:\n  acme: " + hs.URL + "/t/" + tok + "/conda\nchannel_alias: " + hs.URL + "/conda\nchannels:\n  - acme/dev\n  - defaults\n"; string(rc) != want {
+		t.Errorf(".condarc =\n%s\nwant\n%s", rc, want)
+	}
+	if len(sent) != 0 {
+		t.Errorf("setup sent %d requests; the kept tokens are not checked", len(sent))
 	}
 
 	// pip reads SERVER/pypi/CHANNEL/simple/: a token kept for the channel's URL serves it.
@@ -369,15 +390,7 @@ func TestSetupUsesTheTokenKeptForTheChannel(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "pip", "pip.conf")); !strings.Contains(string(b), "__token__:"+tok+"@") {
 		t.Error("pip.conf lacks the kept token")
 	}
-
-	// A channel with nothing kept: setup says how to keep a token; a password is not a token.
-	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "wharf auth login") {
-		t.Errorf("setup of a channel with nothing kept: %v", err)
-	}
-	if _, _, err := loginRun(t, "pw\n", "auth", "login", hs.URL+"/conda/beta", "--basic", "-u", "bob", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := loginRun(t, "", "setup", "conda", "beta", "--server", hs.URL); err == nil || !strings.Contains(err.Error(), "username and password") || strings.Contains(err.Error(), "pw") {
-		t.Errorf("setup of a channel with a password kept: %v", err)
+	if len(sent) != 1 || sent[0] != "token "+tok {
+		t.Errorf("setup pip checked the token %d times, with the kept one: %v", len(sent), len(sent) == 1 && sent[0] == "token "+tok)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/wharfhq/wharf/internal/mail"
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/version"
 )
 
 // Root is the wharf command.
@@ -34,10 +35,14 @@ func Root() *cobra.Command {
 		Short:         "Wharf: a private conda and PyPI package server",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n") // wharf --version prints what wharf version does
 	root.AddCommand(serveCmd(), adminCmd(), channelCmd(), uploadCmd(), yankCmd(true), yankCmd(false), fileCmd(), labelCmd(), copyCmd(false), copyCmd(true),
 		signupCmd(), accountCmd(), passwordCmd(), whoamiCmd(), userCmd(), inviteCmd(), orgCmd(), groupCmd(), packageCmd(), authCmd(), setupCmd())
-	root.AddCommand(loginCmd(), logoutCmd(), siteCmd())
+	root.AddCommand(loginCmd(), logoutCmd(), siteCmd(), versionCmd())
+	root.InitDefaultCompletionCmd() // now, so that the next line sees it
+	refuseUnknownSubcommands(root)
 	return root
 }
 

@@ -22,6 +22,10 @@ type setupOpts struct {
 	server, token, site string
 	dryRun, remove      bool
 	asJSON              bool
+
+	// tokenOptional: the command can do without a login-wide token (conda, with the tokens
+	// wharf auth login kept for its channels); the plan then says when there is none at all.
+	tokenOptional bool
 }
 
 func addSetupFlags(cmd *cobra.Command, o *setupOpts) {
@@ -80,8 +84,11 @@ func (o *setupOpts) resolve(ctx context.Context, needToken bool, keptPath string
 			return t, err
 		}
 	}
+	if t.token == "" && o.tokenOptional {
+		return t, nil
+	}
 	if t.token == "" {
-		return t, fmt.Errorf("no token for %s: log in with wharf login, or give --token TOKEN (or a file holding it) or WHARF_TOKEN, or keep one for the channel with wharf auth login CHANNEL_URL --token; make one with wharf auth --create --name NAME --scopes …", ep.Server)
+		return t, errNoToken(ep.Server)
 	}
 	c := client.New(ep.Server, "", "")
 	c.Token = t.token
@@ -96,6 +103,10 @@ func (o *setupOpts) resolve(ctx context.Context, needToken bool, keptPath string
 		t.owner = info.Owner
 	}
 	return t, nil
+}
+
+func errNoToken(server string) error {
+	return fmt.Errorf("no token for %s: log in with wharf login, or give --token TOKEN (or a file holding it) or WHARF_TOKEN, or keep one for the channel with wharf auth login CHANNEL_URL --token; make one with wharf auth --create --name NAME --scopes …", server)
 }
 
 // channelToken is the token wharf auth login kept for a channel URL or the nearest URL above
@@ -130,7 +141,9 @@ func keptPath(client string, args []string) string {
 	channel := strings.Trim(args[0], "/")
 	switch client {
 	case "conda":
-		return "conda/" + channel
+		// conda gets each kept token for its own channel (custom_channels), never as the
+		// server's token: see conda_tokens.go.
+		return ""
 	case "pip":
 		return "pypi/" + channel + "/simple"
 	}

@@ -11,18 +11,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/internal/clientconfig"
+	"github.com/wharfhq/wharf/internal/credentials"
 )
 
 func setupCondaCmd() *cobra.Command {
-	var o setupOpts
+	o := setupOpts{tokenOptional: true}
 	return setupClientCmd(&cobra.Command{
 		Use:   "conda [CHANNEL…] [--server URL --token TOKEN] [--dry-run] [--remove]",
 		Short: "Make `conda install -c CHANNEL` use the server, with the token",
 		Long: `Write the token file conda reads for the server's conda URL (SERVER/conda/), and set
 channel_alias: SERVER/conda in ~/.condarc, so that conda install -c CHANNEL reads the
 server's channel with the token. The channels named are put first in channels: (with
-defaults after them when the file had no channels). --remove deletes the token file, the
-channel_alias (when it is the server's) and the channels named.`,
+defaults after them when the file had no channels). Each token wharf auth login kept for a
+channel of the server goes to ~/.condarc as custom_channels NAME: SERVER/t/TOKEN/conda (the
+file is then made 0600), so that conda sends it for that channel, and the server's token for
+the others. Without a token of its own (no wharf login, --token or WHARF_TOKEN), setup writes
+only those. --remove deletes the token file, the channel_alias (when it is the server's), the
+channels named and the server's custom_channels entries.`,
 	}, &o, "conda",
 		func(args []string, t setupTarget, env clientconfig.Env, res *setupResult) ([]clientconfig.Change, error) {
 			channels := make([]string, len(args))
@@ -31,17 +36,40 @@ channel_alias (when it is the server's) and the channels named.`,
 			}
 			alias := clientconfig.CondaChannelAlias(t.server)
 			tokenURL := clientconfig.CondaTokenURL(t.server)
-
-			tok, err := plannedFile(filepath.Join(env.CondaTokenDir(), clientconfig.CondaTokenFile(tokenURL)), true)
+			st, err := credentials.Open(credentials.Options{})
 			if err != nil {
 				return nil, err
 			}
-			tok.Backup = false // conda's own token file: replaced, never copied about
-			tok.Keys = []string{"token for " + tokenURL}
-			if o.remove {
-				tok.Delete = true
-			} else {
-				tok.New, tok.Secret = []byte(t.token), t.token // raw: conda reads the file as is
+			kept, err := keptCondaTokens(st, t.server)
+			if err != nil {
+				return nil, err
+			}
+			if t.token == "" && len(kept) == 0 && !o.remove {
+				return nil, errNoToken(t.server)
+			}
+
+			var changes []clientconfig.Change
+			switch stale, channel, isStale, err := staleServerTokenFile(env, t.server, kept); {
+			case err != nil:
+				return nil, err
+			case o.remove || t.token != "":
+				tok, err := plannedFile(filepath.Join(env.CondaTokenDir(), clientconfig.CondaTokenFile(tokenURL)), true)
+				if err != nil {
+					return nil, err
+				}
+				tok.Backup = false // conda's own token file: replaced, never copied about
+				tok.Keys = []string{"token for " + tokenURL}
+				if o.remove {
+					tok.Delete = true
+				} else {
+					tok.New, tok.Secret = []byte(t.token), t.token // raw: conda reads the file as is
+				}
+				changes = append(changes, tok)
+			case isStale:
+				// Written by an older wharf setup conda from the token kept for channel; conda
+				// sent it to every channel of the server. It now goes to that channel alone.
+				stale.Keys = []string{"token for " + tokenURL + " removed: it held the token kept for " + channel + ", which now serves that channel alone"}
+				changes = append(changes, stale)
 			}
 
 			rc, err := plannedFile(env.Condarc(), false)
@@ -64,6 +92,9 @@ channel_alias (when it is the server's) and the channels named.`,
 						rc.Keys = append(rc.Keys, "channels -"+c)
 					}
 				}
+				if _, err := planCustomChannels(&rc, t.server, nil, nil, true); err != nil {
+					return nil, err
+				}
 				rc.RemovedIfEmpty("") // its Keys are above
 			} else {
 				if rc.New, err = clientconfig.EditCondarc(rc.Old, alias, channels); err != nil {
@@ -72,7 +103,7 @@ channel_alias (when it is the server's) and the channels named.`,
 				if strings.TrimRight(oldAlias, "/") != alias {
 					rc.Keys = append(rc.Keys, "channel_alias: "+alias)
 					if oldAlias != "" {
-						res.warn(fmt.Sprintf("channel_alias was %s; channels named without a URL now come from %s", oldAlias, alias))
+						res.warn(fmt.Sprintf("channel_alias was %s; channels named without a URL now come from %s", redactURLToken(oldAlias), alias))
 					}
 				}
 				for _, c := range channels {
@@ -80,10 +111,16 @@ channel_alias (when it is the server's) and the channels named.`,
 						rc.Keys = append(rc.Keys, "channels +"+c)
 					}
 				}
+				warnings, err := planCustomChannels(&rc, t.server, kept, nil, false)
+				if err != nil {
+					return nil, err
+				}
+				res.Warnings = append(res.Warnings, warnings...)
 				if _, now, err := clientconfig.CondarcValues(rc.New); err == nil {
 					var others []string
 					for _, c := range now {
-						if c != "defaults" && !slices.Contains(channels, c) && !strings.Contains(c, "://") && !strings.HasPrefix(c, "/") {
+						if c != "defaults" && !slices.Contains(channels, c) && !strings.Contains(c, "://") && !strings.HasPrefix(c, "/") &&
+							!slices.ContainsFunc(kept, func(k clientconfig.CondaCustomChannel) bool { return k.Name == c }) {
 							others = append(others, c)
 						}
 					}
@@ -92,16 +129,30 @@ channel_alias (when it is the server's) and the channels named.`,
 							alias, strings.Join(others, ", "), alias, others[0]))
 					}
 				}
+				if t.token != "" {
+					res.Warnings = append(res.Warnings, condaTokenFileWarnings(env, t.server)...)
+				}
 			}
+			changes = append(changes, rc)
+			name := "CHANNEL"
 			if len(channels) > 0 {
-				res.Next = fmt.Sprintf("conda install -c %s PACKAGE now reads %s/%s with the token", channels[0], alias, channels[0])
-			} else {
-				res.Next = fmt.Sprintf("conda install -c CHANNEL PACKAGE now reads %s/CHANNEL with the token", alias)
+				name = channels[0]
 			}
-			if o.remove {
-				res.Next = ""
+			switch {
+			case o.remove:
+			case t.token == "":
+				names := make([]string, len(kept))
+				for i, k := range kept {
+					names[i] = k.Name
+				}
+				res.Next = fmt.Sprintf("conda install -c %s PACKAGE now reads %s/%s with the token kept for it (other channels of the server without a token: wharf login, or --token, gives them one)", names[0], alias, names[0])
+			default:
+				res.Next = fmt.Sprintf("conda install -c %s PACKAGE now reads %s/%s with the token", name, alias, name)
+				if slices.ContainsFunc(kept, func(k clientconfig.CondaCustomChannel) bool { return k.Name == name }) {
+					res.Next = fmt.Sprintf("conda install -c %s PACKAGE now reads %s/%s with the token wharf auth login kept for it", name, alias, name)
+				}
 			}
-			return []clientconfig.Change{tok, rc}, nil
+			return changes, nil
 		})
 }
 

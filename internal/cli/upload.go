@@ -96,7 +96,11 @@ func uploadCmd() *cobra.Command {
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("%d of %d uploads failed", failed, len(args))
+				err := fmt.Errorf("%d of %d uploads failed", failed, len(args))
+				if r.asJSON {
+					return &shownError{err} // each failure is in the answer, with its error
+				}
+				return err
 			}
 			return nil
 		})

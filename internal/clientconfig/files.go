@@ -214,13 +214,14 @@ func WriteAtomic(path string, data []byte, mode fs.FileMode) error {
 }
 
 // Diff shows the change line by line ("-" old, "+" new, two lines of context), the secret
-// replaced by <token>.
+// and any /t/TOKEN in a URL replaced by <token>.
 func Diff(c Change) string {
 	redact := func(b []byte) []string {
 		s := string(b)
 		if c.Secret != "" {
 			s = strings.ReplaceAll(s, c.Secret, "<token>")
 		}
+		s = anacondaToken.ReplaceAllString(s, "/t/<token>")
 		if s == "" {
 			return nil
 		}

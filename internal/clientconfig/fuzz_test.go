@@ -47,3 +47,29 @@ func FuzzINIAndNetrc(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEditCondarcCustomChannels: whatever the file, the editor does not panic, and an edit it
+// makes reads back as asked.
+func FuzzEditCondarcCustomChannels(f *testing.F) {
+	for _, s := range []string{"", "custom_channels:\n  a: b\n", "custom_channels: {a: b} # c\n", "custom_channels:\nx: 1\n", "custom_channels: [a]\n", "{x: 1}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		acme := CondaCustomChannel{"acme", "http://h/t/" + tok + "/conda"}
+		out, err := EditCondarcCustomChannels([]byte(in), []CondaCustomChannel{acme}, nil)
+		if err != nil {
+			return
+		}
+		cc, err := CondarcCustomChannels(out)
+		if err != nil || !slices.Contains(cc, acme) {
+			t.Fatalf("EditCondarcCustomChannels(%q) = %q: %v, %v", in, out, cc, err)
+		}
+		back, err := EditCondarcCustomChannels(out, nil, []string{"acme"})
+		if err != nil {
+			t.Fatalf("removing acme from %q: %v", out, err)
+		}
+		if cc, _ := CondarcCustomChannels(back); slices.ContainsFunc(cc, func(c CondaCustomChannel) bool { return c.Name == "acme" }) {
+			t.Fatalf("acme still in %q", back)
+		}
+	})
+}

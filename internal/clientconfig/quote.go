@@ -80,3 +80,39 @@ func (t *text) delete(i, j int) {
 
 // blank reports whether a file holds nothing but white space.
 func blank(b []byte) bool { return strings.TrimSpace(string(b)) == "" }
+
+// UnquotePlus is Python's urllib.parse.unquote_plus(s): "+" is a space and %XX the byte XX; a
+// "%" not followed by two hex digits stays as it is. conda reads a token file's URL from its
+// name with it.
+func UnquotePlus(s string) string {
+	unhex := func(c byte) (byte, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', true
+		case c >= 'a' && c <= 'f':
+			return c - 'a' + 10, true
+		case c >= 'A' && c <= 'F':
+			return c - 'A' + 10, true
+		}
+		return 0, false
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s):
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

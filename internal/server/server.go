@@ -279,6 +279,7 @@ func (s *Server) routes() http.Handler {
 
 		// Access tokens.
 		{"GET", "/api/v1/scopes", access.Anyone, nil, s.apiScopes},
+		{"GET", "/api/v1/version", access.Anyone, nil, s.apiVersion},
 		{"POST", "/api/v1/tokens", access.TokenEdit, nil, s.apiCreateToken},
 		{"GET", "/api/v1/tokens", access.TokenView, nil, s.apiListTokens},
 		{"GET", "/api/v1/tokens/current", access.Anyone, nil, s.apiCurrentToken},

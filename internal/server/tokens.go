@@ -387,7 +387,7 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 	limits := &access.TokenLimits{Scopes: req.Scopes}
 	for _, sc := range req.Scopes {
 		if !access.KnownScope(sc) {
-			return "", api.TokenInfo{}, errBadRequest("unknown scope " + strconv.Quote(sc) + ": GET /api/v1/scopes lists them")
+			return "", api.TokenInfo{}, errUnknownScope(sc)
 		}
 	}
 	if len(req.Scopes) == 0 && len(req.Resources) == 0 {

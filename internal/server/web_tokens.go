@@ -265,7 +265,7 @@ func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request, c *call) err
 	s.setExpiryFields(r, c, &d.expiryFields)
 	add := func(list []api.TokenInfo) {
 		for _, ti := range list {
-			d.Tokens = append(d.Tokens, tokenRow{ti, !now.Before(ti.ExpiresAt)})
+			d.Tokens = append(d.Tokens, tokenRow{ti, ti.IsExpired(now)})
 		}
 	}
 	mine, err := s.listTokens(ctx, c.principal.UserID, 0, c.principal.Name)

@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/version"
 )
 
 //go:embed templates static
@@ -122,6 +124,8 @@ func (r *Renderer) funcs() template.FuncMap {
 			return t.UTC().Format("2006-01-02")
 		},
 		"join": strings.Join,
+		// version is the footer's "wharf 1.2.3 (commit …, go1.26.1)".
+		"version": version.String,
 		"has": func(list []string, s string) bool {
 			for _, x := range list {
 				if x == s {
