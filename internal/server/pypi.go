@@ -191,8 +191,8 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	if !access.CanRead(c.principal, pypiResource(c.channel, norm, page.private)) {
-		return &store.NotFoundError{Kind: "project", Name: norm}
+	if res := pypiResource(c.channel, norm, page.private); !access.CanRead(c.principal, res) {
+		return refuseRead(c.principal, res, &store.NotFoundError{Kind: "project", Name: norm})
 	}
 	a := page.html
 	etag := a.etag
@@ -239,8 +239,11 @@ func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	res := fileResource(c.channel, f)
-	if f.SHA256 != pp.sha256 || !access.CanRead(c.principal, res) {
+	if f.SHA256 != pp.sha256 {
 		return notFound
+	}
+	if !access.CanRead(c.principal, res) {
+		return refuseRead(c.principal, res, notFound)
 	}
 	shared := !res.Private && !res.PackagePrivate
 	if pp.kind == "metadata" {

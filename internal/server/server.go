@@ -493,6 +493,16 @@ func refuse(p access.Principal, action access.Action, res access.Resource) error
 	return errForbidden(whoMay(action, res))
 }
 
+// refuseRead answers a request for a package p may not read: refused (403) when only the
+// token's scopes stand in the way, since its owner may read it; else missing, in the words
+// of one that is not there.
+func refuseRead(p access.Principal, res access.Resource, missing error) error {
+	if access.KnowsPackage(p, res) {
+		return refuse(p, access.ArtifactDownload, res)
+	}
+	return missing
+}
+
 // whoMay says, for a refusal, who may do an action: what the caller can ask for.
 func whoMay(action access.Action, res access.Resource) string {
 	switch {
