@@ -200,53 +200,6 @@ func TestOrgTokensActForTheirOrg(t *testing.T) {
 	}
 }
 
-func TestNarrower(t *testing.T) {
-	parent := &access.TokenLimits{Scopes: []string{"conda", "api:read"}, Resources: map[int64]access.Level{1: access.Write}}
-	for _, c := range []struct {
-		child *access.TokenLimits
-		want  bool
-	}{
-		{&access.TokenLimits{Scopes: []string{"conda"}, Resources: map[int64]access.Level{1: access.Read}}, true},
-		{&access.TokenLimits{Scopes: []string{"conda", "api:read"}, Resources: map[int64]access.Level{1: access.Write}}, true},
-		{&access.TokenLimits{Scopes: []string{"all"}, Resources: map[int64]access.Level{1: access.Read}}, false},
-		{&access.TokenLimits{Scopes: []string{"conda"}, Resources: map[int64]access.Level{1: access.Manage}}, false},
-		{&access.TokenLimits{Scopes: []string{"conda"}, Resources: map[int64]access.Level{2: access.Read}}, false},
-		{&access.TokenLimits{Scopes: []string{"conda"}}, false},
-		{&access.TokenLimits{Resources: map[int64]access.Level{1: access.Read}}, false},
-		{nil, false},
-	} {
-		if got := access.Narrower(c.child, parent); got != c.want {
-			t.Errorf("Narrower(%+v) = %v, want %v", c.child, got, c.want)
-		}
-	}
-	// Scopes within the parent's by what they allow, not only by name: a login token with
-	// "repos api" may make a conda:download or pypi:upload token.
-	login := &access.TokenLimits{Scopes: []string{"repos", "api"}}
-	for _, s := range []string{"conda:download", "pypi:upload", "pypi:download", "conda", "api:read", "api:write", "user.token:view"} {
-		if !access.Narrower(&access.TokenLimits{Scopes: []string{s}}, login) {
-			t.Errorf("%s is not within repos+api", s)
-		}
-	}
-	for _, s := range []string{"all", "artifact:delete"} {
-		if s == "artifact:delete" {
-			// artifact:delete works on every surface; api covers only the API.
-			if access.Narrower(&access.TokenLimits{Scopes: []string{s}}, &access.TokenLimits{Scopes: []string{"repos"}}) {
-				t.Errorf("%s is within repos", s)
-			}
-			continue
-		}
-		if access.Narrower(&access.TokenLimits{Scopes: []string{s}}, login) {
-			t.Errorf("%s is within repos+api", s)
-		}
-	}
-	if access.Narrower(&access.TokenLimits{Scopes: []string{"conda"}}, &access.TokenLimits{Scopes: []string{"conda:download"}}) {
-		t.Error("conda (with upload) is within conda:download")
-	}
-	if !access.Narrower(nil, nil) {
-		t.Error("a password session may make any token")
-	}
-}
-
 func TestScopeTable(t *testing.T) {
 	names := access.ScopeNames()
 	for _, want := range []string{"all", "api", "api:read", "api:write", "api:modify-group", "conda", "conda:download", "pypi", "pypi:download", "pypi:upload", "repos",

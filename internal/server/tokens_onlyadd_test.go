@@ -23,7 +23,9 @@ var transports = []struct {
 	{"Authorization: Bearer", func(e *env, m, p, tok string, b []byte, h ...string) resp {
 		return e.do(m, p, "", b, append([]string{"Authorization", "Bearer " + tok}, h...)...)
 	}},
-	{"Basic __token__:T", func(e *env, m, p, tok string, b []byte, h ...string) resp { return e.do(m, p, "__token__:"+tok, b, h...) }},
+	{"Basic __token__:T", func(e *env, m, p, tok string, b []byte, h ...string) resp {
+		return e.do(m, p, "__token__:"+tok, b, h...)
+	}},
 	{"Basic T:x-auth-token", func(e *env, m, p, tok string, b []byte, h ...string) resp {
 		return e.do(m, p, tok+":x-auth-token", b, h...)
 	}},
