@@ -399,12 +399,9 @@ func (s *Server) ingestPyPI(ctx context.Context, c *call, filename string, tmp *
 	if norm := pypi.NormalizeName(dist.Name); c.pkg != "" && norm != c.pkg {
 		return store.File{}, false, errBadRequest(fmt.Sprintf("the distribution is for project %s, but the upload names %s", norm, c.pkg))
 	}
-	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
-		return store.File{}, false, err
-	}
 	rec, _ := json.Marshal(map[string]any{"name": dist.Name, "version": dist.Version, "summary": dist.Summary,
 		"requires_python": dist.RequiresPython, "metadata_version": dist.MetadataVersion, "filename": filename})
-	return s.store.AddFile(ctx, store.NewFile{
+	return s.publish(ctx, c, tmp, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "pypi", Package: pypi.NormalizeName(dist.Name), Subdir: store.PyPISubdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: dist.Version, Build: dist.Filename.Build, Record: rec,
 		CoreMetadata: dist.Metadata, RequiresPython: dist.RequiresPython, Labels: labels, UploaderID: c.principal.UserID,

@@ -210,6 +210,7 @@ type call struct {
 	pypi       pypiPath   // set by the PyPI resolvers
 	form       *pypiForm  // twine's form, read by resolvePyPIUpload
 	subdir     string     // the subdir an upload names
+	cred       credential // what identified the principal, asked again when an upload is published
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -409,7 +410,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				// credentials for this host cached, and sends them unasked.
 				p, r, err = s.identifySession(w, r)
 			} else {
-				p, err = s.identify(r)
+				p, c.cred, err = s.identifyCredential(r)
 			}
 			if err != nil {
 				return err

@@ -219,6 +219,26 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 	} else if err != nil {
 		return access.Principal{}, err
 	}
+	p, err := tokenPrincipal(ctx, t, now, func(ctx context.Context, id int64) (store.User, access.Grants, error) {
+		return s.userByID(ctx, id, wall)
+	}, func(ctx context.Context, id int64) (store.Org, error) {
+		return s.orgByID(ctx, id, wall)
+	})
+	if err != nil {
+		return access.Principal{}, err
+	}
+	s.ids.mu.Lock()
+	s.ids.used[t.ID] = now
+	s.ids.mu.Unlock()
+	noteToken(ctx, t.ID)
+	return p, nil
+}
+
+// tokenPrincipal is who a token acts as at now: its owner with what they hold (users and orgs
+// give them), limited by the token; an expired token, or one whose owner (or, for an
+// organization token, whose maker) may no longer use it, is refused.
+func tokenPrincipal(ctx context.Context, t store.Token, now time.Time, users func(context.Context, int64) (store.User, access.Grants, error),
+	orgs func(context.Context, int64) (store.Org, error)) (access.Principal, error) {
 	if !now.Before(t.ExpiresAt) {
 		return access.Principal{}, errUnauthorized("the token expired on " + t.ExpiresAt.Format(time.DateOnly) + ": extend it or make a new one")
 	}
@@ -228,32 +248,28 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		if t.CreatedBy == 0 {
 			return access.Principal{}, errUnauthorized("the organization token's maker is gone: an owner must make a new one")
 		}
-		maker, g, err := s.userByID(ctx, t.CreatedBy, wall)
+		maker, g, err := users(ctx, t.CreatedBy)
 		if err != nil {
 			return access.Principal{}, err
 		}
 		if maker.Disabled || g.OrgRoles[t.OwnerOrgID] != access.RoleOwner {
 			return access.Principal{}, errUnauthorized("the organization token's maker is no longer an owner of it: an owner must make a new one")
 		}
-		org, err := s.orgByID(ctx, t.OwnerOrgID, wall)
+		org, err := orgs(ctx, t.OwnerOrgID)
 		if err != nil {
 			return access.Principal{}, err
 		}
 		p.ActingOrg, p.Name = org.ID, org.Name
-	} else {
-		u, g, err := s.userByID(ctx, t.OwnerUserID, wall)
-		if err != nil {
-			return access.Principal{}, err
-		}
-		if u.Disabled {
-			return access.Principal{}, errUnauthorized("the token's account is disabled; ask an administrator")
-		}
-		p.UserID, p.Name, p.Admin, p.Grants = u.ID, u.Name, u.Admin, g
+		return p, nil
 	}
-	s.ids.mu.Lock()
-	s.ids.used[t.ID] = now
-	s.ids.mu.Unlock()
-	noteToken(ctx, t.ID)
+	u, g, err := users(ctx, t.OwnerUserID)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	if u.Disabled {
+		return access.Principal{}, errUnauthorized("the token's account is disabled; ask an administrator")
+	}
+	p.UserID, p.Name, p.Admin, p.Grants = u.ID, u.Name, u.Admin, g
 	return p, nil
 }
 
