@@ -176,6 +176,32 @@ func TestLimitedTokenOnlyAdds(t *testing.T) {
 		t.Errorf("labels through the token %v, anonymous %v: the token reads nothing private of acme", labels, anonLabels)
 	}
 
+	// What the token may not see is refused in the words of what does not exist: nothing
+	// tells a private channel or package from a missing one.
+	scrub := func(b []byte, names ...string) string {
+		out := string(scrubID(b))
+		for _, n := range names {
+			out = strings.ReplaceAll(out, n, "NAME")
+		}
+		return out
+	}
+	for _, p := range [][2]string{
+		{"/api/v1/channels/acme-private", "/api/v1/channels/no-such"},
+		{"/conda/acme-private/noarch/repodata.json", "/conda/no-such/noarch/repodata.json"},
+		{"/pypi/acme-private/simple/", "/pypi/no-such/simple/"},
+		{"/api/v1/channels/acme/files/noarch/secret-1.0-0.conda", "/api/v1/channels/acme/files/noarch/nothing-1.0-0.conda"},
+		{"/conda/acme/noarch/secret-1.0-0.conda", "/conda/acme/noarch/nothing-1.0-0.conda"},
+		{"/pypi/acme/simple/hidden-lib/", "/pypi/acme/simple/no-such-lib/"},
+	} {
+		for _, tr := range transports {
+			hidden, missing := tr.send(e, "GET", p[0], tok, nil), tr.send(e, "GET", p[1], tok, nil)
+			if hidden.status != 404 || missing.status != 404 ||
+				scrub(hidden.body, "acme-private", "secret", "hidden-lib") != scrub(missing.body, "no-such-lib", "no-such", "nothing") {
+				t.Errorf("%s: %s answers %d %s, %s answers %d %s", tr.name, p[0], hidden.status, hidden.body, p[1], missing.status, missing.body)
+			}
+		}
+	}
+
 	// Refusals that stay refusals.
 	up := spec("new", "1.0", "0", "noarch", condatest.Conda)
 	upPath := "/api/v1/channels/acme/files/" + up.Filename()
