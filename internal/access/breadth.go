@@ -9,7 +9,7 @@ import "slices"
 var surfaceActions = map[string][]Action{
 	"conda": {ChannelView, ArtifactDownload},
 	"pypi":  {ChannelView, ArtifactDownload, ArtifactCreate},
-	"api":   Actions[1:], // all but Anyone, which no token limits
+	"api":   slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool { return a == Anyone }), // no token limits Anyone
 }
 
 // packageActions are the actions on one package, which the API asks with its kind.
@@ -62,10 +62,14 @@ func Compare(child, parent *TokenLimits, parentOf func(int64) int64) Breadth {
 	if parentOf == nil {
 		parentOf = func(int64) int64 { return 0 }
 	}
-	// "all" is everything, later versions' additions too: within nothing narrower, whatever
-	// the comparison of today's actions says.
-	if slices.Contains(child.Scopes, "all") && len(parent.Scopes) > 0 && !slices.Contains(parent.Scopes, "all") {
-		b.Actions, b.Scopes = append(b.Actions, "everything, with what later versions add"), append(b.Scopes, "all")
+	// "all" (or no limit at all) is everything, later versions' additions too: within
+	// nothing narrower, whatever the comparison of today's actions says.
+	childAll := slices.Contains(child.Scopes, "all") || len(child.Scopes) == 0 && child.Resources == nil
+	if childAll && len(parent.Scopes) > 0 && !slices.Contains(parent.Scopes, "all") {
+		b.Actions = append(b.Actions, "everything, with what later versions add")
+		if len(child.Scopes) > 0 {
+			b.Scopes = append(b.Scopes, "all")
+		}
 	}
 	eachPoint(child, parent, parentOf, func(a Action, r Resource) {
 		if !child.allows(a, r) || parent.allows(a, r) {

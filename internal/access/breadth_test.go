@@ -87,6 +87,7 @@ func TestCompare(t *testing.T) {
 
 		// No token: a password or a session makes anything.
 		{"anything from a password", scopes("all"), nil, want{}},
+		{"no limits at all from a login: all", &access.TokenLimits{}, login, want{wider: true, scopes: nil, action: "everything"}},
 	} {
 		b := access.Compare(c.child, c.parent, parents)
 		w := c.want
