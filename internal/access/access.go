@@ -3,6 +3,8 @@
 // route already asks through this one function.
 package access
 
+import "slices"
+
 // Action is one thing a principal can do. Scopes (later) are named sets of actions.
 type Action string
 
@@ -128,8 +130,10 @@ func hasPackageGrant(p Principal, r Resource) bool {
 	return false
 }
 
-// May reports whether p may do a on r: what p's owner may do, and, for a token, what the
-// token allows too.
+// May reports whether p may do a on r. A token only ever adds: what a request with a token
+// may do is what an anonymous request may do, and what its owner may do within what the
+// token allows. A token limited to some channels or actions therefore still reads every
+// public channel (conda sends the token kept for channel_alias to every channel under it).
 func May(p Principal, a Action, r Resource) bool {
 	if p.Disabled {
 		return false
@@ -137,7 +141,13 @@ func May(p Principal, a Action, r Resource) bool {
 	if a == Anyone {
 		return true
 	}
-	return ownerMay(p, a, r) && p.Token.allows(a, r)
+	return anyoneMay(a, r) || ownerMay(p, a, r) && p.Token.allows(a, r)
+}
+
+// anyoneMay is what an anonymous request may do: list channels, see public channels, and
+// read their public packages.
+func anyoneMay(a Action, r Resource) bool {
+	return ownerMay(Principal{}, a, r)
 }
 
 func ownerMay(p Principal, a Action, r Resource) bool {
@@ -188,37 +198,79 @@ func ownerMay(p Principal, a Action, r Resource) bool {
 }
 
 // Visible reports whether p may know that r's channel exists; a refusal of something
-// invisible is a 404, never a 403.
+// invisible is a 404, never a 403. Public channels are visible to everyone.
 func Visible(p Principal, r Resource) bool {
-	return !p.Disabled && ownerVisible(p, r) && p.Token.allows(ChannelView, r)
+	return !p.Disabled && (!r.Private || ownerVisible(p, r) && p.Token.allows(ChannelView, r))
 }
 
 // Knows reports whether p may know that r's channel exists, whatever the token's scopes:
 // a token that lacks a scope is refused (403), not told the channel is missing (404).
 func Knows(p Principal, r Resource) bool {
-	return !p.Disabled && ownerVisible(p, r) && (!r.Private || p.Token.channelCap(r) >= Read)
+	return !p.Disabled && (!r.Private || ownerVisible(p, r) && p.Token.channelCap(r) >= Read)
 }
 
 // KnowsPackage is Knows for r's package: a token without the scope to read it is refused
-// (403); one whose owner or resources may not read it finds nothing (404).
+// (403); one whose owner or resources may not read it finds nothing (404). A public package
+// of a public channel is known to everyone.
 func KnowsPackage(p Principal, r Resource) bool {
-	return !p.Disabled && ownerCanRead(p, r) && p.Token.channelCap(r) >= Read
+	return !p.Disabled && (public(r) || ownerCanRead(p, r) && p.Token.channelCap(r) >= Read)
 }
 
 func ownerVisible(p Principal, r Resource) bool {
 	return !r.Private || ChannelLevel(p, r) >= Read || hasPackageGrant(p, r)
 }
 
-// CanRead reports whether p may see and download r's package (Package set).
+// CanRead reports whether p may see and download r's package (Package set): anyone may a
+// public package of a public channel; others need their owner's read and the token's leave.
 func CanRead(p Principal, r Resource) bool {
-	return !p.Disabled && ownerCanRead(p, r) && p.Token.allows(ArtifactDownload, r)
+	return !p.Disabled && (public(r) || ownerCanRead(p, r) && p.Token.allows(ArtifactDownload, r))
 }
 
+func public(r Resource) bool { return !r.Private && !r.PackagePrivate }
+
 func ownerCanRead(p Principal, r Resource) bool {
-	if !r.Private && !r.PackagePrivate {
-		return true
+	return public(r) || PackageLevel(p, r) >= Read
+}
+
+// ReadsAll reports whether p may read every package of r's channel, private ones too, so
+// that a list of the channel's contents needs no filtering per package. r.Kind (or the
+// surface) says which packages a scope is asked about; with neither, a scope limited to one
+// kind does not read all, and the list is filtered with CanRead per package.
+func ReadsAll(p Principal, r Resource) bool {
+	return !p.Disabled && ChannelLevel(p, r) >= Read && p.Token.allows(ArtifactDownload, r)
+}
+
+// Readable is what p may read of the packages of one channel: all of them, or the public
+// ones (of a public channel) and the private ones granted one by one.
+type Readable struct {
+	All     bool
+	Public  bool
+	Granted []string // sorted; packages p may read through grants on them, private or not
+}
+
+// ReadableIn says which packages of r's channel p may read; it costs O(p's package grants),
+// never O(the channel's size). Indexes (repodata, channeldata, the Simple API) are filtered
+// with it, and it agrees with CanRead package by package.
+func ReadableIn(p Principal, r Resource) Readable {
+	if p.Disabled {
+		return Readable{}
 	}
-	return PackageLevel(p, r) >= Read
+	if ReadsAll(p, r) {
+		return Readable{All: true}
+	}
+	rd := Readable{Public: !r.Private}
+	for k := range p.Packages {
+		if k.ChannelID != r.ChannelID {
+			continue
+		}
+		pr := r
+		pr.Package, pr.PackagePrivate = k.Package, true
+		if CanRead(p, pr) {
+			rd.Granted = append(rd.Granted, k.Package)
+		}
+	}
+	slices.Sort(rd.Granted)
+	return rd
 }
 
 // Level is a permission level on a channel or a package. Each includes the ones below it.

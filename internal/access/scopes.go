@@ -26,36 +26,50 @@ func (t *TokenLimits) allows(a Action, r Resource) bool {
 	if t == nil || a == Anyone {
 		return true
 	}
+	r = t.normalize(r)
+	return t.scopesAllow(a, r) && t.resourcesAllow(a, r)
+}
+
+// normalize fills in what r leaves to the request: the surface, and the kind of package
+// (everything under /conda/ is about conda packages, under /pypi/ about Python ones).
+func (t *TokenLimits) normalize(r Resource) Resource {
 	if r.Surface == "" {
 		r.Surface = t.Surface
 	}
 	if r.Kind == "" && (r.Surface == "conda" || r.Surface == "pypi") && r.Channel != "" {
-		r.Kind = r.Surface // everything under /conda/ is about conda packages
+		r.Kind = r.Surface
 	}
-	if len(t.Scopes) > 0 {
-		ok := false
-		for _, name := range t.Scopes {
-			if sc, found := scopeByName[name]; found && sc.allows(a, r) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	return r
+}
+
+// scopesAllow is the scopes' part of allows: one of them allows a (or there are none).
+func (t *TokenLimits) scopesAllow(a Action, r Resource) bool {
+	if len(t.Scopes) == 0 {
+		return true
 	}
-	if t.Resources != nil {
-		need, onChannel := resourceNeed[a]
-		switch {
-		case onChannel && r.Channel != "":
-			return t.channelCap(r) >= need
-		case onChannel:
-			return a == ChannelList // listing is filtered per channel
-		default:
-			return resourceTokenMay[a]
+	for _, name := range t.Scopes {
+		if sc, found := scopeByName[name]; found && sc.allows(a, r) {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// resourcesAllow is the resources' part of allows: the level a needs on r's channel, or for
+// what is on no channel, the few actions a resource token may take there.
+func (t *TokenLimits) resourcesAllow(a Action, r Resource) bool {
+	if t.Resources == nil {
+		return true
+	}
+	need, onChannel := resourceNeed[a]
+	switch {
+	case onChannel && r.Channel != "":
+		return t.channelCap(r) >= need
+	case onChannel:
+		return a == ChannelList // listing is filtered per channel
+	default:
+		return resourceTokenMay[a]
+	}
 }
 
 // channelCap is the most a token lets its holder do on r's channel.
@@ -226,87 +240,6 @@ func ScopeNames() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Narrower reports whether a token with child's limits allows nothing that parent's does
-// not: a token may only make tokens no broader than itself.
-func Narrower(child, parent *TokenLimits) bool {
-	if parent == nil {
-		return true
-	}
-	if child == nil {
-		return false
-	}
-	if len(parent.Scopes) > 0 && !slices.Contains(parent.Scopes, "all") {
-		if len(child.Scopes) == 0 {
-			return false
-		}
-		for _, s := range child.Scopes {
-			if !covered(s, parent.Scopes) {
-				return false
-			}
-		}
-	}
-	if parent.Resources != nil {
-		if child.Resources == nil {
-			return false
-		}
-		for ch, l := range child.Resources {
-			if l > parent.Resources[ch] {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// representatives are resources that tell every scope's conditions apart: the surface, the
-// package kind, and whether the resource is the server, an org, a channel or a subchannel.
-var representatives = func() []Resource {
-	var out []Resource
-	for _, surface := range []string{"api", "conda", "pypi"} {
-		for _, kind := range []string{"", "conda", "pypi"} {
-			for _, r := range []Resource{{}, {Org: 1}, {Channel: "c", ChannelID: 1}, {Channel: "c/s", ChannelID: 2, ParentID: 1}} {
-				r.Surface, r.Kind = surface, kind
-				out = append(out, r)
-			}
-		}
-	}
-	return out
-}()
-
-// covered reports whether everything scope name allows, some scope of parents allows too:
-// "conda:download" is within "repos", "api:read" within "api".
-func covered(name string, parents []string) bool {
-	if slices.Contains(parents, name) {
-		return true
-	}
-	sc, ok := scopeByName[name]
-	if !ok {
-		return false
-	}
-	for _, a := range Actions {
-		for _, r := range representatives {
-			// The conda and PyPI routes only download and upload; everything else is API.
-			if r.Surface != "api" && a != ArtifactDownload && a != ArtifactCreate && a != ChannelView && a != ChannelList {
-				continue
-			}
-			if !sc.allows(a, r) {
-				continue
-			}
-			ok := false
-			for _, pn := range parents {
-				if ps, found := scopeByName[pn]; found && ps.allows(a, r) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // NearestScope is the scope name a mistyped name most likely meant, for a "did you mean": the

@@ -183,7 +183,7 @@ func (s *Server) apiShowChannel(w http.ResponseWriter, r *http.Request, c *call)
 // package: both move with changes to private packages.
 func (s *Server) channelInfoFor(p access.Principal, ch store.Channel) api.ChannelInfo {
 	ci := channelInfo(ch)
-	if access.ChannelLevel(p, resourceOf(ch)) < access.Read {
+	if !access.ReadsAll(p, resourceOf(ch)) {
 		ci.Revision, ci.UpdatedAt = 0, ci.CreatedAt
 	}
 	return ci
@@ -356,7 +356,7 @@ func (s *Server) apiLabels(w http.ResponseWriter, r *http.Request, c *call) erro
 
 // labelsFor lists a channel's labels with their file counts as p may see them.
 func (s *Server) labelsFor(ctx context.Context, p access.Principal, ch store.Channel) ([]store.LabelCount, error) {
-	if access.ChannelLevel(p, resourceOf(ch)) >= access.Read {
+	if access.ReadsAll(p, resourceOf(ch)) {
 		return s.store.Labels(ctx, ch.ID)
 	}
 	// Counted over the files the caller may see: counts must not betray private packages.

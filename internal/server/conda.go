@@ -155,7 +155,7 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	res := fileResource(c.channel, f)
 	if !access.CanRead(c.principal, res) {
-		return &store.NotFoundError{Kind: "file", Name: ref.String()} // as if it were not there
+		return refuseRead(c.principal, res, &store.NotFoundError{Kind: "file", Name: ref.String()})
 	}
 	s.serveFile(w, r, f, cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
 	return nil

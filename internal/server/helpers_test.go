@@ -39,11 +39,21 @@ type countingStore struct {
 	store.Store
 	subdirSnapshots atomic.Int64
 	tokenLookups    atomic.Int64
+	beforeAddFile   atomic.Pointer[func()]
 }
 
 func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
 	c.tokenLookups.Add(1)
 	return c.Store.TokenByHash(ctx, hash)
+}
+
+// AddFile runs beforeAddFile, when a test set one, first: a change made there lands between
+// an upload's blob and the transaction that publishes it.
+func (c *countingStore) AddFile(ctx context.Context, nf store.NewFile) (store.File, bool, error) {
+	if f := c.beforeAddFile.Load(); f != nil {
+		(*f)()
+	}
+	return c.Store.AddFile(ctx, nf)
 }
 
 func (c *countingStore) SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (store.Snapshot, error) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,32 +116,26 @@ type visibility struct {
 	allow func(pkg string) bool // nil: everything
 }
 
-// visibilityFor works out what p sees of a channel whose private packages are private. It
-// costs O(p's package grants), never O(channel size).
+// visibilityFor works out what p sees of a channel whose private packages are private, as
+// access.ReadableIn says. It costs O(p's package grants), never O(channel size).
 func visibilityFor(p access.Principal, res access.Resource, private map[string]bool) visibility {
-	if access.ChannelLevel(p, res) >= access.Read {
+	rd := access.ReadableIn(p, res)
+	if rd.All {
 		return visibility{key: "all"}
 	}
-	var granted []string
-	for k, l := range p.Packages {
-		if k.ChannelID == res.ChannelID && l >= access.Read {
-			granted = append(granted, k.Package)
-		}
-	}
-	sort.Strings(granted)
-	if res.Private {
+	if !rd.Public {
 		// Without read on a private channel, only the packages granted one by one.
-		set := make(map[string]bool, len(granted))
-		for _, g := range granted {
+		set := make(map[string]bool, len(rd.Granted))
+		for _, g := range rd.Granted {
 			set[g] = true
 		}
-		return visibility{key: "only\x00" + strings.Join(granted, "\x00"), allow: func(n string) bool { return set[n] }}
+		return visibility{key: "only\x00" + strings.Join(rd.Granted, "\x00"), allow: func(n string) bool { return set[n] }}
 	}
 	if len(private) == 0 {
 		return visibility{key: "all"}
 	}
 	var extra []string
-	for _, g := range granted {
+	for _, g := range rd.Granted {
 		if private[g] {
 			extra = append(extra, g)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/token"
 )
 
 type ctxKey int
@@ -176,19 +177,34 @@ func redactPanic(msg string, r *http.Request) string {
 // Wrong credentials are a 401 even on public routes: falling back to anonymous would hide a
 // misconfigured client.
 func (s *Server) identify(r *http.Request) (access.Principal, error) {
+	p, _, err := s.identifyCredential(r)
+	return p, err
+}
+
+// credential is what a request was identified by, kept to ask again when an upload is
+// published: a token's hash, or an account and the password hash its password matched.
+type credential struct {
+	tokenHash    string
+	userID       int64
+	passwordHash string
+}
+
+// identifyCredential is identify, with the credential.
+func (s *Server) identifyCredential(r *http.Request) (access.Principal, credential, error) {
 	secret, err := presentedToken(r)
 	if err != nil {
-		return access.Principal{}, err
+		return access.Principal{}, credential{}, err
 	}
 	if secret != "" {
-		return s.identifyToken(r, secret)
+		p, err := s.identifyToken(r, secret)
+		return p, credential{tokenHash: token.Hash(secret)}, err
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		if h := r.Header.Get("Authorization"); h != "" {
-			return access.Principal{}, errUnauthorized("the Authorization header is neither HTTP Basic nor \"token <token>\" nor \"Bearer <token>\"")
+			return access.Principal{}, credential{}, errUnauthorized("the Authorization header is neither HTTP Basic nor \"token <token>\" nor \"Bearer <token>\"")
 		}
-		return access.Principal{}, nil
+		return access.Principal{}, credential{}, nil
 	}
 	wrong := errUnauthorized("wrong username or password")
 	now := time.Now()
@@ -198,33 +214,39 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 		var err error
 		u, g, err = s.userByName(r.Context(), user, now)
 		if err != nil && !store.IsNotFound(err) {
-			return access.Principal{}, err
+			return access.Principal{}, credential{}, err
 		}
 	}
 	// Only failures spend the budget, so a client that sends the right password on every
 	// request never waits; while a budget is spent, remembered credentials are refused too.
 	addr := clientAddr(r)
 	if err := s.signins.allow(user, addr, now); err != nil {
-		return access.Principal{}, err
+		return access.Principal{}, credential{}, err
 	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
 		ok, err := s.signins.verify(r.Context(), user, addr, u.PasswordHash, pass, u.ID != 0)
 		if err != nil {
-			return access.Principal{}, err
+			return access.Principal{}, credential{}, err
 		}
 		if !ok {
-			return access.Principal{}, wrong
+			return access.Principal{}, credential{}, wrong
 		}
 		s.creds.remember(key, now)
 	}
+	// The account and its grants come from the identity cache, which every change empties:
+	// leaving a group or losing a grant takes effect on the next request.
+	p, err := passwordPrincipal(u, g)
+	return p, credential{userID: u.ID, passwordHash: u.PasswordHash}, err
+}
+
+// passwordPrincipal is who an account whose password matched acts as, with what it holds.
+func passwordPrincipal(u store.User, g access.Grants) (access.Principal, error) {
 	if u.Disabled {
 		return access.Principal{}, errUnauthorized("this account is disabled; ask an administrator")
 	}
 	if !u.EmailVerified {
 		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
 	}
-	// The account and its grants come from the identity cache, which every change empties:
-	// leaving a group or losing a grant takes effect on the next request.
 	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Grants: g}, nil
 }

@@ -191,8 +191,8 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	if !access.CanRead(c.principal, pypiResource(c.channel, norm, page.private)) {
-		return &store.NotFoundError{Kind: "project", Name: norm}
+	if res := pypiResource(c.channel, norm, page.private); !access.CanRead(c.principal, res) {
+		return refuseRead(c.principal, res, &store.NotFoundError{Kind: "project", Name: norm})
 	}
 	a := page.html
 	etag := a.etag
@@ -239,8 +239,11 @@ func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	res := fileResource(c.channel, f)
-	if f.SHA256 != pp.sha256 || !access.CanRead(c.principal, res) {
+	if f.SHA256 != pp.sha256 {
 		return notFound
+	}
+	if !access.CanRead(c.principal, res) {
+		return refuseRead(c.principal, res, notFound)
 	}
 	shared := !res.Private && !res.PackagePrivate
 	if pp.kind == "metadata" {
@@ -396,14 +399,11 @@ func (s *Server) ingestPyPI(ctx context.Context, c *call, filename string, tmp *
 	if norm := pypi.NormalizeName(dist.Name); c.pkg != "" && norm != c.pkg {
 		return store.File{}, false, errBadRequest(fmt.Sprintf("the distribution is for project %s, but the upload names %s", norm, c.pkg))
 	}
-	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
-		return store.File{}, false, err
-	}
 	// The store files it under its canonical filename, one file per distribution whatever
 	// the spelling (409 for another's bytes); the record keeps the name it came with.
 	rec, _ := json.Marshal(map[string]any{"name": dist.Name, "version": dist.Version, "summary": dist.Summary,
 		"requires_python": dist.RequiresPython, "metadata_version": dist.MetadataVersion, "uploaded_as": filename})
-	return s.store.AddFile(ctx, store.NewFile{
+	return s.publish(ctx, c, tmp, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "pypi", Package: pypi.NormalizeName(dist.Name), Subdir: store.PyPISubdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: dist.Version, Build: dist.Filename.Build, Record: rec,
 		CoreMetadata: dist.Metadata, RequiresPython: dist.RequiresPython, Labels: labels, UploaderID: c.principal.UserID,

@@ -210,6 +210,7 @@ type call struct {
 	pypi       pypiPath   // set by the PyPI resolvers
 	form       *pypiForm  // twine's form, read by resolvePyPIUpload
 	subdir     string     // the subdir an upload names
+	cred       credential // what identified the principal, asked again when an upload is published
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -410,7 +411,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 				// credentials for this host cached, and sends them unasked.
 				p, r, err = s.identifySession(w, r)
 			} else {
-				p, err = s.identify(r)
+				p, c.cred, err = s.identifyCredential(r)
 			}
 			if err != nil {
 				return err
@@ -492,6 +493,16 @@ func refuse(p access.Principal, action access.Action, res access.Resource) error
 		return errForbidden("this token may not do this: its scopes or channels do not allow it, or its owner may not")
 	}
 	return errForbidden(whoMay(action, res))
+}
+
+// refuseRead answers a request for a package p may not read: refused (403) when only the
+// token's scopes stand in the way, since its owner may read it; else missing, in the words
+// of one that is not there.
+func refuseRead(p access.Principal, res access.Resource, missing error) error {
+	if access.KnowsPackage(p, res) {
+		return refuse(p, access.ArtifactDownload, res)
+	}
+	return missing
 }
 
 // whoMay says, for a refusal, who may do an action: what the caller can ask for.

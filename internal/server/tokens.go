@@ -219,6 +219,26 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 	} else if err != nil {
 		return access.Principal{}, err
 	}
+	p, err := tokenPrincipal(ctx, t, now, func(ctx context.Context, id int64) (store.User, access.Grants, error) {
+		return s.userByID(ctx, id, wall)
+	}, func(ctx context.Context, id int64) (store.Org, error) {
+		return s.orgByID(ctx, id, wall)
+	})
+	if err != nil {
+		return access.Principal{}, err
+	}
+	s.ids.mu.Lock()
+	s.ids.used[t.ID] = now
+	s.ids.mu.Unlock()
+	noteToken(ctx, t.ID)
+	return p, nil
+}
+
+// tokenPrincipal is who a token acts as at now: its owner with what they hold (users and orgs
+// give them), limited by the token; an expired token, or one whose owner (or, for an
+// organization token, whose maker) may no longer use it, is refused.
+func tokenPrincipal(ctx context.Context, t store.Token, now time.Time, users func(context.Context, int64) (store.User, access.Grants, error),
+	orgs func(context.Context, int64) (store.Org, error)) (access.Principal, error) {
 	if !now.Before(t.ExpiresAt) {
 		return access.Principal{}, errUnauthorized("the token expired on " + t.ExpiresAt.Format(time.DateOnly) + ": extend it or make a new one")
 	}
@@ -228,32 +248,28 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		if t.CreatedBy == 0 {
 			return access.Principal{}, errUnauthorized("the organization token's maker is gone: an owner must make a new one")
 		}
-		maker, g, err := s.userByID(ctx, t.CreatedBy, wall)
+		maker, g, err := users(ctx, t.CreatedBy)
 		if err != nil {
 			return access.Principal{}, err
 		}
 		if maker.Disabled || g.OrgRoles[t.OwnerOrgID] != access.RoleOwner {
 			return access.Principal{}, errUnauthorized("the organization token's maker is no longer an owner of it: an owner must make a new one")
 		}
-		org, err := s.orgByID(ctx, t.OwnerOrgID, wall)
+		org, err := orgs(ctx, t.OwnerOrgID)
 		if err != nil {
 			return access.Principal{}, err
 		}
 		p.ActingOrg, p.Name = org.ID, org.Name
-	} else {
-		u, g, err := s.userByID(ctx, t.OwnerUserID, wall)
-		if err != nil {
-			return access.Principal{}, err
-		}
-		if u.Disabled {
-			return access.Principal{}, errUnauthorized("the token's account is disabled; ask an administrator")
-		}
-		p.UserID, p.Name, p.Admin, p.Grants = u.ID, u.Name, u.Admin, g
+		return p, nil
 	}
-	s.ids.mu.Lock()
-	s.ids.used[t.ID] = now
-	s.ids.mu.Unlock()
-	noteToken(ctx, t.ID)
+	u, g, err := users(ctx, t.OwnerUserID)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	if u.Disabled {
+		return access.Principal{}, errUnauthorized("the token's account is disabled; ask an administrator")
+	}
+	p.UserID, p.Name, p.Admin, p.Grants = u.ID, u.Name, u.Admin, g
 	return p, nil
 }
 
@@ -394,6 +410,7 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 		limits.Scopes = []string{"all"} // as the owner, and say so
 	}
 	var resources []store.TokenResource
+	channels := map[int64]store.Channel{} // the new token's, by id
 	if len(req.Resources) > 0 {
 		limits.Resources = map[int64]access.Level{}
 		for _, res := range req.Resources {
@@ -410,10 +427,11 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 			}
 			resources = append(resources, store.TokenResource{ChannelID: ch.ID, Level: lvl})
 			limits.Resources[ch.ID] = max(limits.Resources[ch.ID], lvl)
+			channels[ch.ID] = ch
 		}
 	}
-	if !access.Narrower(limits, c.principal.Token) {
-		return "", api.TokenInfo{}, errForbidden("a token may only make tokens no broader than itself: ask for a subset of its scopes and resources")
+	if b := access.Compare(limits, c.principal.Token, func(id int64) int64 { return channels[id].ParentID }); b.Wider() {
+		return "", api.TokenInfo{}, broaderError("a token may only make tokens no broader than itself, and the new one would be broader", b, c.principal.Token)
 	}
 	now := s.opts.Now()
 	expires := now.Add(365 * 24 * time.Hour)
@@ -424,7 +442,7 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 	}
 	if maxExp := s.maxExpiry(c, now); expires.After(maxExp) {
 		if req.Expires != "" {
-			return "", api.TokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+			return "", api.TokenInfo{}, errBadRequest(pastMaxExpiry(c, maxExp))
 		}
 		expires = maxExp // the default year, shortened to what the server or the token allows
 	}
@@ -448,7 +466,11 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 	if err != nil {
 		return "", api.TokenInfo{}, err
 	}
-	t, err := s.store.CreateToken(ctx, store.Token{OwnerUserID: userID, OwnerOrgID: orgID, CreatedBy: c.principal.UserID, Name: req.Name,
+	maker, err := s.tokenMaker(ctx, c)
+	if err != nil {
+		return "", api.TokenInfo{}, err
+	}
+	t, err := s.store.CreateToken(ctx, store.Token{OwnerUserID: userID, OwnerOrgID: orgID, CreatedBy: maker, Name: req.Name,
 		Description: req.Description, Hash: token.Hash(secret), Kind: kindName, Strength: strength, Scopes: limits.Scopes,
 		Resources: resources, ExpiresAt: expires})
 	if err != nil {
@@ -460,6 +482,53 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 		return "", api.TokenInfo{}, err
 	}
 	return secret, ti, nil
+}
+
+// tokenMaker is who a new token is made by: the signed-in user, or for an organization token
+// making one, that token's own maker, so that the new one works while that owner is one.
+func (s *Server) tokenMaker(ctx context.Context, c *call) (int64, error) {
+	if c.principal.ActingOrg == 0 || c.principal.Token == nil {
+		return c.principal.UserID, nil
+	}
+	t, err := s.store.TokenOf(ctx, 0, c.principal.ActingOrg, strconv.FormatInt(c.principal.Token.ID, 10))
+	if store.IsNotFound(err) {
+		return 0, errBadToken // revoked while this request was on its way
+	}
+	return t.CreatedBy, err
+}
+
+// pastMaxExpiry says why an expiry is too late: the server's longest lifetime, or the
+// expiry of the token asking.
+func pastMaxExpiry(c *call, maxExp time.Time) string {
+	if tok := c.principal.Token; tok != nil && tok.ExpiresAt.Equal(maxExp) {
+		return "the expiry is past that of the token making the request (" + maxExp.Format(time.RFC3339) +
+			"): a token may not make or extend one that outlives itself; ask for an earlier expiry, or sign in with your password"
+	}
+	return "the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")"
+}
+
+// broaderError is the refusal of a token that would allow more than the one asking: it says
+// which part is broader, and how to do it anyway.
+func broaderError(what string, b access.Breadth, asking *access.TokenLimits) error {
+	var parts []string
+	if len(b.Actions) > 0 {
+		acts := b.Actions
+		more := ""
+		if len(acts) > 4 {
+			acts, more = acts[:4], fmt.Sprintf(" and %d more", len(b.Actions)-4)
+		}
+		by := "it has no scope limits, so it allows "
+		if len(b.Scopes) > 0 {
+			by = "its scopes " + strings.Join(b.Scopes, " ") + " allow "
+		}
+		parts = append(parts, by+strings.Join(acts, ", ")+more+", which the scopes of the token asking ("+strings.Join(asking.Scopes, " ")+") do not")
+	}
+	if b.AllChannels || len(b.Channels) > 0 {
+		// Only scope tokens make tokens (resource tokens may not), so this is for safety.
+		parts = append(parts, "it reaches channels the token asking does not")
+	}
+	return errForbidden(what + ": " + strings.Join(parts, "; ") +
+		". Sign in with your password instead (wharf: --username NAME with WHARF_PASSWORD), or with a token that allows it (wharf login --scopes …)")
 }
 
 func newSecret(kind byte, strength string) (string, error) {
@@ -540,6 +609,19 @@ func (s *Server) ownTokenOf(r *http.Request, c *call, org string) (store.Token, 
 	return t, owner, err
 }
 
+// resourceParents gives, for Compare, the parents of the channels t's resources name.
+func (s *Server) resourceParents(ctx context.Context, t store.Token) (func(int64) int64, error) {
+	parents := map[int64]int64{}
+	for _, res := range t.Resources {
+		ch, err := s.store.ChannelByID(ctx, res.ChannelID)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+		parents[res.ChannelID] = ch.ParentID
+	}
+	return func(id int64) int64 { return parents[id] }, nil
+}
+
 func limitsOf(t store.Token) *access.TokenLimits {
 	l := &access.TokenLimits{ID: t.ID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt}
 	if len(t.Resources) > 0 {
@@ -575,8 +657,15 @@ func (s *Server) apiEditToken(w http.ResponseWriter, r *http.Request, c *call) e
 // with every check: the API and the pages both come here.
 func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner string, req editTokenRequest) (string, api.TokenInfo, error) {
 	// A token may not lengthen or reissue a broader one: it would hand out more than it holds.
-	if (req.Reissue || req.Expires != nil) && !access.Narrower(limitsOf(t), c.principal.Token) {
-		return "", api.TokenInfo{}, errForbidden("a token may only extend or reissue tokens no broader than itself")
+	if req.Reissue || req.Expires != nil {
+		parents, err := s.resourceParents(ctx, t)
+		if err != nil {
+			return "", api.TokenInfo{}, err
+		}
+		lim := limitsOf(t)
+		if b := access.Compare(lim, c.principal.Token, parents); b.Wider() {
+			return "", api.TokenInfo{}, broaderError("a token may only extend or reissue tokens no broader than itself, and token "+t.Name+" is broader", b, c.principal.Token)
+		}
 	}
 	var up store.TokenUpdate
 	if req.Name != nil {
@@ -592,7 +681,7 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 			return "", api.TokenInfo{}, errBadRequest(err.Error())
 		}
 		if maxExp := s.maxExpiry(c, now); exp.After(maxExp) {
-			return "", api.TokenInfo{}, errBadRequest("the expiry is past the latest this server allows now (" + maxExp.Format(time.RFC3339) + ")")
+			return "", api.TokenInfo{}, errBadRequest(pastMaxExpiry(c, maxExp))
 		}
 		if !exp.After(now) {
 			return "", api.TokenInfo{}, errBadRequest("the expiry is in the past: to end a token now, revoke it")
@@ -601,7 +690,8 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 	}
 	// A new secret must not outlive the token that asks for it.
 	if req.Reissue && c.principal.Token != nil && t.ExpiresAt.After(c.principal.Token.ExpiresAt) && (up.ExpiresAt == nil || up.ExpiresAt.After(c.principal.Token.ExpiresAt)) {
-		return "", api.TokenInfo{}, errForbidden("a token may only reissue tokens that expire no later than itself")
+		return "", api.TokenInfo{}, errForbidden("a token may only reissue tokens that expire no later than itself (" + c.principal.Token.ExpiresAt.Format(time.RFC3339) +
+			"): give the reissued one an earlier expiry (expires), or sign in with your password")
 	}
 	var secret string
 	var err error

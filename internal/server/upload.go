@@ -154,6 +154,85 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, c *call, filenam
 	return ingested{FileInfo: fileInfo(c.channel.Name, f), location: location}, created, nil
 }
 
+// publish makes an upload's bytes durable and records its file. Whether the request's
+// credential still allows the upload is asked again, of what the store holds then: before the
+// blob is written, so that a token revoked, an account disabled or a grant removed while the
+// bytes were on their way costs no blob, and in the transaction that publishes the file, so
+// that one in the moment between leaves nothing published (the blob then stays, unreferenced
+// and content-addressed, as after a lost race).
+func (s *Server) publish(ctx context.Context, c *call, tmp *os.File, nf store.NewFile) (store.File, bool, error) {
+	check := s.uploadCheck(c, nf.Package, nf.Kind)
+	if err := check(ctx, s.store); err != nil {
+		return store.File{}, false, err
+	}
+	if err := s.putBlob(ctx, tmp, nf.Size, nf.SHA256); err != nil {
+		return store.File{}, false, err
+	}
+	nf.Recheck = check
+	return s.store.AddFile(ctx, nf)
+}
+
+// uploadCheck asks, through rd, whether the request's credential still allows uploading
+// package pkg (of kind) to its channel.
+func (s *Server) uploadCheck(c *call, pkg, kind string) func(context.Context, store.AccessReader) error {
+	return func(ctx context.Context, rd store.AccessReader) error {
+		p, err := s.principalNow(ctx, c, rd)
+		if err != nil {
+			return err
+		}
+		ch, err := rd.ChannelByID(ctx, c.channel.ID)
+		if err != nil {
+			return err
+		}
+		res := packageResource(ch, pkg, false)
+		res.Kind = kind
+		if !access.May(p, access.ArtifactCreate, res) {
+			return refuse(p, access.ArtifactCreate, res)
+		}
+		return nil
+	}
+}
+
+// principalNow is who the request's credential stands for now, read through rd rather than
+// the identity cache: the token (revoked or reissued: gone) and its owner, or the account,
+// whose password must still be the one that matched.
+func (s *Server) principalNow(ctx context.Context, c *call, rd store.AccessReader) (access.Principal, error) {
+	users := func(ctx context.Context, id int64) (store.User, access.Grants, error) {
+		u, err := rd.UserByID(ctx, id)
+		if err != nil {
+			return u, access.Grants{}, err
+		}
+		g, err := rd.GrantsOf(ctx, id)
+		return u, g, err
+	}
+	switch cred := c.cred; {
+	case cred.tokenHash != "":
+		t, err := rd.TokenByHash(ctx, cred.tokenHash)
+		if store.IsNotFound(err) {
+			return access.Principal{}, errUnauthorized("the token was revoked or reissued while the upload was on its way: nothing was published")
+		} else if err != nil {
+			return access.Principal{}, err
+		}
+		p, err := tokenPrincipal(ctx, t, s.opts.Now(), users, rd.OrgByID)
+		if err == nil && c.principal.Token != nil {
+			p.Token.Surface = c.principal.Token.Surface
+		}
+		return p, err
+	case cred.userID != 0:
+		u, g, err := users(ctx, cred.userID)
+		switch {
+		case store.IsNotFound(err):
+			return access.Principal{}, errUnauthorized("the account is gone: nothing was published")
+		case err != nil:
+			return access.Principal{}, err
+		case u.PasswordHash != cred.passwordHash:
+			return access.Principal{}, errUnauthorized("the account's password changed while the upload was on its way: nothing was published; sign in again")
+		}
+		return passwordPrincipal(u, g)
+	}
+	return c.principal, nil // no credential to ask again about (none can upload)
+}
+
 // putBlob makes the spooled bytes durable in the blob store, unless they are there already.
 func (s *Server) putBlob(ctx context.Context, tmp *os.File, size int64, sha string) error {
 	key := blob.Key(sha)
@@ -189,10 +268,7 @@ func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp 
 	if err != nil {
 		return store.File{}, false, err
 	}
-	if err := s.putBlob(ctx, tmp, size, sha); err != nil {
-		return store.File{}, false, err
-	}
-	return s.store.AddFile(ctx, store.NewFile{
+	return s.publish(ctx, c, tmp, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "conda", Package: pkg.Name, Subdir: pkg.Subdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: pkg.Version, Build: pkg.Build, BuildNumber: pkg.BuildNumber,
 		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,

@@ -34,6 +34,9 @@ type dialect interface {
 	// lockTables is the statement that keeps other writers off tables until the transaction
 	// ends, or "" where a write transaction does that already (SQLite's BEGIN IMMEDIATE).
 	lockTables(tables string) string
+	// forShare ends a SELECT in a write transaction that must keep what it read from
+	// changing until the commit: row locks on PostgreSQL; SQLite has one writer at a time.
+	forShare() string
 }
 
 type sqliteDialect struct{}
@@ -49,6 +52,7 @@ func (sqliteDialect) isUnique(err error) bool {
 }
 func (sqliteDialect) readTx() *sql.TxOptions   { return &sql.TxOptions{ReadOnly: true} }
 func (sqliteDialect) lockTables(string) string { return "" }
+func (sqliteDialect) forShare() string         { return "" }
 
 type postgresDialect struct{}
 
@@ -76,6 +80,7 @@ func (postgresDialect) readTx() *sql.TxOptions {
 func (postgresDialect) lockTables(tables string) string {
 	return `LOCK TABLE ` + tables + ` IN SHARE ROW EXCLUSIVE MODE`
 }
+func (postgresDialect) forShare() string { return " FOR SHARE" }
 
 func (s *sqlStore) Close() error {
 	err := s.w.Close()
@@ -312,7 +317,11 @@ func (s *sqlStore) UserByName(ctx context.Context, name string) (User, error) {
 }
 
 func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.row(ctx, s.r, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return s.userByID(ctx, s.r, id, "")
+}
+
+func (s *sqlStore) userByID(ctx context.Context, db queryer, id int64, lock string) (User, error) {
+	u, err := scanUser(s.row(ctx, db, `SELECT `+userCols+` FROM users WHERE id = ?`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, &NotFoundError{Kind: "user", Name: strconv.FormatInt(id, 10)}
 	}
@@ -393,7 +402,11 @@ func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, err
 }
 
 func (s *sqlStore) ChannelByID(ctx context.Context, id int64) (Channel, error) {
-	c, err := scanChannel(s.row(ctx, s.r, selectChannel+` WHERE c.id = ?`, id))
+	return s.channelByID(ctx, s.r, id)
+}
+
+func (s *sqlStore) channelByID(ctx context.Context, db queryer, id int64) (Channel, error) {
+	c, err := scanChannel(s.row(ctx, db, selectChannel+` WHERE c.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, &NotFoundError{Kind: "channel", Name: strconv.FormatInt(id, 10)}
 	}
@@ -499,6 +512,9 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if err := s.bump(ctx, tx, nf.ChannelID); err != nil {
 			return err
 		}
+		if err := s.recheck(ctx, tx, nf); err != nil {
+			return err
+		}
 		pkgID, err := s.packageID(ctx, tx, nf.ChannelID, nf.Kind, nf.Package)
 		if err != nil {
 			return err
@@ -565,6 +581,9 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if len(missing) > 0 {
 			err := s.write(ctx, func(tx *sql.Tx) error {
 				if err := s.bump(ctx, tx, nf.ChannelID); err != nil {
+					return err
+				}
+				if err := s.recheck(ctx, tx, nf); err != nil {
 					return err
 				}
 				if err := s.setLabels(ctx, tx, stored.ID, missing); err != nil {

@@ -166,7 +166,11 @@ func (s *sqlStore) OrgByName(ctx context.Context, name string) (Org, error) {
 }
 
 func (s *sqlStore) OrgByID(ctx context.Context, id int64) (Org, error) {
-	o, err := scanOrg(s.row(ctx, s.r, `SELECT `+orgCols+` FROM orgs WHERE id = ?`, id))
+	return s.orgByID(ctx, s.r, id)
+}
+
+func (s *sqlStore) orgByID(ctx context.Context, db queryer, id int64) (Org, error) {
+	o, err := scanOrg(s.row(ctx, db, `SELECT `+orgCols+` FROM orgs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, &NotFoundError{Kind: "organization", Name: strconv.FormatInt(id, 10)}
 	}
@@ -469,37 +473,50 @@ func (s *sqlStore) RemoveGrant(ctx context.Context, orgID int64, group string, c
 }
 
 func (s *sqlStore) GrantsOf(ctx context.Context, userID int64) (Grants, error) {
-	g := Grants{OrgRoles: map[int64]string{}, Channels: map[int64]access.Level{}, Packages: map[ChannelPackage]access.Level{}}
+	var g Grants
+	// A grant set cut short by a read error would be remembered as the user's whole: every
+	// row or nothing, from one snapshot.
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		// A grant set cut short by a read error would be remembered as the user's whole: every
-		// row or nothing.
-		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
-			var id int64
-			var role string
-			if err := rows.Scan(&id, &role); err != nil {
-				return err
-			}
-			g.OrgRoles[id] = role
-			return nil
-		}, `SELECT org_id, role FROM org_members WHERE user_id = ?`, userID); err != nil {
+		var err error
+		g, err = s.grantsOf(ctx, tx, userID, "")
+		return err
+	})
+	return g, err
+}
+
+// grantsOf reads a user's org roles and grants; lock is the dialect's forShare in a write
+// transaction that must keep them until its commit.
+func (s *sqlStore) grantsOf(ctx context.Context, db queryer, userID int64, lock string) (Grants, error) {
+	g := Grants{OrgRoles: map[int64]string{}, Channels: map[int64]access.Level{}, Packages: map[ChannelPackage]access.Level{}}
+	if err := s.eachRow(ctx, db, func(rows *sql.Rows) error {
+		var id int64
+		var role string
+		if err := rows.Scan(&id, &role); err != nil {
 			return err
 		}
-		return s.eachRow(ctx, tx, func(rows *sql.Rows) error {
-			var ch int64
-			var pkg string
-			var level access.Level
-			if err := rows.Scan(&ch, &pkg, &level); err != nil {
-				return err
-			}
-			if pkg == "" {
-				g.Channels[ch] = level
-			} else {
-				g.Packages[ChannelPackage{ChannelID: ch, Package: pkg}] = level
-			}
-			return nil
-		}, `SELECT gr.channel_id, gr.package, MAX(gr.level) FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
-			WHERE gm.user_id = ? GROUP BY gr.channel_id, gr.package`, userID)
-	})
+		g.OrgRoles[id] = role
+		return nil
+	}, `SELECT org_id, role FROM org_members WHERE user_id = ?`+lock, userID); err != nil {
+		return g, err
+	}
+	// The highest level of a user's groups, taken here rather than with MAX: row locks go
+	// with no aggregate.
+	err := s.eachRow(ctx, db, func(rows *sql.Rows) error {
+		var ch int64
+		var pkg string
+		var level access.Level
+		if err := rows.Scan(&ch, &pkg, &level); err != nil {
+			return err
+		}
+		if pkg == "" {
+			g.Channels[ch] = max(g.Channels[ch], level)
+		} else {
+			k := ChannelPackage{ChannelID: ch, Package: pkg}
+			g.Packages[k] = max(g.Packages[k], level)
+		}
+		return nil
+	}, `SELECT gr.channel_id, gr.package, gr.level FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
+		WHERE gm.user_id = ?`+lock, userID)
 	return g, err
 }
 

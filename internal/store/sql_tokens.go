@@ -69,7 +69,11 @@ func (s *sqlStore) CreateToken(ctx context.Context, t Token) (Token, error) {
 }
 
 func (s *sqlStore) TokenByHash(ctx context.Context, hash string) (Token, error) {
-	t, err := scanToken(s.row(ctx, s.r, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	return s.tokenByHash(ctx, s.r, hash, "")
+}
+
+func (s *sqlStore) tokenByHash(ctx context.Context, db queryer, hash, lock string) (Token, error) {
+	t, err := scanToken(s.row(ctx, db, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`+lock, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, &NotFoundError{Kind: "token", Name: "?"}
 	}

@@ -143,6 +143,22 @@ type NewFile struct {
 	// Python distributions: the METADATA or PKG-INFO bytes (PEP 658) and Requires-Python.
 	CoreMetadata   []byte
 	RequiresPython string
+
+	// Recheck, when set, is asked inside each transaction that would publish the file (or
+	// add labels to the same bytes), after the channel is locked: an error refuses the
+	// publication, which leaves nothing behind, and is returned as it is. It reads through
+	// rd, which sees that transaction and keeps what it read from changing until the commit.
+	Recheck func(ctx context.Context, rd AccessReader) error
+}
+
+// AccessReader reads what decides who may publish: the Store itself (a fresh read), or the
+// reader a Recheck is given (inside the publishing transaction).
+type AccessReader interface {
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+	GrantsOf(ctx context.Context, userID int64) (Grants, error)
+	OrgByID(ctx context.Context, id int64) (Org, error)
+	ChannelByID(ctx context.Context, id int64) (Channel, error)
 }
 
 // PyPISubdir is the subdir Python distributions are filed under in a channel.

@@ -51,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"Settings", testSettings},
 		{"Browse", testBrowse},
+		{"RecheckAtCommit", testRecheck},
+		{"RecheckHoldsOffChanges", testRecheckHoldsOff},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
