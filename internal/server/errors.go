@@ -47,6 +47,17 @@ func errTooLarge(msg string) error {
 	return &httpError{http.StatusRequestEntityTooLarge, "too_large", msg, 0}
 }
 
+// blobDamagedError is a stored file whose blob is not the size the store recorded: damaged or
+// replaced on disk. The message for the client says only that; the log has this.
+type blobDamagedError struct {
+	key        string
+	size, want int64
+}
+
+func (e *blobDamagedError) Error() string {
+	return fmt.Sprintf("blob %s holds %d bytes, but the file's record says %d", e.key, e.size, e.want)
+}
+
 // errClientGone marks a request whose client went away; nothing useful can be answered.
 var errClientGone = errors.New("client closed the request")
 
@@ -68,6 +79,8 @@ func classify(err error) *httpError {
 		return &httpError{http.StatusNotFound, "not_found", nf.Error(), 0}
 	case errors.As(err, &cf):
 		return &httpError{http.StatusConflict, "conflict", cf.Error(), 0}
+	case errors.As(err, new(*blobDamagedError)):
+		return &httpError{http.StatusInternalServerError, "damaged", "the server's stored copy of this file is damaged; the server log names it under this request id", 0}
 	case badText(err):
 		return &httpError{http.StatusBadRequest, "bad_request", "the request holds text the database refuses (invalid UTF-8 or a NUL byte)", 0}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):

@@ -252,8 +252,7 @@ func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error
 		return nil
 	}
 	// The URL names the content's hash: it never changes.
-	s.serveFile(w, r, f, cacheControl(w, r, shared, true))
-	return nil
+	return s.serveFile(w, r, c.channel.Name, f, cacheControl(w, r, shared, true))
 }
 
 // ---- upload: twine's legacy API
