@@ -107,9 +107,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, c *call, filenam
 		writers = append(writers, h)
 	}
 	body := &idleReader{r: http.MaxBytesReader(w, io.NopCloser(in), s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: s.opts.UploadIdleTimeout}
-	size, err := io.Copy(io.MultiWriter(writers...), body)
+	spool := &writeErr{w: io.MultiWriter(writers...)}
+	size, err := io.Copy(spool, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
+		if spool.err != nil {
+			// The server's disk, not the client: a full disk is a 507, the error path says so.
+			return ingested{}, false, fmt.Errorf("spool upload: %w", spool.err)
+		}
 		if errors.As(err, &mbe) {
 			return ingested{}, false, errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
 		}
@@ -197,6 +202,21 @@ func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp 
 		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,
 		Labels: labels, UploaderID: c.principal.UserID,
 	})
+}
+
+// writeErr remembers the error of its writer, so that a failed copy tells the server's disk
+// from the client's connection.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // idleReader moves the connection's read deadline on before every read, so an upload may take
