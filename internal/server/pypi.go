@@ -295,7 +295,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 			break
 		}
 		if err != nil {
-			return res, errBadRequest("the multipart body is malformed: " + err.Error())
+			return res, bodyReadError("the multipart body is malformed", err)
 		}
 		if part.FormName() == "content" {
 			form.part = part
@@ -303,7 +303,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 		}
 		v, err := io.ReadAll(io.LimitReader(part, maxFormFields-int64(total)+1))
 		if err != nil {
-			return res, errBadRequest("reading the form: " + err.Error())
+			return res, bodyReadError("reading the form", err)
 		}
 		if total += len(v); total > maxFormFields {
 			return res, errTooLarge("the upload's form fields are larger than 1 MiB")
