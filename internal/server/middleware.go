@@ -146,11 +146,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 
 		// A body gets BodyTimeout to arrive, whoever reads it (a handler, or net/http draining
 		// what a handler left): a client trickling one byte every few seconds would otherwise
-		// hold the connection for as long as it likes. net/http clears the deadline once the
-		// body has been read to its end, so the work after it is not limited; uploads get a
-		// minimum rate instead (beginUpload).
+		// hold the connection for as long as it likes. The deadline runs from the start of the
+		// request, and again from a handler's first read, so that a handler slow to start
+		// reading (a password hash queued behind others) does not eat into it. net/http clears
+		// it once the body has been read to its end, so the work after it is not limited;
+		// uploads get a minimum rate instead (beginUpload).
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout)) == nil {
+				r.Body = &bodyTimer{ReadCloser: r.Body, rc: rc, timeout: s.opts.BodyTimeout}
+			}
 		}
 
 		sw := &statusWriter{ResponseWriter: w}
@@ -248,6 +253,22 @@ func errBodyTimeout() error {
 		message: "the request body did not arrive in time; send it whole, at once"}
 }
 
+// bodyTimer moves the read deadline to timeout from the body's first read.
+type bodyTimer struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	started bool
+}
+
+func (b *bodyTimer) Read(p []byte) (int, error) {
+	if !b.started {
+		b.started = true
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	return b.ReadCloser.Read(p)
+}
+
 // bodyReadError is what a handler answers when reading a body failed: the 408 of an upload
 // that fell below its rate or went idle (uploadBody), the 408 of another body that passed its
 // deadline, else 400 with what went wrong.
@@ -279,7 +300,11 @@ func (s *Server) beginUpload(w http.ResponseWriter, r *http.Request) (release fu
 		}
 		release = func() { s.uploads.release(addr) }
 	}
-	r.Body = &uploadBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(),
+	body := r.Body
+	if bt, ok := body.(*bodyTimer); ok {
+		body = bt.ReadCloser // the upload's own deadlines replace the body timeout
+	}
+	r.Body = &uploadBody{ReadCloser: body, rc: http.NewResponseController(w), start: time.Now(),
 		idle: s.opts.UploadIdleTimeout, rate: s.opts.UploadMinRate}
 	return release, nil
 }
