@@ -86,6 +86,7 @@ func TestBrokenBlobsAreNotServedAsOK(t *testing.T) {
 				{"conda HEAD", "HEAD", condaURL, nil, nil},
 				{"conda Range", "GET", condaURL, []string{"Range", "bytes=10-19"}, conda[10:20]},
 				{"conda open-ended Range", "GET", condaURL, []string{"Range", "bytes=100-"}, conda[100:]},
+				{"conda several ranges (the whole file)", "GET", condaURL, []string{"Range", "bytes=0-9,20-29"}, conda},
 				{"web download", "GET", "/channels/acme/files/noarch/" + cs.Filename(), nil, conda},
 				{"PyPI GET", "GET", pypiURL, nil, wheel},
 				{"PyPI Range", "GET", pypiURL, []string{"Range", "bytes=0-99"}, wheel[:100]},

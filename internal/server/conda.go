@@ -175,6 +175,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, channel strin
 	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
 	defer rs.Close()
 	h := r.Header
+	if strings.Contains(h.Get("Range"), ",") {
+		// Several ranges would make http.ServeContent read the blob from a goroutine that may
+		// outlive this call (and the reader's Close); no package client asks for them, and the
+		// whole file is a valid answer (RFC 9110, 14.2).
+		h.Del("Range")
+	}
 	whole := r.Method == http.MethodGet && h.Get("Range") == "" && h.Get("If-None-Match") == "" && h.Get("If-Modified-Since") == ""
 	if err := rs.open(whole); errors.Is(err, blob.ErrNotFound) {
 		s.log.ErrorContext(ctx, "stored file's blob is missing", "request_id", requestID(ctx), "file", name, "sha256", f.SHA256, "key", rs.key)
