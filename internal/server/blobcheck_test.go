@@ -2,16 +2,19 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,5 +221,61 @@ func TestBlobCutMidStreamIsLoggedAsError(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// openLog is a named fake around a real blob store that records what each Open asked for.
+type openLog struct {
+	blob.Store
+	mu    sync.Mutex
+	opens [][2]int64 // offset, length
+}
+
+func (o *openLog) Open(ctx context.Context, key string, offset, length int64) (blob.Reader, error) {
+	o.mu.Lock()
+	o.opens = append(o.opens, [2]int64{offset, length})
+	o.mu.Unlock()
+	return o.Store.Open(ctx, key, offset, length)
+}
+
+func (o *openLog) take() [][2]int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.opens
+	o.opens = nil
+	return out
+}
+
+// A closed range is read from the blob store as just that range (S3 would otherwise send the
+// rest of the object); a whole download is one read of the whole blob.
+func TestRangesReadOnlyWhatIsSent(t *testing.T) {
+	log := &openLog{}
+	e := newEnvWrapped(t, backends[0], func(b blob.Store) blob.Store { log.Store = b; return log })
+	e.createChannel("acme", false)
+	s := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+	data := e.mustUpload("acme", s)
+	url := "/conda/acme/noarch/" + s.Filename()
+	log.take()
+	for _, tc := range []struct {
+		rng   string
+		want  []byte
+		opens [][2]int64
+	}{
+		{"", data, [][2]int64{{0, -1}}},
+		{"bytes=10-19", data[10:20], [][2]int64{{10, 10}}},
+		{"bytes=100-", data[100:], [][2]int64{{100, -1}}},
+		{fmt.Sprintf("bytes=%d-", len(data)-5), data[len(data)-5:], [][2]int64{{int64(len(data) - 5), -1}}},
+	} {
+		var h []string
+		if tc.rng != "" {
+			h = []string{"Range", tc.rng}
+		}
+		r := e.do("GET", url, "", nil, h...)
+		if !bytes.Equal(r.body, tc.want) {
+			t.Errorf("Range %q: %d, %d bytes; want %d", tc.rng, r.status, len(r.body), len(tc.want))
+		}
+		if got := log.take(); fmt.Sprint(got) != fmt.Sprint(tc.opens) {
+			t.Errorf("Range %q: the store was opened at %v; want %v", tc.rng, got, tc.opens)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,6 +182,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, channel strin
 		// whole file is a valid answer (RFC 9110, 14.2).
 		h.Del("Range")
 	}
+	// A closed range is read from the store as just that range: opened to the end, a range of
+	// a few KiB (pip reads wheels so) would have S3 send the rest of the object.
+	rs.hintStart, rs.hintLen, _ = closedRange(h.Get("Range"))
 	whole := r.Method == http.MethodGet && h.Get("Range") == "" && h.Get("If-None-Match") == "" && h.Get("If-Modified-Since") == ""
 	if err := rs.open(whole); errors.Is(err, blob.ErrNotFound) {
 		s.log.ErrorContext(ctx, "stored file's blob is missing", "request_id", requestID(ctx), "file", name, "sha256", f.SHA256, "key", rs.key)
@@ -212,7 +216,11 @@ type blobReadSeeker struct {
 	offset int64 // where the next Read reads
 	rc     blob.Reader
 	rcAt   int64 // where rc reads next
+	rcEnd  int64 // where rc was opened to end
 	err    error // the first failure to read, for the log
+	// The range the request asked for, if one closed range: a reader that starts there is
+	// opened for hintLen bytes only.
+	hintStart, hintLen int64
 }
 
 // open checks the blob before anything is answered: opened from its start when all of it will
@@ -224,7 +232,7 @@ func (b *blobReadSeeker) open(whole bool) error {
 		if err != nil {
 			return err
 		}
-		b.rc, b.rcAt, size = rc, 0, rc.Size()
+		b.rc, b.rcAt, b.rcEnd, size = rc, 0, b.size, rc.Size()
 	} else {
 		info, err := b.store.Stat(b.ctx, b.key)
 		if err != nil {
@@ -259,30 +267,56 @@ func (b *blobReadSeeker) Read(p []byte) (int, error) {
 	if b.offset >= b.size {
 		return 0, io.EOF
 	}
-	if b.rc != nil && b.rcAt != b.offset {
+	if b.rc != nil && (b.rcAt != b.offset || b.rcAt >= b.rcEnd) {
 		b.rc.Close()
 		b.rc = nil
 	}
 	if b.rc == nil {
-		rc, err := b.store.Open(b.ctx, b.key, b.offset, -1)
+		length, end := int64(-1), b.size
+		if b.hintLen > 0 && b.offset == b.hintStart && b.hintLen < b.size-b.offset {
+			length, end = b.hintLen, b.offset+b.hintLen
+		}
+		rc, err := b.store.Open(b.ctx, b.key, b.offset, length)
 		if err != nil {
 			return 0, b.fail(err)
 		}
-		b.rc, b.rcAt = rc, b.offset
+		b.rc, b.rcAt, b.rcEnd = rc, b.offset, end
 	}
-	if left := b.size - b.offset; int64(len(p)) > left {
+	if left := b.rcEnd - b.offset; int64(len(p)) > left {
 		p = p[:left]
 	}
 	n, err := b.rc.Read(p)
 	b.offset += int64(n)
 	b.rcAt += int64(n)
 	switch {
-	case err == io.EOF && b.offset < b.size:
+	case err == io.EOF && b.rcAt < b.rcEnd:
 		return n, b.fail(fmt.Errorf("the blob ended after %d of %d bytes: %w", b.offset, b.size, io.ErrUnexpectedEOF))
+	case err == io.EOF && b.offset < b.size:
+		return n, nil // the end of a ranged reader; a read past it opens another
 	case err != nil && err != io.EOF:
 		return n, b.fail(err)
 	}
 	return n, err
+}
+
+// closedRange reads a Range header that asks for one closed range, "bytes=a-b", as the start
+// and length to open a reader for; ok is false for every other form (the whole answer is
+// then http.ServeContent's, which parses the header itself).
+func closedRange(h string) (start, length int64, ok bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found {
+		return 0, 0, false
+	}
+	a, z, found := strings.Cut(spec, "-")
+	if !found || a == "" || z == "" {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 63)
+	last, err2 := strconv.ParseUint(strings.TrimSpace(z), 10, 63)
+	if err1 != nil || err2 != nil || last < first || last >= 1<<63-1 { // start+length must fit an int64
+		return 0, 0, false
+	}
+	return int64(first), int64(last-first) + 1, true
 }
 
 func (b *blobReadSeeker) fail(err error) error {
