@@ -18,14 +18,23 @@ type Info struct {
 	ModTime time.Time
 }
 
+// Reader is an open blob.
+type Reader interface {
+	io.ReadCloser
+	// Size is the size of the whole blob in bytes, not of the range being read.
+	Size() int64
+}
+
 // Store is what Wharf needs of blob storage. Every method honours ctx.
 type Store interface {
 	// Put stores exactly size bytes read from r under key. When it returns nil the blob is
 	// durable (fsynced, or acknowledged by the object store) and a reader sees all of it or
 	// nothing: a crash or a cancelled ctx never leaves a partial blob under key.
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
-	// Open reads length bytes from offset; length < 0 reads to the end.
-	Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	// Open reads length bytes from offset; length < 0 reads to the end. The reader's Size is
+	// the whole blob's, whatever range it reads, so that one call both opens a blob and checks
+	// its size against what the store recorded.
+	Open(ctx context.Context, key string, offset, length int64) (Reader, error)
 	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error

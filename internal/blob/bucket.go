@@ -3,7 +3,6 @@ package blob
 import (
 	"context"
 	"fmt"
-	"io"
 
 	gblob "gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -15,7 +14,7 @@ type bucketStore struct {
 	readOpts *gblob.ReaderOptions // nil for the defaults
 }
 
-func (s *bucketStore) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+func (s *bucketStore) Open(ctx context.Context, key string, offset, length int64) (Reader, error) {
 	if offset < 0 {
 		return nil, fmt.Errorf("open %s: negative offset %d", key, offset)
 	}

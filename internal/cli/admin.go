@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/passwords"
 	"github.com/wharfhq/wharf/internal/store"
@@ -13,7 +19,7 @@ import (
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administer the server's data directly (no server needed)"}
-	cmd.AddCommand(createUserCmd(), outboxCmd())
+	cmd.AddCommand(createUserCmd(), outboxCmd(), fsckCmd())
 	return cmd
 }
 
@@ -86,4 +92,147 @@ and printed once.`,
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// fsckBlob is one blob that fsck found missing or damaged, with the files that name it.
+type fsckBlob struct {
+	SHA256 string   `json:"sha256"`
+	Key    string   `json:"key"`
+	Size   int64    `json:"size"`                   // as recorded
+	Files  []string `json:"files"`                  // channel/subdir/filename
+	Found  *int64   `json:"found_size,omitempty"`   // what the blob holds, when damaged
+	Hash   string   `json:"found_sha256,omitempty"` // what it hashes to, when damaged
+}
+
+// fsckReport is what wharf admin fsck prints.
+type fsckReport struct {
+	Checked int64      `json:"checked"` // blobs
+	Bytes   int64      `json:"bytes"`   // recorded sizes of the blobs checked
+	Files   int64      `json:"files"`   // stored files naming them
+	Missing []fsckBlob `json:"missing"`
+	Corrupt []fsckBlob `json:"corrupt"`
+}
+
+func fsckCmd() *cobra.Command {
+	cfg := loadConfig()
+	var asJSON bool
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "fsck [--data DIR | --database DSN --storage URL] [--json]",
+		Short: "Re-hash every stored blob against its sha256; list missing and corrupt files",
+		Long: `Read every blob that a stored file names, from the blob directory (or --storage), and
+check it against the size and sha256 the database (or --database) recorded. Missing blobs and
+corrupt ones (of another size, or other bytes) are listed with the files that name them; the
+exit status is 1 when there is any. Downloads check only a blob's size; this reads every byte,
+so it takes as long as reading the whole store once. It changes nothing, and may run beside a
+running server.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if parallel < 1 {
+				return fmt.Errorf("--parallel %d: read at least 1 blob at a time", parallel)
+			}
+			cfg, err := cfg.Resolve()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, cfg.Database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			bl, err := blob.Open(ctx, cfg.Storage)
+			if err != nil {
+				return err
+			}
+			defer bl.Close()
+			refs, err := st.Blobs(ctx)
+			if err != nil {
+				return fmt.Errorf("listing the stored files: %w", err)
+			}
+			rep, err := fsck(ctx, bl, refs, parallel)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := printJSON(cmd, rep); err != nil {
+					return err
+				}
+			} else {
+				for _, b := range rep.Missing {
+					say(cmd, "missing  %s  (%d bytes) named by %s", b.Key, b.Size, strings.Join(b.Files, ", "))
+				}
+				for _, b := range rep.Corrupt {
+					what := fmt.Sprintf("holds %d bytes, recorded %d", *b.Found, b.Size)
+					if *b.Found == b.Size {
+						what = "its bytes hash to " + b.Hash
+					}
+					say(cmd, "corrupt  %s  %s; named by %s", b.Key, what, strings.Join(b.Files, ", "))
+				}
+				say(cmd, "checked %d blobs (%d bytes) named by %d files: %d missing, %d corrupt", rep.Checked, rep.Bytes, rep.Files, len(rep.Missing), len(rep.Corrupt))
+			}
+			if bad := len(rep.Missing) + len(rep.Corrupt); bad > 0 {
+				err := fmt.Errorf("%d of %d blobs are missing or corrupt: restore them from a backup, or remove the files that name them", bad, rep.Checked)
+				if asJSON {
+					return &shownError{err} // the report printed lists them
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	storageFlags(cmd, &cfg)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "blob storage: a directory, or s3://bucket?endpoint=…&region=… (default <data>/blobs) [WHARF_STORAGE]")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.IntVar(&parallel, "parallel", 4, "how many blobs to read at once")
+	return cmd
+}
+
+// fsck checks every blob of refs, parallel at a time. A blob that cannot be read (the store
+// unreachable, an I/O error) stops it with an error naming the blob, rather than a report that
+// would list every blob of an unreachable store as damaged.
+func fsck(ctx context.Context, bl blob.Store, refs []store.BlobRef, parallel int) (fsckReport, error) {
+	rep := fsckReport{Missing: []fsckBlob{}, Corrupt: []fsckBlob{}}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for _, ref := range refs {
+		if !blob.ValidSHA256(ref.SHA256) {
+			// Not a digest any upload records: the record is what is damaged.
+			mu.Lock()
+			rep.Checked++
+			rep.Files += int64(len(ref.Files))
+			rep.Corrupt = append(rep.Corrupt, fsckBlob{SHA256: ref.SHA256, Key: "(not a sha256)", Size: ref.Size, Files: ref.Files, Found: new(int64)})
+			mu.Unlock()
+			continue
+		}
+		g.Go(func() error {
+			d, err := blob.Check(gctx, bl, ref.SHA256, ref.Size)
+			if err != nil {
+				return fmt.Errorf("reading blob %s (named by %s): %w", blob.Key(ref.SHA256), strings.Join(ref.Files, ", "), err)
+			}
+			b := fsckBlob{SHA256: ref.SHA256, Key: blob.Key(ref.SHA256), Size: ref.Size, Files: ref.Files}
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Checked++
+			rep.Bytes += ref.Size
+			rep.Files += int64(len(ref.Files))
+			switch {
+			case d.Missing:
+				rep.Missing = append(rep.Missing, b)
+			case !d.OK():
+				b.Found, b.Hash = &d.Size, d.SHA256
+				rep.Corrupt = append(rep.Corrupt, b)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return rep, err
+	}
+	byKey := func(a, b fsckBlob) int { return strings.Compare(a.SHA256, b.SHA256) }
+	slices.SortFunc(rep.Missing, byKey)
+	slices.SortFunc(rep.Corrupt, byKey)
+	return rep, nil
 }

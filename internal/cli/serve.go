@@ -92,6 +92,10 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.SMTPUser, "smtp-user", cfg.SMTPUser, "SMTP user; the password comes from WHARF_SMTP_PASSWORD [WHARF_SMTP_USER]")
 	f.StringVar(&cfg.SMTPTLS, "smtp-tls", cfg.SMTPTLS, "starttls (default), tls, or none (loopback servers only) [WHARF_SMTP_TLS]")
 	f.StringVar(&cfg.MaxTokenLifetime, "max-token-lifetime", cfg.MaxTokenLifetime, "longest a token may live, as days (365d) or a duration [WHARF_MAX_TOKEN_LIFETIME]")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "how long a request body other than an upload (JSON, a form) may take to arrive [WHARF_BODY_TIMEOUT]")
+	f.DurationVar(&cfg.UploadIdleTimeout, "upload-idle-timeout", cfg.UploadIdleTimeout, "longest an upload may send nothing; also its start that --upload-min-rate leaves out [WHARF_UPLOAD_IDLE_TIMEOUT]")
+	f.Int64Var(&cfg.UploadMinRate, "upload-min-rate", cfg.UploadMinRate, "slowest average an upload may arrive at, in bytes a second (0: no minimum) [WHARF_UPLOAD_MIN_RATE]")
+	f.IntVar(&cfg.UploadsPerClient, "uploads-per-client", cfg.UploadsPerClient, "uploads one client address may have in progress at once (0: no bound) [WHARF_UPLOADS_PER_CLIENT]")
 	return cmd
 }
 
@@ -142,7 +146,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	srv, err := server.New(st, bl, server.Options{MaxUploadBytes: cfg.MaxUploadBytes, TempDir: cfg.TempDir(), Limits: limits, Logger: log,
-		Mail: mailer, PublicURL: cfg.PublicURL, Signup: cfg.Signup, MaxTokenLifetime: lifetime})
+		Mail: mailer, PublicURL: cfg.PublicURL, Signup: cfg.Signup, MaxTokenLifetime: lifetime,
+		BodyTimeout: cfg.BodyTimeout, UploadIdleTimeout: cfg.UploadIdleTimeout, UploadMinRate: cfg.ServerUploadMinRate(), UploadsPerClient: cfg.ServerUploadsPerClient()})
 	if err != nil {
 		return err
 	}

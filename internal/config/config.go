@@ -40,6 +40,16 @@ type Config struct {
 
 	// MaxTokenLifetime is the longest a token may be made or extended to live ("365d").
 	MaxTokenLifetime string
+
+	// Slow clients. BodyTimeout is how long a request body other than an upload (JSON, a
+	// form) may take to arrive. An upload may go quiet for at most UploadIdleTimeout, and
+	// once that long has passed it must average UploadMinRate bytes a second since it began
+	// (0: no minimum). UploadsPerClient bounds one client address's uploads in progress (0:
+	// no bound).
+	BodyTimeout       time.Duration
+	UploadIdleTimeout time.Duration
+	UploadMinRate     int64
+	UploadsPerClient  int
 }
 
 // Default returns the configuration `wharf serve` uses with no flags.
@@ -51,6 +61,11 @@ func Default() Config {
 		LogFormat:        "text",
 		Signup:           "closed",
 		MaxTokenLifetime: "365d",
+		// See docs/configuration.md for why these numbers.
+		BodyTimeout:       30 * time.Second,
+		UploadIdleTimeout: time.Minute,
+		UploadMinRate:     4096,
+		UploadsPerClient:  8,
 	}
 }
 
@@ -84,6 +99,29 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("WHARF_MAX_UPLOAD_BYTES=%q: want a positive number of bytes", v)
 		}
 		c.MaxUploadBytes = n
+	}
+	for key, dst := range map[string]*time.Duration{"WHARF_BODY_TIMEOUT": &c.BodyTimeout, "WHARF_UPLOAD_IDLE_TIMEOUT": &c.UploadIdleTimeout} {
+		if v := getenv(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("%s=%q: want a duration such as 30s or 2m", key, v)
+			}
+			*dst = d
+		}
+	}
+	if v := getenv("WHARF_UPLOAD_MIN_RATE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("WHARF_UPLOAD_MIN_RATE=%q: want bytes a second (0: no minimum)", v)
+		}
+		c.UploadMinRate = n
+	}
+	if v := getenv("WHARF_UPLOADS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("WHARF_UPLOADS_PER_CLIENT=%q: want a number of uploads (0: no bound)", v)
+		}
+		c.UploadsPerClient = n
 	}
 	return c, nil
 }
@@ -127,8 +165,35 @@ func (c Config) Resolve() (Config, error) {
 	if _, err := c.TokenLifetime(); err != nil {
 		return c, err
 	}
+	if c.BodyTimeout <= 0 {
+		return c, fmt.Errorf("body timeout %s: want a positive duration", c.BodyTimeout)
+	}
+	if c.UploadIdleTimeout <= 0 {
+		return c, fmt.Errorf("upload idle timeout %s: want a positive duration", c.UploadIdleTimeout)
+	}
+	if c.UploadMinRate < 0 {
+		return c, fmt.Errorf("upload minimum rate %d: want bytes a second, or 0 for no minimum", c.UploadMinRate)
+	}
+	if c.UploadsPerClient < 0 {
+		return c, fmt.Errorf("uploads per client %d: want a number, or 0 for no bound", c.UploadsPerClient)
+	}
 	return c, nil
 }
+
+// orNone is n, or -1 (what the server takes for "none") for 0, which is "none" on the command
+// line.
+func orNone[T int | int64](n T) T {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// ServerUploadMinRate is UploadMinRate as server.Options takes it (negative: no minimum).
+func (c Config) ServerUploadMinRate() int64 { return orNone(c.UploadMinRate) }
+
+// ServerUploadsPerClient is UploadsPerClient as server.Options takes it (negative: no bound).
+func (c Config) ServerUploadsPerClient() int { return orNone(c.UploadsPerClient) }
 
 // TokenLifetime is MaxTokenLifetime as a duration: "90d", "2160h".
 func (c Config) TokenLifetime() (time.Duration, error) {

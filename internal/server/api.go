@@ -73,7 +73,7 @@ func readJSON(r *http.Request, v any) error {
 		return errTooLarge("the JSON body is larger than 1 MiB")
 	}
 	if err != nil {
-		return errBadRequest("invalid JSON body: " + err.Error())
+		return bodyReadError("invalid JSON body", err)
 	}
 	return nil
 }

@@ -3,9 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,31 +160,90 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 	if !access.CanRead(c.principal, res) {
 		return refuseRead(c.principal, res, &store.NotFoundError{Kind: "file", Name: ref.String()})
 	}
-	s.serveFile(w, r, f, cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
+	return s.serveFile(w, r, c.channel.Name, f, cacheControl(w, r, !res.Private && !res.PackagePrivate, false))
+}
+
+// serveFile sends a stored file's bytes, with ranges and conditional requests. The blob is
+// opened (for HEAD, ranges and conditional requests: looked at) before the status line, and
+// its size checked against the record: a blob that is gone is a 404 and one of another size a
+// 500, each logged as an ERROR naming the file; a blob store that cannot be reached is a 503.
+// A blob that fails while it is sent ends the answer short, so the client sees the transfer
+// fail, and is logged as an ERROR. The bytes are not hashed here: that would read a whole
+// file before its first byte goes out; wharf admin fsck re-hashes every blob.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, channel string, f store.File, cacheControl string) error {
+	ctx := r.Context()
+	name := channel + "/" + f.Subdir + "/" + f.Filename
+	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
+	defer rs.Close()
+	h := r.Header
+	if strings.Contains(h.Get("Range"), ",") {
+		// Several ranges would make http.ServeContent read the blob from a goroutine that may
+		// outlive this call (and the reader's Close); no package client asks for them, and the
+		// whole file is a valid answer (RFC 9110, 14.2).
+		h.Del("Range")
+	}
+	// A closed range is read from the store as just that range: opened to the end, a range of
+	// a few KiB (pip reads wheels so) would have S3 send the rest of the object.
+	rs.hintStart, rs.hintLen, _ = closedRange(h.Get("Range"))
+	whole := r.Method == http.MethodGet && h.Get("Range") == "" && h.Get("If-None-Match") == "" && h.Get("If-Modified-Since") == ""
+	if err := rs.open(whole); errors.Is(err, blob.ErrNotFound) {
+		s.log.ErrorContext(ctx, "stored file's blob is missing", "request_id", requestID(ctx), "file", name, "sha256", f.SHA256, "key", rs.key)
+		return &httpError{status: http.StatusNotFound, code: "not_found", message: f.Filename +
+			" is listed, but its content is missing from the server's storage; the server log names it under this request id"}
+	} else if err != nil {
+		return fmt.Errorf("serve %s: %w", name, err)
+	}
+	wh := w.Header()
+	wh.Set("Content-Type", "application/octet-stream")
+	wh.Set("ETag", `"`+f.SHA256+`"`)
+	wh.Set("Cache-Control", cacheControl)
+	wh.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", f.CreatedAt, rs)
+	if rs.err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "stored file's blob failed while it was sent", "request_id", requestID(ctx), "file", name,
+			"sha256", f.SHA256, "offset", rs.offset, "size", f.Size, "err", rs.err)
+	}
 	return nil
 }
 
-// serveFile sends a stored file's bytes, with ranges and conditional requests.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f store.File, cacheControl string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Cache-Control", cacheControl)
-	h.Set("X-Content-Type-Options", "nosniff")
-	rs := &blobReadSeeker{ctx: r.Context(), store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
-	defer rs.Close()
-	http.ServeContent(w, r, "", f.CreatedAt, rs)
-}
-
 // blobReadSeeker lets http.ServeContent serve ranges of a blob; it opens a ranged reader at
-// the first Read after a Seek.
+// the first Read after a Seek, and never reads past the recorded size.
 type blobReadSeeker struct {
 	ctx    context.Context
 	store  blob.Store
 	key    string
-	size   int64
-	offset int64
-	rc     io.ReadCloser
+	size   int64 // as the store recorded it
+	offset int64 // where the next Read reads
+	rc     blob.Reader
+	rcAt   int64 // where rc reads next
+	rcEnd  int64 // where rc was opened to end
+	err    error // the first failure to read, for the log
+	// The range the request asked for, if one closed range: a reader that starts there is
+	// opened for hintLen bytes only.
+	hintStart, hintLen int64
+}
+
+// open checks the blob before anything is answered: opened from its start when all of it will
+// be sent (one request to the blob store), else looked at.
+func (b *blobReadSeeker) open(whole bool) error {
+	var size int64
+	if whole {
+		rc, err := b.store.Open(b.ctx, b.key, 0, -1)
+		if err != nil {
+			return err
+		}
+		b.rc, b.rcAt, b.rcEnd, size = rc, 0, b.size, rc.Size()
+	} else {
+		info, err := b.store.Stat(b.ctx, b.key)
+		if err != nil {
+			return err
+		}
+		size = info.Size
+	}
+	if size != b.size {
+		return &blobDamagedError{key: b.key, size: size, want: b.size}
+	}
+	return nil
 }
 
 func (b *blobReadSeeker) Seek(offset int64, whence int) (int64, error) {
@@ -197,10 +259,6 @@ func (b *blobReadSeeker) Seek(offset int64, whence int) (int64, error) {
 	if abs < 0 {
 		return 0, io.ErrUnexpectedEOF
 	}
-	if abs != b.offset && b.rc != nil {
-		b.rc.Close()
-		b.rc = nil
-	}
 	b.offset = abs
 	return abs, nil
 }
@@ -209,16 +267,63 @@ func (b *blobReadSeeker) Read(p []byte) (int, error) {
 	if b.offset >= b.size {
 		return 0, io.EOF
 	}
+	if b.rc != nil && (b.rcAt != b.offset || b.rcAt >= b.rcEnd) {
+		b.rc.Close()
+		b.rc = nil
+	}
 	if b.rc == nil {
-		rc, err := b.store.Open(b.ctx, b.key, b.offset, -1)
-		if err != nil {
-			return 0, err
+		length, end := int64(-1), b.size
+		if b.hintLen > 0 && b.offset == b.hintStart && b.hintLen < b.size-b.offset {
+			length, end = b.hintLen, b.offset+b.hintLen
 		}
-		b.rc = rc
+		rc, err := b.store.Open(b.ctx, b.key, b.offset, length)
+		if err != nil {
+			return 0, b.fail(err)
+		}
+		b.rc, b.rcAt, b.rcEnd = rc, b.offset, end
+	}
+	if left := b.rcEnd - b.offset; int64(len(p)) > left {
+		p = p[:left]
 	}
 	n, err := b.rc.Read(p)
 	b.offset += int64(n)
+	b.rcAt += int64(n)
+	switch {
+	case err == io.EOF && b.rcAt < b.rcEnd:
+		return n, b.fail(fmt.Errorf("the blob ended after %d of %d bytes: %w", b.offset, b.size, io.ErrUnexpectedEOF))
+	case err == io.EOF && b.offset < b.size:
+		return n, nil // the end of a ranged reader; a read past it opens another
+	case err != nil && err != io.EOF:
+		return n, b.fail(err)
+	}
 	return n, err
+}
+
+// closedRange reads a Range header that asks for one closed range, "bytes=a-b", as the start
+// and length to open a reader for; ok is false for every other form (the whole answer is
+// then http.ServeContent's, which parses the header itself).
+func closedRange(h string) (start, length int64, ok bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found {
+		return 0, 0, false
+	}
+	a, z, found := strings.Cut(spec, "-")
+	if !found || a == "" || z == "" {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 63)
+	last, err2 := strconv.ParseUint(strings.TrimSpace(z), 10, 63)
+	if err1 != nil || err2 != nil || last < first || last >= 1<<63-1 { // start+length must fit an int64
+		return 0, 0, false
+	}
+	return int64(first), int64(last-first) + 1, true
+}
+
+func (b *blobReadSeeker) fail(err error) error {
+	if b.err == nil {
+		b.err = err
+	}
+	return err
 }
 
 func (b *blobReadSeeker) Close() error {

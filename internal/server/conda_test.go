@@ -18,6 +18,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/server"
 )
 
 func TestServeChannel(t *testing.T) {
@@ -302,7 +303,8 @@ func TestUploadIdempotentAndImmutable(t *testing.T) {
 func TestConcurrentUploads(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, b)
+			// Every upload comes from one address here: the bound per client is not the subject.
+			e := newEnv(t, b, func(o *server.Options) { o.UploadsPerClient = -1 })
 			e.createChannel("acme", false)
 
 			// 50 different packages into one subdir: all of them in the final repodata.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/fault"
 	"github.com/wharfhq/wharf/internal/pypi"
 	"github.com/wharfhq/wharf/internal/ratelimit"
 	"github.com/wharfhq/wharf/internal/store"
@@ -24,7 +25,7 @@ type httpError struct {
 	status     int
 	code       string
 	message    string
-	retryAfter time.Duration // for 429
+	retryAfter time.Duration // for 429 and 503
 }
 
 func (e *httpError) Error() string { return e.message }
@@ -45,6 +46,17 @@ func clientAddr(r *http.Request) string { return ratelimit.Addr(r.RemoteAddr) }
 
 func errTooLarge(msg string) error {
 	return &httpError{http.StatusRequestEntityTooLarge, "too_large", msg, 0}
+}
+
+// blobDamagedError is a stored file whose blob is not the size the store recorded: damaged or
+// replaced on disk. The message for the client says only that; the log has this.
+type blobDamagedError struct {
+	key        string
+	size, want int64
+}
+
+func (e *blobDamagedError) Error() string {
+	return fmt.Sprintf("blob %s holds %d bytes, but the file's record says %d", e.key, e.size, e.want)
 }
 
 // errClientGone marks a request whose client went away; nothing useful can be answered.
@@ -68,14 +80,29 @@ func classify(err error) *httpError {
 		return &httpError{http.StatusNotFound, "not_found", nf.Error(), 0}
 	case errors.As(err, &cf):
 		return &httpError{http.StatusConflict, "conflict", cf.Error(), 0}
+	case errors.As(err, new(*blobDamagedError)):
+		return &httpError{http.StatusInternalServerError, "damaged", "the server's stored copy of this file is damaged; the server log names it under this request id", 0}
 	case badText(err):
 		return &httpError{http.StatusBadRequest, "bad_request", "the request holds text the database refuses (invalid UTF-8 or a NUL byte)", 0}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
 		return &httpError{499, "client_closed", "the request was cancelled", 0}
-	default:
-		return &httpError{http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request id", 0}
 	}
+	// What the server stands on failed: say so, and when to come back, without a word of the
+	// internals (addresses, drivers); the log has them.
+	switch fault.Of(err) {
+	case fault.Unavailable:
+		return &httpError{http.StatusServiceUnavailable, "unavailable",
+			"the server cannot reach its database or file storage just now; try again shortly (the server log has the details under this request id)", unavailableRetry}
+	case fault.Full:
+		return &httpError{http.StatusInsufficientStorage, "insufficient_storage",
+			"the server has no space left to store this; nothing was stored: try again once its administrator has freed space", 0}
+	}
+	return &httpError{http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request id", 0}
 }
+
+// unavailableRetry is the Retry-After of a 503: a database restart or a failover takes about
+// this long, and clients that retry sooner only add to the load.
+const unavailableRetry = 10 * time.Second
 
 // userFault says whether an error is one the user can fix (a 4xx, not the 499 of a client
 // that left), with what to tell them, tokens redacted: a page shows it on its form. Other

@@ -94,3 +94,43 @@ func FuzzLocalPath(f *testing.F) {
 		}
 	})
 }
+
+func TestClosedRange(t *testing.T) {
+	for h, want := range map[string][2]int64{
+		"bytes=0-0":                   {0, 1},
+		"bytes=10-19":                 {10, 10},
+		"bytes=4096-8191":             {4096, 4096},
+		"bytes= 5 - 9":                {5, 5},
+		"bytes=0-9223372036854775807": {0, 0}, // its end would not fit an int64: left to ServeContent
+	} {
+		start, length, ok := closedRange(h)
+		if want[1] == 0 {
+			if ok {
+				t.Errorf("closedRange(%q) = %d, %d; want not ok", h, start, length)
+			}
+			continue
+		}
+		if !ok || start != want[0] || length != want[1] {
+			t.Errorf("closedRange(%q) = %d, %d, %v; want %v", h, start, length, ok, want)
+		}
+	}
+	for _, h := range []string{"", "bytes=100-", "bytes=-500", "bytes=9-5", "bytes=0-9,20-29", "items=0-9", "bytes=a-b", "bytes=-1-5", "bytes=+1-5", "bytes=0-99999999999999999999"} {
+		if start, length, ok := closedRange(h); ok {
+			t.Errorf("closedRange(%q) = %d, %d; want not ok", h, start, length)
+		}
+	}
+}
+
+// A Range header is the client's: whatever it holds, closedRange gives a range inside what
+// an int64 offset and length can say, or nothing.
+func FuzzClosedRange(f *testing.F) {
+	for _, s := range []string{"bytes=0-9", "bytes=100-", "bytes=-5", "bytes=1-2,3-4", "bytes=9223372036854775807-9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		start, length, ok := closedRange(h)
+		if ok && (start < 0 || length <= 0 || start > (1<<63-1)-length) {
+			t.Fatalf("closedRange(%q) = %d, %d", h, start, length)
+		}
+	})
+}

@@ -79,22 +79,34 @@ type env struct {
 	server  *server.Server
 	store   *countingStore
 	blobs   blob.Store
+	blobURL string // what the blob store was opened from: a directory, or an s3:// URL
 	tempDir string
 	outbox  string
 }
 
 func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	t.Helper()
+	return newEnvWrapped(t, b, nil, opts...)
+}
+
+// newEnvWrapped is newEnv whose server sees the blob store through wrap (a named fake that
+// stands for a failing disk or a slow store), when wrap is not nil.
+func newEnvWrapped(t testing.TB, b backend, wrap func(blob.Store) blob.Store, opts ...func(*server.Options)) *env {
+	t.Helper()
 	st, err := store.Open(t.Context(), b.store(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	bl, err := blob.Open(t.Context(), b.blobs(t))
+	blobURL := b.blobs(t)
+	bl, err := blob.Open(t.Context(), blobURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bl.Close() })
+	if wrap != nil {
+		bl = wrap(bl)
+	}
 	cs := &countingStore{Store: st}
 	limits := conda.DefaultLimits()
 	limits.ExtraSubdirs = []string{"linux-fake", "osx-fake", "win-fake"}
@@ -122,7 +134,7 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 	if _, err := st.CreateUser(t.Context(), store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: hs, server: srv, store: cs, blobs: bl, tempDir: tmp, outbox: outbox}
+	return &env{t: t, srv: hs, server: srv, store: cs, blobs: bl, blobURL: blobURL, tempDir: tmp, outbox: outbox}
 }
 
 // user creates a non-admin account.

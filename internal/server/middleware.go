@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -141,6 +145,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			r = r.WithContext(ctx)
 		}
 
+		// A body gets BodyTimeout to arrive, whoever reads it (a handler, or net/http draining
+		// what a handler left): a client trickling one byte every few seconds would otherwise
+		// hold the connection for as long as it likes. The deadline runs from the start of the
+		// request, and again from a handler's first read, so that a handler slow to start
+		// reading (a password hash queued behind others) does not eat into it. net/http clears
+		// it once the body has been read to its end, so the work after it is not limited;
+		// uploads get a minimum rate instead (beginUpload).
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout)) == nil {
+				r.Body = &bodyTimer{ReadCloser: r.Body, rc: rc, timeout: s.opts.BodyTimeout}
+			}
+		}
+
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -249,4 +267,152 @@ func passwordPrincipal(u store.User, g access.Grants) (access.Principal, error) 
 		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
 	}
 	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Grants: g}, nil
+}
+
+// errBodyTimeout is the answer to a body that did not arrive within BodyTimeout.
+func errBodyTimeout() error {
+	return &httpError{status: http.StatusRequestTimeout, code: "timeout",
+		message: "the request body did not arrive in time; send it whole, at once"}
+}
+
+// bodyTimer moves the read deadline to timeout from the body's first read.
+type bodyTimer struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	started bool
+}
+
+func (b *bodyTimer) Read(p []byte) (int, error) {
+	if !b.started {
+		b.started = true
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	return b.ReadCloser.Read(p)
+}
+
+// bodyReadError is what a handler answers when reading a body failed: the 408 of an upload
+// that fell below its rate or went idle (uploadBody), the 408 of another body that passed its
+// deadline, else 400 with what went wrong.
+func bodyReadError(what string, err error) error {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errBodyTimeout()
+	}
+	return errBadRequest(what + ": " + err.Error())
+}
+
+// isUpload says whether a route takes a package file as its body: such bodies are allowed as
+// long as they keep coming at a minimum rate, and a client may send only so many at once.
+func isUpload(rt route) bool { return rt.action == access.ArtifactCreate }
+
+// beginUpload takes one of the client address's upload slots (429 with Retry-After when it
+// has none left) and puts the upload rate and idle deadlines on the request body. The caller
+// must call release when the request ends.
+func (s *Server) beginUpload(w http.ResponseWriter, r *http.Request) (release func(), err error) {
+	release = func() {}
+	if s.opts.UploadsPerClient > 0 {
+		addr := clientAddr(r)
+		if !s.uploads.acquire(addr, s.opts.UploadsPerClient) {
+			return nil, &httpError{status: http.StatusTooManyRequests, code: "too_many_uploads", retryAfter: uploadRetry,
+				message: fmt.Sprintf("this client already has %d uploads in progress, the most this server takes at once from one address: retry when one has finished", s.opts.UploadsPerClient)}
+		}
+		release = func() { s.uploads.release(addr) }
+	}
+	body := r.Body
+	if bt, ok := body.(*bodyTimer); ok {
+		body = bt.ReadCloser // the upload's own deadlines replace the body timeout
+	}
+	r.Body = &uploadBody{ReadCloser: body, rc: http.NewResponseController(w), start: time.Now(),
+		idle: s.opts.UploadIdleTimeout, rate: s.opts.UploadMinRate}
+	return release, nil
+}
+
+// uploadRetry is the Retry-After of a refused concurrent upload: about as long as a small
+// upload takes.
+const uploadRetry = 10 * time.Second
+
+// uploadSlots counts the uploads in progress per client address.
+type uploadSlots struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (u *uploadSlots) acquire(addr string, max int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[addr] >= max {
+		return false
+	}
+	if u.n == nil {
+		u.n = map[string]int{}
+	}
+	u.n[addr]++
+	return true
+}
+
+func (u *uploadSlots) release(addr string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[addr]--; u.n[addr] <= 0 {
+		delete(u.n, addr) // memory follows the uploads in progress
+	}
+}
+
+// uploadBody moves the connection's read deadline before every read: to idle from now, or,
+// if earlier, to where the body falls below rate bytes a second on average since start, after
+// a first stretch of idle (as Apache's mod_reqtimeout does with MinRate). An upload may thus
+// take as long as it needs while data flows at a real link's pace; one that stops, or
+// trickles, is dropped with 408.
+type uploadBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	idle  time.Duration
+	rate  int64 // bytes a second; <= 0: no minimum
+	n     int64 // bytes read so far
+	ended bool
+}
+
+func (u *uploadBody) Read(p []byte) (int, error) {
+	if u.ended {
+		// net/http cleared the deadline for its own read at the end of the body; a read
+		// after that must not set one again, or the request would be cancelled when it passed.
+		return u.ReadCloser.Read(p)
+	}
+	deadline, byRate := u.deadline(time.Now())
+	_ = u.rc.SetReadDeadline(deadline) // a writer without deadlines keeps none
+	n, err := u.ReadCloser.Read(p)
+	u.n += int64(n)
+	switch {
+	case err == io.EOF:
+		u.ended = true
+	case errors.Is(err, os.ErrDeadlineExceeded) && byRate:
+		return n, &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf(
+			"the upload arrived slower than %d bytes a second, this server's minimum after its first %s, and was dropped: use a faster link, or ask the administrator to lower --upload-min-rate", u.rate, u.idle)}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return n, &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf("no upload data arrived for %s; the upload was dropped", u.idle)}
+	}
+	return n, err
+}
+
+// deadline is when the next read must have returned, and whether the rate (rather than the
+// idle time) sets it.
+func (u *uploadBody) deadline(now time.Time) (time.Time, bool) {
+	idle := now.Add(u.idle)
+	if u.rate <= 0 {
+		return idle, false
+	}
+	secs := float64(u.n) / float64(u.rate)
+	if secs > 1e9 { // years ahead: the idle deadline is the earlier
+		return idle, false
+	}
+	byRate := u.start.Add(u.idle + time.Duration(secs*float64(time.Second)))
+	if byRate.Before(idle) {
+		return byRate, true
+	}
+	return idle, false
 }

@@ -255,8 +255,7 @@ func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error
 		return nil
 	}
 	// The URL names the content's hash: it never changes.
-	s.serveFile(w, r, f, cacheControl(w, r, shared, true))
-	return nil
+	return s.serveFile(w, r, c.channel.Name, f, cacheControl(w, r, shared, true))
 }
 
 // ---- upload: twine's legacy API
@@ -299,7 +298,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 			break
 		}
 		if err != nil {
-			return res, errBadRequest("the multipart body is malformed: " + err.Error())
+			return res, bodyReadError("the multipart body is malformed", err)
 		}
 		if part.FormName() == "content" {
 			form.part = part
@@ -307,7 +306,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 		}
 		v, err := io.ReadAll(io.LimitReader(part, maxFormFields-int64(total)+1))
 		if err != nil {
-			return res, errBadRequest("reading the form: " + err.Error())
+			return res, bodyReadError("reading the form", err)
 		}
 		if total += len(v); total > maxFormFields {
 			return res, errTooLarge("the upload's form fields are larger than 1 MiB")

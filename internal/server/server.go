@@ -30,8 +30,18 @@ type Options struct {
 	MaxUploadBytes int64
 	TempDir        string // where uploads are spooled; must exist or be creatable
 	Limits         conda.Limits
-	// UploadIdleTimeout drops an upload whose client sends nothing for this long.
+	// UploadIdleTimeout drops an upload whose client sends nothing for this long; default a
+	// minute. It is also the start of an upload that UploadMinRate leaves out.
 	UploadIdleTimeout time.Duration
+	// UploadMinRate is the slowest an upload's body may arrive, in bytes a second on average
+	// since it began, once its first UploadIdleTimeout is over; default 4096, negative: none.
+	UploadMinRate int64
+	// UploadsPerClient bounds the uploads one client address may have in progress at once;
+	// default 8, negative: no bound. Past it, 429 with Retry-After.
+	UploadsPerClient int
+	// BodyTimeout is how long any other request's body (JSON, forms) may take to arrive;
+	// default 30 s.
+	BodyTimeout time.Duration
 	// ConcurrentReads bounds how many uploaded packages are read at once: a .conda may
 	// declare a 128 MiB zstd window, which the decoder allocates.
 	ConcurrentReads int
@@ -75,6 +85,7 @@ type Server struct {
 	// unknownTokens counts requests with tokens that are not found, per client address.
 	unknownTokens *ratelimit.Limiter
 	ids           *identityCache
+	uploads       uploadSlots // uploads in progress per client address
 	table         []route
 	stop          chan struct{}
 	stopped       chan struct{}
@@ -92,8 +103,17 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	if opts.Limits.MaxIndexJSON == 0 {
 		opts.Limits = conda.DefaultLimits()
 	}
-	if opts.UploadIdleTimeout == 0 {
+	if opts.UploadIdleTimeout <= 0 {
 		opts.UploadIdleTimeout = time.Minute
+	}
+	if opts.UploadMinRate == 0 {
+		opts.UploadMinRate = 4096
+	}
+	if opts.UploadsPerClient == 0 {
+		opts.UploadsPerClient = 8
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 30 * time.Second
 	}
 	if opts.ConcurrentReads <= 0 {
 		opts.ConcurrentReads = 4
@@ -399,6 +419,14 @@ func (s *Server) serveRoute(rt route) http.Handler {
 	surface := surfaceOf(rt.pattern)
 	accessChanging := changesAccess(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpload(rt) {
+			release, err := s.beginUpload(w, r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			defer release()
+		}
 		c := &call{}
 		err := func() error {
 			var p access.Principal

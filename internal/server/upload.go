@@ -14,7 +14,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/api"
@@ -107,17 +106,21 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, c *call, filenam
 	for _, h := range extra {
 		writers = append(writers, h)
 	}
-	body := &idleReader{r: http.MaxBytesReader(w, io.NopCloser(in), s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: s.opts.UploadIdleTimeout}
-	size, err := io.Copy(io.MultiWriter(writers...), body)
+	// The body's deadlines (idle, minimum rate) were put on it by beginUpload.
+	spool := &writeErr{w: io.MultiWriter(writers...)}
+	size, err := io.Copy(spool, http.MaxBytesReader(w, io.NopCloser(in), s.opts.MaxUploadBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var timeout *httpError // uploadBody's 408; the failed read also cancelled ctx
+		switch {
+		case spool.err != nil:
+			// The server's disk, not the client: a full disk is a 507, the error path says so.
+			return ingested{}, false, fmt.Errorf("spool upload: %w", spool.err)
+		case errors.As(err, &mbe):
 			return ingested{}, false, errTooLarge(fmt.Sprintf("the file is larger than this server takes (%d bytes)", s.opts.MaxUploadBytes))
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return ingested{}, false, &httpError{status: http.StatusRequestTimeout, code: "timeout", message: fmt.Sprintf("no upload data arrived for %s; the upload was dropped", s.opts.UploadIdleTimeout)}
-		}
-		if ctx.Err() != nil {
+		case errors.As(err, &timeout):
+			return ingested{}, false, timeout
+		case ctx.Err() != nil:
 			return ingested{}, false, errClientGone
 		}
 		return ingested{}, false, errBadRequest("reading the upload failed before its end: " + err.Error())
@@ -276,19 +279,19 @@ func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp 
 	})
 }
 
-// idleReader moves the connection's read deadline on before every read, so an upload may take
-// as long as it needs while data flows, but a client that stops sending is dropped.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
+// writeErr remembers the error of its writer, so that a failed copy tells the server's disk
+// from the client's connection.
+type writeErr struct {
+	w   io.Writer
+	err error
 }
 
-func (i *idleReader) Read(p []byte) (int, error) {
-	if i.idle > 0 {
-		i.rc.SetReadDeadline(time.Now().Add(i.idle)) // unsupported writers just keep no deadline
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
 	}
-	return i.r.Read(p)
+	return n, err
 }
 
 // readPackage reads an uploaded package once a read slot is free.

@@ -21,10 +21,10 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// trickle is a request body that sends its first half in small pieces, then waits for the
+// heldBody is a request body that sends its first half in small pieces, then waits for the
 // test to let it send the rest: the upload is in flight, mid-body, while the test changes
 // who may do what.
-type trickle struct {
+type heldBody struct {
 	data     []byte
 	off      int
 	resume   chan struct{}
@@ -32,11 +32,11 @@ type trickle struct {
 	chunkLen int
 }
 
-func newTrickle(data []byte) *trickle {
-	return &trickle{data: data, resume: make(chan struct{}), chunkLen: 16 << 10}
+func newHeldBody(data []byte) *heldBody {
+	return &heldBody{data: data, resume: make(chan struct{}), chunkLen: 16 << 10}
 }
 
-func (t *trickle) Read(p []byte) (int, error) {
+func (t *heldBody) Read(p []byte) (int, error) {
 	half := len(t.data) / 2
 	if t.off >= half && !t.resumed {
 		<-t.resume
@@ -59,7 +59,7 @@ func (t *trickle) Read(p []byte) (int, error) {
 // its spool directory with bytes in it). It returns the answer.
 func (e *env) slowUpload(method, path string, body []byte, mid func(), header ...string) resp {
 	e.t.Helper()
-	tr := newTrickle(body)
+	tr := newHeldBody(body)
 	req, err := http.NewRequestWithContext(e.t.Context(), method, e.srv.URL+path, tr)
 	if err != nil {
 		e.t.Fatal(err)

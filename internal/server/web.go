@@ -251,7 +251,7 @@ func form(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &mbe) {
 			return errTooLarge("the form is too large")
 		}
-		return errBadRequest("the form could not be read: " + err.Error())
+		return bodyReadError("the form could not be read", err)
 	}
 	return nil
 }

@@ -464,8 +464,7 @@ func (s *Server) pageDownload(w http.ResponseWriter, r *http.Request, c *call) e
 	if !private(c.channel) && !c.file.PackagePrivate {
 		cc = "public, max-age=30"
 	}
-	s.serveFile(w, r, c.file, cc)
-	return nil
+	return s.serveFile(w, r, c.channel.Name, c.file, cc)
 }
 
 // ---- a package's page

@@ -907,6 +907,31 @@ func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {
 	return n > 0, err
 }
 
+func (s *sqlStore) Blobs(ctx context.Context) ([]BlobRef, error) {
+	out := []BlobRef{}
+	err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
+		var sha, channel, subdir, filename string
+		var size int64
+		if err := rows.Scan(&sha, &size, &channel, &subdir, &filename); err != nil {
+			return err
+		}
+		// Files with one sha256 but different sizes (a damaged record) are told apart.
+		if n := len(out); n == 0 || out[n-1].SHA256 != sha || out[n-1].Size != size {
+			out = append(out, BlobRef{SHA256: sha, Size: size})
+		}
+		last := &out[len(out)-1]
+		last.Files = append(last.Files, channel+"/"+subdir+"/"+filename)
+		return nil
+	}, `SELECT f.sha256, f.size, c.name, f.subdir, f.filename FROM files f JOIN channels c ON c.id = f.channel_id ORDER BY f.sha256, f.size`)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		sort.Strings(out[i].Files)
+	}
+	return out, nil
+}
+
 // ---- index snapshots
 
 func (s *sqlStore) channelState(ctx context.Context, tx *sql.Tx, channelID int64) (int64, time.Time, error) {

@@ -164,6 +164,14 @@ type AccessReader interface {
 // PyPISubdir is the subdir Python distributions are filed under in a channel.
 const PyPISubdir = "pypi"
 
+// BlobRef is a blob that stored files name: its sha256 and size as recorded, and the files
+// ("channel/subdir/filename", sorted) that name it.
+type BlobRef struct {
+	SHA256 string
+	Size   int64
+	Files  []string
+}
+
 // FileRef names a file inside a channel.
 type FileRef struct {
 	Subdir   string `json:"subdir"`
@@ -246,6 +254,9 @@ type Store interface {
 	Labels(ctx context.Context, channelID int64) ([]LabelCount, error)
 	// BlobInUse reports whether any file still names the blob of this sha256.
 	BlobInUse(ctx context.Context, sha256 string) (bool, error)
+	// Blobs lists every blob that a stored file names, by sha256, with the files naming it:
+	// what wharf admin fsck checks.
+	Blobs(ctx context.Context) ([]BlobRef, error)
 
 	SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error)
 	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)

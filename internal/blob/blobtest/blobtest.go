@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"PutThenOpenReturnsTheBytes", testRoundTrip},
 		{"EmptyBlob", testEmpty},
 		{"RangeReads", testRanges},
+		{"OpenReportsTheWholeSize", testOpenSize},
 		{"StatReportsSize", testStat},
 		{"MissingKeyIsNotFound", testMissing},
 		{"DeleteIsIdempotent", testDelete},
@@ -138,6 +139,33 @@ func testRanges(t *testing.T, s blob.Store) {
 		if got := read(t, s, key, r.offset, r.length); !bytes.Equal(got, r.want) {
 			t.Errorf("%s: Open(%d, %d) read %d bytes, want %d (or they differ)", r.name, r.offset, r.length, len(got), len(r.want))
 		}
+	}
+}
+
+// A reader's Size is the whole blob's, for a range as for all of it: the server checks it
+// against the recorded size before it answers.
+func testOpenSize(t *testing.T, s blob.Store) {
+	b, key := content(t, 1000)
+	put(t, s, key, b)
+	for _, r := range []struct{ offset, length int64 }{{0, -1}, {0, 10}, {400, 123}, {999, -1}} {
+		rc, err := s.Open(t.Context(), key, r.offset, r.length)
+		if err != nil {
+			t.Fatalf("Open(%d, %d): %v", r.offset, r.length, err)
+		}
+		if got := rc.Size(); got != 1000 {
+			t.Errorf("Open(%d, %d).Size() = %d, want 1000", r.offset, r.length, got)
+		}
+		rc.Close()
+	}
+	e, ekey := content(t, 0)
+	put(t, s, ekey, e)
+	rc, err := s.Open(t.Context(), ekey, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got := rc.Size(); got != 0 {
+		t.Errorf("empty blob: Size() = %d", got)
 	}
 }
 

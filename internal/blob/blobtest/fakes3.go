@@ -2,11 +2,14 @@ package blobtest
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
-	"net/http/httptest"
+	"net"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -19,9 +22,34 @@ import (
 // It uses t.Setenv, so the calling test (and its parents) must not be parallel.
 func FakeS3(t testing.TB) string {
 	t.Helper()
+	return NewFakeS3(t).URL
+}
+
+// S3Server is a fake S3 server (see FakeS3) that a test can stop and start again, to stand
+// for an object store that goes away (every request then fails to connect, as with a store
+// that is down) and comes back with what it held.
+type S3Server struct {
+	// URL is the bucket's s3:// URL for blob.Open.
+	URL string
+
+	handler http.Handler
+	addr    string
+	mu      sync.Mutex
+	srv     *http.Server
+}
+
+// NewFakeS3 is FakeS3 with a handle on the server.
+func NewFakeS3(t testing.TB) *S3Server {
+	t.Helper()
 	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
+	s := &S3Server{handler: gofakes3.New(backend).Server()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("fake S3: listen: %v", err)
+	}
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.Stop)
 	// rand.Text is base32 (A-Z, 2-7); bucket names must be lower case.
 	bucket := "wharf-test-" + strings.ToLower(rand.Text()[:12])
 	if err := backend.CreateBucket(bucket); err != nil {
@@ -39,10 +67,45 @@ func FakeS3(t testing.TB) string {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	q := url.Values{
-		"endpoint":       {srv.URL},
+		"endpoint":       {"http://" + s.addr},
 		"region":         {"us-east-1"},
 		"use_path_style": {"true"},
 		"disable_https":  {"true"},
 	}
-	return fmt.Sprintf("s3://%s?%s", bucket, q.Encode())
+	s.URL = fmt.Sprintf("s3://%s?%s", bucket, q.Encode())
+	return s
+}
+
+func (s *S3Server) serve(ln net.Listener) {
+	srv := &http.Server{Handler: s.handler}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic(fmt.Sprintf("fake S3: %v", err))
+		}
+	}()
+}
+
+// Stop closes the server and every open connection, mid-response too; until Start, connecting
+// to it is refused. Stopping a stopped server does nothing.
+func (s *S3Server) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Start serves again, on the same address, with the same buckets and objects.
+func (s *S3Server) Start() error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("fake S3: listen again on %s: %w", s.addr, err)
+	}
+	s.serve(ln)
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -53,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Browse", testBrowse},
 		{"RecheckAtCommit", testRecheck},
 		{"RecheckHoldsOffChanges", testRecheckHoldsOff},
+		{"BlobsListsWhatFilesName", testBlobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -584,4 +587,43 @@ func testDeleteChannel(t *testing.T, s store.Store) {
 	}
 	// The name is free again.
 	mustChannel(t, s, "acme")
+}
+
+func testBlobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if got, err := s.Blobs(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("Blobs of an empty store = %v, %v", got, err)
+	}
+	acme, dev := mustChannel(t, s, "acme"), mustChannel(t, s, "acme/dev")
+	one := file(acme, "noarch", "demo", "1.0", "bytes-1")
+	two := file(acme, "linux-64", "demo", "2.0", "bytes-2")
+	for _, nf := range []store.NewFile{one, two} {
+		if _, _, err := s.AddFile(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same bytes copied into a subchannel: one blob, two files.
+	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: acme.ID, Files: []store.FileRef{{Subdir: "noarch", Filename: one.Filename}},
+		ToChannelID: dev.ID, ToLabels: []string{"main"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Blobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.BlobRef{
+		{SHA256: one.SHA256, Size: one.Size, Files: []string{"acme/dev/noarch/demo-1.0-0.conda", "acme/noarch/demo-1.0-0.conda"}},
+		{SHA256: two.SHA256, Size: two.Size, Files: []string{"acme/linux-64/demo-2.0-0.conda"}},
+	}
+	slices.SortFunc(want, func(a, b store.BlobRef) int { return strings.Compare(a.SHA256, b.SHA256) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Blobs (-want +got):\n%s", diff)
+	}
+	// A removed file's blob is named by nobody.
+	if err := s.RemoveFile(ctx, acme.ID, store.FileRef{Subdir: "linux-64", Filename: two.Filename}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Blobs(ctx); err != nil || len(got) != 1 || got[0].SHA256 != one.SHA256 {
+		t.Errorf("Blobs after a removal = %+v, %v", got, err)
+	}
 }
