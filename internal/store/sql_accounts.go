@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
 )
 
 // ---- users
@@ -133,7 +135,7 @@ func (s *sqlStore) orgEvent(ctx context.Context, tx *sql.Tx, orgID, actorID int6
 
 func (s *sqlStore) CreateOrg(ctx context.Context, name string, ownerID int64) (Org, error) {
 	var o Org
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeName(ctx, func(tx *sql.Tx) error {
 		if err := s.nameFree(ctx, tx, name); err != nil {
 			return err
 		}
@@ -159,6 +161,10 @@ func (s *sqlStore) CreateOrg(ctx context.Context, name string, ownerID int64) (O
 
 func (s *sqlStore) OrgByName(ctx context.Context, name string) (Org, error) {
 	o, err := scanOrg(s.row(ctx, s.r, `SELECT `+orgCols+` FROM orgs WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) && !strings.Contains(name, "/") {
+		// Another spelling: the org whose channel holds the name's key.
+		o, err = scanOrg(s.row(ctx, s.r, `SELECT `+orgCols+` FROM orgs WHERE name = (`+topLevelHolder+`)`, names.Key(name)))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, &NotFoundError{Kind: "organization", Name: name}
 	}

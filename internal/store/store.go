@@ -58,7 +58,8 @@ type User struct {
 }
 
 // NewUser is what CreateUser needs. CreateUser also creates the user's channel, of the same
-// name; a name taken by a user, an org or a channel is a *ConflictError.
+// name; a name taken by a user, an org or a channel, in this spelling or another (names.Key),
+// is a *ConflictError.
 type NewUser struct {
 	Name          string
 	Email         string
@@ -83,7 +84,9 @@ type Channel struct {
 }
 
 // NewChannel is what CreateChannel needs. For a subchannel Name is "parent/child" and the
-// parent must exist.
+// parent must exist under that exact name. A name that another spelling of (names.Key) is
+// taken, at the top level by a user, an org or a channel, or among the parent's subchannels,
+// is a *ConflictError that names the one there.
 type NewChannel struct {
 	Name        string
 	OwnerUserID int64
@@ -207,6 +210,9 @@ type ChannelSnapshot struct {
 // Store is Wharf's metadata store. Implementations must pass storetest.Run.
 type Store interface {
 	CreateUser(ctx context.Context, u NewUser) (User, error)
+	// UserByName, ChannelByName and OrgByName find a name as it is spelt or, failing that, by
+	// another spelling of it (names.Key): the one that holds the key. A look-alike made before
+	// the rule (see LookAlikes) answers only to its exact spelling.
 	UserByName(ctx context.Context, name string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
 
@@ -217,6 +223,10 @@ type Store interface {
 	// DeleteChannel removes a channel with its subchannels, files and grants. The files' blobs
 	// stay for garbage collection.
 	DeleteChannel(ctx context.Context, id int64) error
+	// LookAlikes lists the groups of names that are one name by names.Key but were made before
+	// the rule that refuses the second: top-level names (users, orgs, channels) and the
+	// subchannels of one parent. Each group lists the name other spellings find first.
+	LookAlikes(ctx context.Context) ([][]string, error)
 
 	// AddFile records an uploaded file. It returns created=false and the stored file when the
 	// same filename with the same sha256 is already there, and a *ConflictError when the

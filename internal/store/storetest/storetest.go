@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReuploadAddsLabels", testReuploadAddsLabels},
 		{"ByteWiseOrder", testByteWiseOrder},
 		{"UsersOwnTheirNameAndChannel", testUserNamespace},
+		{"LookAlikeNames", testLookAlikeNames},
+		{"ConcurrentLookAlikes", testConcurrentLookAlikes},
 		{"UpdateUser", testUpdateUser},
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
