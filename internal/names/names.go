@@ -55,6 +55,19 @@ func Channel(name string) error {
 	return nil
 }
 
+// Lookup checks a name asked for (in a URL, a request, a sign-in): a name that a channel,
+// user or organization could have in some spelling that Key folds together, so upper-case
+// ASCII letters pass. Names Lookup refuses are not found without asking the store.
+func Lookup(name string) error {
+	b := []byte(name)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return Channel(string(b))
+}
+
 // Account checks a user or organization name: lowercase letters, digits and '-', starting
 // with a letter or digit, at most 39 characters, and not a name Wharf's routes use. An
 // account's name is also its channel's, so it must be a valid channel name too.

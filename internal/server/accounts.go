@@ -149,9 +149,7 @@ func (s *Server) signup(r *http.Request, req api.SignupRequest) (name string, ac
 	}
 	// The name is public (it is a channel's); it is checked before anything about the
 	// address is, so that a taken name says nothing about the address.
-	if _, err := s.store.ChannelByName(ctx, req.Username); err == nil {
-		return "", false, &store.ConflictError{Kind: "name", Name: req.Username, Reason: "a user, an organization or a channel has it"}
-	} else if !store.IsNotFound(err) {
+	if err := s.store.NameFree(ctx, req.Username); err != nil {
 		return "", false, err
 	}
 	verified := false
@@ -547,17 +545,12 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	return writeJSON(w, http.StatusOK, toUserInfo(u))
 }
 
+// userNamed finds an account by its name or another spelling of it (names.Key).
 func (s *Server) userNamed(ctx context.Context, name string) (store.User, error) {
-	if names.Account(name) != nil && !isStoredName(name) {
+	if names.Lookup(name) != nil && name != "admin" {
 		return store.User{}, &store.NotFoundError{Kind: "user", Name: name}
 	}
 	return s.store.UserByName(ctx, name)
-}
-
-// isStoredName accepts names that predate the account rules (made by `wharf admin
-// create-user` before them) but are still harmless to look up.
-func isStoredName(name string) bool {
-	return names.Channel(name) == nil || name == "admin"
 }
 
 func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -136,11 +136,14 @@ func (s *Server) newChannelResource(r *http.Request, c *call, req api.NewChannel
 		if req.Org != "" {
 			return access.Resource{}, errBadRequest("a subchannel belongs to its parent's owner: leave out \"org\"")
 		}
-		ch, err := s.channelByName(r.Context(), parent)
+		ch, err := s.channelFor(r.Context(), c.principal, parent)
 		if err != nil {
 			return access.Resource{}, err
 		}
-		c.channel = ch
+		// Found by another spelling of its name, the parent is named as it is: the store
+		// wants the parent's exact name, and the child is kept as asked.
+		_, child, _ := cut(req.Name, "/")
+		c.channel, c.newChannel.Name = ch, ch.Name+"/"+child
 		return resourceOf(ch), nil
 	}
 	if req.Org != "" {
@@ -316,7 +319,7 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	target := c.channel
 	if req.ToChannel != "" && req.ToChannel != c.channel.Name {
-		ch, err := s.channelByName(r.Context(), req.ToChannel)
+		ch, err := s.channelFor(r.Context(), c.principal, req.ToChannel)
 		if err != nil {
 			return err
 		}

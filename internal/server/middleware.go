@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -203,13 +204,19 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 	}
 	// Only failures spend the budget, so a client that sends the right password on every
 	// request never waits; while a budget is spent, remembered credentials are refused too.
+	// The budget is the account's, whichever spelling of its name was sent (the store finds
+	// it by any), and an unknown name's is its key's: guesses cannot spread over spellings.
 	addr := clientAddr(r)
-	if err := s.signins.allow(user, addr, now); err != nil {
+	account := names.Key(user)
+	if u.ID != 0 {
+		account = u.Name
+	}
+	if err := s.signins.allow(account, addr, now); err != nil {
 		return access.Principal{}, err
 	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
-		ok, err := s.signins.verify(r.Context(), user, addr, u.PasswordHash, pass, u.ID != 0)
+		ok, err := s.signins.verify(r.Context(), account, addr, u.PasswordHash, pass, u.ID != 0)
 		if err != nil {
 			return access.Principal{}, err
 		}

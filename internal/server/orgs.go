@@ -15,7 +15,7 @@ import (
 
 func (s *Server) resolveOrg(r *http.Request, c *call) (access.Resource, error) {
 	name := r.PathValue("org")
-	if names.Account(name) != nil {
+	if names.Lookup(name) != nil {
 		return access.Resource{}, &store.NotFoundError{Kind: "organization", Name: name}
 	}
 	org, err := s.store.OrgByName(r.Context(), name)
@@ -433,11 +433,12 @@ func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, c *cal
 // deletableChannel says why a channel may not be removed on its own, or nil.
 func (s *Server) deletableChannel(ctx context.Context, ch store.Channel) error {
 	if ch.ParentID == 0 {
-		// An account's own channel goes with the account, not alone.
-		if u, err := s.store.UserByName(ctx, ch.Name); err == nil && u.ID == ch.OwnerUserID {
+		// An account's own channel goes with the account, not alone. The names must match
+		// exactly: a look-up finds a look-alike's account too.
+		if u, err := s.store.UserByName(ctx, ch.Name); err == nil && u.ID == ch.OwnerUserID && u.Name == ch.Name {
 			return errBadRequest("channel " + ch.Name + " is the account's own channel: it cannot be removed by itself")
 		}
-		if o, err := s.store.OrgByName(ctx, ch.Name); err == nil && o.ID == ch.OwnerOrgID {
+		if o, err := s.store.OrgByName(ctx, ch.Name); err == nil && o.ID == ch.OwnerOrgID && o.Name == ch.Name {
 			return errBadRequest("channel " + ch.Name + " is the organization's own channel: it cannot be removed by itself")
 		}
 	}

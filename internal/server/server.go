@@ -148,6 +148,7 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		unknownTokens: ratelimit.NewLimiter(ratelimit.Limit{Burst: 30, Interval: 2 * time.Second}, 0),
 		stop:          make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
+	s.reportLookAlikes()
 	var err error
 	if s.web, err = web.New(); err != nil {
 		return nil, fmt.Errorf("web templates: %w", err)
@@ -155,6 +156,22 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	s.handler = s.middleware(s.routes())
 	go s.background()
 	return s, nil
+}
+
+// reportLookAlikes logs, at startup, each group of names from before the look-alike rule
+// (store.LookAlikes): nothing renames them, so an administrator is told.
+func (s *Server) reportLookAlikes() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	groups, err := s.store.LookAlikes(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "listing look-alike names failed", "err", err)
+		return
+	}
+	for _, g := range groups {
+		s.log.WarnContext(ctx, "names that differ only in case or separators share one name; other spellings find the first, the others answer only to their own",
+			"names", strings.Join(g, " "), "found_by_other_spellings", g[0])
+	}
 }
 
 // background writes token last-use times every half minute, not on every request, and
@@ -536,17 +553,31 @@ func packageResource(ch store.Channel, pkg string, pkgPrivate bool) access.Resou
 // private reports whether a channel is private by itself or through its parent.
 func private(ch store.Channel) bool { return ch.Private || ch.ParentPrivate }
 
-// channelByName looks a channel up; a name that no channel can have is not found without a
-// trip to the store (and never reaches the database as bytes it would refuse).
+// channelByName looks a channel up by its name or another spelling of it (names.Key: the
+// store finds the one channel that holds the name); a name that no channel can have is not
+// found without a trip to the store (and never reaches the database as bytes it would
+// refuse).
 func (s *Server) channelByName(ctx context.Context, name string) (store.Channel, error) {
-	if names.Channel(name) != nil {
+	if names.Lookup(name) != nil {
 		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
 	}
 	return s.store.ChannelByName(ctx, name)
 }
 
+// channelFor is channelByName for what p asked: a channel found under another spelling of
+// its name that p may not know of is not found under the spelling asked, word for word as a
+// channel that does not exist (a refusal would name the channel as it is spelt). Everything
+// after the look-up (access.May, the handler) works on the channel found, never on the name.
+func (s *Server) channelFor(ctx context.Context, p access.Principal, name string) (store.Channel, error) {
+	ch, err := s.channelByName(ctx, name)
+	if err == nil && ch.Name != name && !access.Knows(p, resourceOf(ch)) {
+		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
+	}
+	return ch, err
+}
+
 func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, error) {
-	ch, err := s.channelByName(r.Context(), r.PathValue("channel"))
+	ch, err := s.channelFor(r.Context(), c.principal, r.PathValue("channel"))
 	if err != nil {
 		return access.Resource{}, err
 	}

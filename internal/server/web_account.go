@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/api"
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -48,14 +49,15 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	if strings.Contains(name, "@") {
 		u, err = s.store.UserByEmail(ctx, name)
 	} else {
-		u, err = s.store.UserByName(ctx, name)
+		u, err = s.userNamed(ctx, name)
 	}
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
-	// Budgets are the account's, whichever of its name or address was typed: the right
-	// password by address must not get past a budget that guesses by name spent.
-	account := strings.ToLower(name)
+	// Budgets are the account's, whichever of its name, another spelling of it or its address
+	// was typed: the right password by address must not get past a budget that guesses by
+	// name spent. An unknown name's budget is its key's, which all its spellings share.
+	account := names.Key(name)
 	if u.ID != 0 {
 		account = u.Name
 	}

@@ -324,6 +324,10 @@ func (s *sqlStore) nameFree(ctx context.Context, tx *sql.Tx, name string) error 
 	return s.noLookAlike(ctx, tx, "name", name, 0)
 }
 
+func (s *sqlStore) NameFree(ctx context.Context, name string) error {
+	return s.read(ctx, func(tx *sql.Tx) error { return s.nameFree(ctx, tx, name) })
+}
+
 // noLookAlike refuses name when a channel among parentID's subchannels (0: the top-level
 // channels, with the users and orgs) has another spelling of it, naming that one.
 func (s *sqlStore) noLookAlike(ctx context.Context, tx *sql.Tx, kind, name string, parentID int64) error {

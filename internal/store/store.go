@@ -214,6 +214,9 @@ type Store interface {
 	// another spelling of it (names.Key): the one that holds the key. A look-alike made before
 	// the rule (see LookAlikes) answers only to its exact spelling.
 	UserByName(ctx context.Context, name string) (User, error)
+	// NameFree returns the *ConflictError CreateUser or CreateOrg would for a name taken in
+	// this spelling or another, or nil: for a check before other work.
+	NameFree(ctx context.Context, name string) error
 	UserByID(ctx context.Context, id int64) (User, error)
 
 	CreateChannel(ctx context.Context, c NewChannel) (Channel, error)

@@ -55,6 +55,11 @@ func testLookAlikeNames(t *testing.T, s store.Store) {
 		_, err := s.CreateChannel(ctx, store.NewChannel{Name: n})
 		refused("subchannel "+n, err, "the subchannel acme/dev")
 	}
+	refused("NameFree(acme_)", s.NameFree(ctx, "acme_"), "the organization acme")
+	refused("NameFree(acme)", s.NameFree(ctx, "acme"), "acme")
+	if err := s.NameFree(ctx, "fresh"); err != nil {
+		t.Errorf("NameFree(fresh) = %v", err)
+	}
 	// Nothing refused left a row behind.
 	if users, err := s.ListUsers(ctx); err != nil || len(users) != 1 {
 		t.Errorf("users after the refusals: %v, %v; want alice alone", users, err)
