@@ -395,12 +395,15 @@ func (s *Server) checkOwnPassword(r *http.Request, userID int64, password, what 
 	if err != nil {
 		return u, err
 	}
-	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, password, true)
+	ok, rehash, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, password, true)
 	if err != nil {
 		return u, err
 	}
 	if !ok {
 		return u, errForbidden("the " + what + " is wrong")
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
 	}
 	return u, nil
 }

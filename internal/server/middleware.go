@@ -216,12 +216,15 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
-		ok, err := s.signins.verify(r.Context(), account, addr, u.PasswordHash, pass, u.ID != 0)
+		ok, rehash, err := s.signins.verify(r.Context(), account, addr, u.PasswordHash, pass, u.ID != 0)
 		if err != nil {
 			return access.Principal{}, err
 		}
 		if !ok {
 			return access.Principal{}, wrong
+		}
+		if rehash {
+			s.upgradeHash(r.Context(), u, pass)
 		}
 		s.creds.remember(key, now)
 	}

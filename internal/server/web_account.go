@@ -61,7 +61,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	if u.ID != 0 {
 		account = u.Name
 	}
-	ok, err := s.signins.verify(ctx, account, clientAddr(r), u.PasswordHash, pass, u.ID != 0)
+	ok, rehash, err := s.signins.verify(ctx, account, clientAddr(r), u.PasswordHash, pass, u.ID != 0)
 	if err != nil {
 		he, fixable := userFault(err)
 		if !fixable {
@@ -74,6 +74,9 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if !ok {
 		return again(http.StatusUnauthorized, "Wrong user name or password.", false)
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, pass)
 	}
 	if u.Disabled {
 		return again(http.StatusForbidden, "This account is disabled; ask an administrator.", false)

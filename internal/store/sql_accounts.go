@@ -74,6 +74,19 @@ func (s *sqlStore) UpdateUser(ctx context.Context, id int64, up UserUpdate) (Use
 	return u, err
 }
 
+func (s *sqlStore) RehashPassword(ctx context.Context, id int64, old, new string) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, new, id, old)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // ---- mailed links
 
 func (s *sqlStore) CreateEmailToken(ctx context.Context, t EmailToken) error {

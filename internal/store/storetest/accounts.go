@@ -528,3 +528,39 @@ func listFiles(t *testing.T, s store.Store, channelID int64) []store.File {
 	}
 	return fs
 }
+
+// testRehashPassword: a rehash swaps the hash of the same password, only over the hash it
+// replaces, and keeps what a new password ends: sessions and reset links.
+func testRehashPassword(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, err := s.CreateUser(ctx, store.NewUser{Name: "bob", Email: "bob@example.com", PasswordHash: "raw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := s.CreateSession(ctx, store.Session{Hash: "sess", UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEmailToken(ctx, store.EmailToken{Hash: "link", Purpose: "reset", UserID: u.ID, Email: u.Email, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.RehashPassword(ctx, u.ID, "raw", "normalized"); !ok || err != nil {
+		t.Fatalf("RehashPassword = %v, %v", ok, err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "normalized" {
+		t.Errorf("hash after the rehash = %q", got.PasswordHash)
+	}
+	// A password changed meanwhile: the rehash of the old one must not put it back.
+	if ok, err := s.RehashPassword(ctx, u.ID, "raw", "stale"); ok || err != nil {
+		t.Errorf("RehashPassword over another hash = %v, %v; want false", ok, err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "normalized" {
+		t.Errorf("hash after a stale rehash = %q", got.PasswordHash)
+	}
+	if _, err := s.SessionByHash(ctx, "sess", now); err != nil {
+		t.Errorf("the session ended with a rehash: %v", err)
+	}
+	if _, err := s.UseEmailToken(ctx, "reset", "link", now); err != nil {
+		t.Errorf("the reset link died with a rehash: %v", err)
+	}
+}

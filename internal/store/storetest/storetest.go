@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LookAlikeNames", testLookAlikeNames},
 		{"ConcurrentLookAlikes", testConcurrentLookAlikes},
 		{"UpdateUser", testUpdateUser},
+		{"RehashPassword", testRehashPassword},
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
