@@ -43,12 +43,19 @@ func fileInfo(channel string, f store.File) api.FileInfo {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	// A length makes the answer whole once flushed, before any work queued after it
+	// (afterAnswer); a chunked one would end only when the handler returns.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	_, err = w.Write(b)
+	return err
 }
 
 // readJSON decodes a small JSON body strictly.

@@ -59,6 +59,8 @@ type Options struct {
 	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
 	// address mailed and per client; nil: 5 a day per address, 20 per client then one a minute.
 	Mails *ratelimit.Logins
+	// MailWorkers is how many queued account mails are made and sent at once; default 2.
+	MailWorkers int
 }
 
 // Server serves Wharf over HTTP.
@@ -70,6 +72,7 @@ type Server struct {
 	index   *indexCache
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
+	mailq   *mailQueue
 	creds   *credCache
 	signins *signins
 	// unknownTokens counts requests with tokens that are not found, per client address.
@@ -136,6 +139,9 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 			PerAddress: ratelimit.Limit{Burst: 20, Interval: time.Minute},
 		})
 	}
+	if opts.MailWorkers <= 0 {
+		opts.MailWorkers = 2
+	}
 	if opts.Mail == nil {
 		m, err := mail.NewOutbox(filepath.Join(filepath.Dir(filepath.Clean(opts.TempDir)), "outbox"), "", opts.Logger)
 		if err != nil {
@@ -148,6 +154,7 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		unknownTokens: ratelimit.NewLimiter(ratelimit.Limit{Burst: 30, Interval: 2 * time.Second}, 0),
 		stop:          make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
+	s.mailq = newMailQueue(s.log, opts.MailWorkers, 1024)
 	s.reportLookAlikes()
 	var err error
 	if s.web, err = web.New(); err != nil {
@@ -202,7 +209,9 @@ func (s *Server) background() {
 	}
 }
 
-// Close writes what is pending (token last-use times) and stops the background work.
+// Close writes what is pending (token last-use times), sends the queued account mail (for up
+// to 30 seconds; what is left then is logged as not sent) and stops the background work.
+// Call it after the last request has been answered.
 func (s *Server) Close() {
 	select {
 	case <-s.stop:
@@ -210,7 +219,12 @@ func (s *Server) Close() {
 		close(s.stop)
 	}
 	<-s.stopped
+	s.mailq.close(30 * time.Second)
 }
+
+// WaitMail returns once the account mail queued so far has been made and handed to the
+// sender (or failed, which is logged), or with ctx's error.
+func (s *Server) WaitMail(ctx context.Context) error { return s.mailq.wait(ctx) }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -227,6 +241,7 @@ type call struct {
 	pypi       pypiPath   // set by the PyPI resolvers
 	form       *pypiForm  // twine's form, read by resolvePyPIUpload
 	subdir     string     // the subdir an upload names
+	after      []func()   // run once the answer has gone out (queueMail)
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -479,7 +494,19 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		} else if err != nil {
 			s.writeError(w, r, err)
 		}
+		afterAnswer(w, c)
 	})
+}
+
+// afterAnswer sends the answer on its way, then runs what the handler left for after it.
+func afterAnswer(w http.ResponseWriter, c *call) {
+	if len(c.after) == 0 {
+		return
+	}
+	http.NewResponseController(w).Flush() // the work runs whether or not this works
+	for _, fn := range c.after {
+		fn()
+	}
 }
 
 // changesAccess says whether a route's writes may change who may do what (accounts, grants,

@@ -162,6 +162,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if err != nil {
 		return err
 	}
+	h.Set("Content-Length", strconv.Itoa(len(page))) // whole once flushed (afterAnswer)
 	w.WriteHeader(status)
 	_, err = w.Write(page)
 	return err

@@ -129,7 +129,7 @@ func (s *Server) pageSignupPost(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	req := api.SignupRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Password: r.PostFormValue("password"), Invite: strings.TrimSpace(r.PostFormValue("invite"))}
-	name, active, err := s.signup(r, req)
+	name, active, err := s.signup(r, c, req)
 	if he, ok := userFault(err); err != nil && ok {
 		p := s.page(c, "Create an account", signupData{Username: req.Username, Email: req.Email, InviteCode: req.Invite,
 			Invite: s.signupMode(r.Context()) == SignupInvite})
@@ -188,7 +188,7 @@ func (s *Server) pageResendPost(w http.ResponseWriter, r *http.Request, c *call)
 	if err := form(w, r); err != nil {
 		return err
 	}
-	if err := s.resendVerification(r, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
+	if err := s.resendVerification(r, c, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
 		return err
 	}
 	return s.message(w, r, c, http.StatusAccepted, "Check your mail", messageData{Message: resendAnswer + "."})
@@ -213,7 +213,7 @@ func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	tok := r.PostFormValue("token")
 	if tok == "" {
-		if err := s.requestReset(r, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
+		if err := s.requestReset(r, c, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
 			he, ok := userFault(err)
 			if !ok {
 				return err
