@@ -108,6 +108,9 @@ func (s *Server) apiListChannels(w http.ResponseWriter, r *http.Request, c *call
 }
 
 // visibleChannels lists the channels p may see, of those keep accepts (nil: all), by name.
+// Channels of accounts that have not confirmed their address (sign-ups that may never be)
+// are listed to administrators only: a name anyone could have signed up for is not shown
+// next to real ones.
 func (s *Server) visibleChannels(ctx context.Context, p access.Principal, keep func(store.Channel) bool) ([]store.Channel, error) {
 	all, err := s.store.ListChannels(ctx)
 	if err != nil {
@@ -115,6 +118,9 @@ func (s *Server) visibleChannels(ctx context.Context, p access.Principal, keep f
 	}
 	out := []store.Channel{}
 	for _, ch := range all {
+		if ch.OwnerUnconfirmed && !p.Admin {
+			continue
+		}
 		if (keep == nil || keep(ch)) && access.Visible(p, resourceOf(ch)) {
 			out = append(out, ch)
 		}

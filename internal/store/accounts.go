@@ -25,6 +25,8 @@ type Member struct {
 	UserID int64  `json:"-"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// Unconfirmed: the account has not confirmed its address, and cannot sign in yet.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 }
 
 // Group is a set of an org's members with grants on the org's channels and packages.

@@ -380,15 +380,19 @@ func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
 
 // ---- channels
 
-// selectChannel reads a channel with its parent's privacy, which a subchannel inherits.
+// selectChannel reads a channel with its parent's privacy, which a subchannel inherits, and
+// whether its owner account has confirmed its address.
 const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.owner_org_id, c.private, c.revision, c.created_at, c.updated_at,
-	COALESCE(p.private, FALSE) FROM channels c LEFT JOIN channels p ON p.id = c.parent_id`
+	COALESCE(p.private, FALSE), COALESCE(ou.email_verified, TRUE)
+	FROM channels c LEFT JOIN channels p ON p.id = c.parent_id LEFT JOIN users ou ON ou.id = c.owner_user_id`
 
 func scanChannel(sc scanner) (Channel, error) {
 	var c Channel
 	var parent, owner, org sql.NullInt64
 	var created, updated int64
-	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &org, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate)
+	var ownerConfirmed bool
+	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &org, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate, &ownerConfirmed)
+	c.OwnerUnconfirmed = !ownerConfirmed
 	c.ParentID, c.OwnerUserID, c.OwnerOrgID = parent.Int64, owner.Int64, org.Int64
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, err

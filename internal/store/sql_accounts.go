@@ -282,9 +282,11 @@ func (s *sqlStore) RemoveOrgMember(ctx context.Context, orgID, userID, actorID i
 func (s *sqlStore) OrgMembers(ctx context.Context, orgID int64) ([]Member, error) {
 	return queryRows(ctx, s, s.r, func(sc scanner) (Member, error) {
 		var m Member
-		err := sc.Scan(&m.UserID, &m.Name, &m.Role)
+		var confirmed bool
+		err := sc.Scan(&m.UserID, &m.Name, &m.Role, &confirmed)
+		m.Unconfirmed = !confirmed
 		return m, err
-	}, `SELECT u.id, u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
+	}, `SELECT u.id, u.name, m.role, u.email_verified FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
 }
 
 func (s *sqlStore) UserOrgs(ctx context.Context, userID int64) ([]OrgRole, error) {

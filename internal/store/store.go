@@ -78,9 +78,12 @@ type Channel struct {
 	Private     bool
 	// ParentPrivate is the parent's privacy: a subchannel of a private channel is private.
 	ParentPrivate bool
-	Revision      int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time // time of the last revision bump
+	// OwnerUnconfirmed says that the channel's owner is an account whose address is not
+	// confirmed yet (a sign-up that may never be): lists leave such channels out.
+	OwnerUnconfirmed bool
+	Revision         int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time // time of the last revision bump
 }
 
 // NewChannel is what CreateChannel needs. For a subchannel Name is "parent/child" and the

@@ -564,3 +564,61 @@ func testRehashPassword(t *testing.T, s store.Store) {
 		t.Errorf("the reset link died with a rehash: %v", err)
 	}
 }
+
+// testUnconfirmedOwners: a channel tells whether its owner account has confirmed its address,
+// and so does an org's member list, until the address is confirmed.
+func testUnconfirmedOwners(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	owner := mustUser(t, s, "owner")
+	pending, err := s.CreateUser(ctx, store.NewUser{Name: "pending", Email: "pending@example.com", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := s.CreateOrg(ctx, "acme", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetOrgMember(ctx, org.ID, pending.ID, store.RoleMember, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.CreateChannel(ctx, store.NewChannel{Name: "pending/sub", OwnerUserID: pending.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unconfirmed := func() map[string]bool {
+		t.Helper()
+		chans, err := s.ListChannels(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, c := range chans {
+			out[c.Name] = c.OwnerUnconfirmed
+		}
+		if c, err := s.ChannelByID(ctx, sub.ID); err != nil || c.OwnerUnconfirmed != out["pending/sub"] {
+			t.Errorf("ChannelByID(pending/sub) = %+v, %v; ListChannels says %v", c, err, out["pending/sub"])
+		}
+		members, err := s.OrgMembers(ctx, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			out["member "+m.Name] = m.Unconfirmed
+		}
+		return out
+	}
+	want := map[string]bool{"owner": false, "acme": false, "pending": true, "pending/sub": true, "member owner": false, "member pending": true}
+	if got := unconfirmed(); !cmp.Equal(got, want) {
+		t.Errorf("unconfirmed before confirming: %v, want %v", got, want)
+	}
+	yes := true
+	if _, err := s.UpdateUser(ctx, pending.ID, store.UserUpdate{EmailVerified: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		want[k] = false
+	}
+	if got := unconfirmed(); !cmp.Equal(got, want) {
+		t.Errorf("unconfirmed after confirming: %v, want %v", got, want)
+	}
+}

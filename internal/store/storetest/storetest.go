@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentLookAlikes", testConcurrentLookAlikes},
 		{"UpdateUser", testUpdateUser},
 		{"RehashPassword", testRehashPassword},
+		{"UnconfirmedOwners", testUnconfirmedOwners},
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
@@ -64,7 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 func mustUser(t *testing.T, s store.Store, name string) store.User {
 	t.Helper()
-	u, err := s.CreateUser(t.Context(), store.NewUser{Name: name, Email: name + "@example.com", PasswordHash: "x", Admin: true})
+	u, err := s.CreateUser(t.Context(), store.NewUser{Name: name, Email: name + "@example.com", EmailVerified: true, PasswordHash: "x", Admin: true})
 	if err != nil {
 		t.Fatalf("CreateUser(%s): %v", name, err)
 	}
