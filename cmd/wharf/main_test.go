@@ -475,7 +475,7 @@ func mailedToken(t *testing.T, data, addr, path string) string {
 // server sends account mail after it answers), for up to 10 seconds; it returns the outbox.
 func waitMail(t *testing.T, data string, found func(mail.Message) bool) []mail.Message {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		msgs, err := mail.ReadOutbox(filepath.Join(data, "outbox"))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

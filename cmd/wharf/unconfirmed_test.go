@@ -17,6 +17,11 @@ func TestCLIWarnsOfUnconfirmedAccounts(t *testing.T) {
 	srv := []string{"WHARF_SERVER=" + s.url}
 	mustWharf(t, nil, "quiet harbour phrase 9\n", "admin", "create-user", "alice", "--email", "alice@example.com", "--password-stdin", "--data", data)
 	mustWharf(t, srv, "lantern orchard phrase 7\n", "signup", "dora", "--email", "dora@example.com", "--password-stdin")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.logs)
+		}
+	})
 	mailedToken(t, data, "dora@example.com", "/account/verify") // the account is there once its mail is
 	alice := append(srv, "WHARF_USERNAME=alice", "WHARF_PASSWORD=quiet harbour phrase 9")
 	mustWharf(t, alice, "", "org", "create", "acme")
