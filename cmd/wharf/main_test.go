@@ -472,7 +472,8 @@ func mailedToken(t *testing.T, data, addr, path string) string {
 }
 
 // waitMail reads the server's outbox until a mail, the newest first, satisfies found (the
-// server sends account mail after it answers), for up to 30 seconds (a loaded disk is slow to fsync); it returns the outbox.
+// server sends account mail after it answers), for up to 30 seconds (a loaded disk is slow
+// to fsync); it returns the outbox.
 func waitMail(t *testing.T, data string, found func(mail.Message) bool) []mail.Message {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

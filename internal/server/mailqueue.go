@@ -25,6 +25,8 @@ type mailQueue struct {
 	idle    chan struct{} // closed while pending is 0
 	workers sync.WaitGroup
 	senders sync.WaitGroup // adds on their way into jobs
+
+	fullWait time.Duration // how long an add waits for room in a full queue
 }
 
 type mailJob struct {
@@ -46,7 +48,7 @@ const mailJobTimeout = 2 * time.Minute
 
 // newMailQueue starts a queue of size jobs run by workers goroutines.
 func newMailQueue(log *slog.Logger, workers, size int) *mailQueue {
-	q := &mailQueue{log: log, jobs: make(chan mailJob, size), idle: make(chan struct{})}
+	q := &mailQueue{log: log, jobs: make(chan mailJob, size), idle: make(chan struct{}), fullWait: time.Minute}
 	close(q.idle)
 	for range workers {
 		q.workers.Add(1)
@@ -81,9 +83,8 @@ func (q *mailQueue) done() {
 }
 
 // add queues fn, to run with ctx's values but not its end: the request is answered before fn
-// runs. When the queue is full, add waits for room as long as the request lasts; a request
-// that ends first is logged as an error, its work not done (the client has gone, and was told
-// nothing yet). After close, fn runs at once, in the request.
+// runs. When the queue is full, add waits for room for up to a minute (fullWait), then logs
+// the job as an error and drops it. After close, fn runs at once, in the request.
 func (q *mailQueue) add(ctx context.Context, what string, fn func(ctx context.Context) error) {
 	q.hold()
 	q.addHeld(ctx, what, fn)
@@ -113,10 +114,14 @@ func (q *mailQueue) addHeld(ctx context.Context, what string, fn func(ctx contex
 		return
 	}
 	defer q.senders.Done()
+	// Not bounded by the request: its answer is out, and a client that leaves at once (as
+	// every CLI does) must not lose its mail.
+	full := time.NewTimer(q.fullWait)
+	defer full.Stop()
 	select {
 	case q.jobs <- j:
-	case <-ctx.Done():
-		q.log.ErrorContext(ctx, "account mail not sent", "request_id", requestID(ctx), "work", what, "err", "the mail queue was full until the request ended")
+	case <-full.C:
+		q.log.ErrorContext(ctx, "account mail not sent", "request_id", requestID(ctx), "work", what, "err", "the mail queue stayed full")
 		q.done()
 	}
 }
