@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -455,18 +456,42 @@ func TestKillMidUpload(t *testing.T) {
 // mailed to addr, read from the server's outbox.
 func mailedToken(t *testing.T, data, addr, path string) string {
 	t.Helper()
-	msgs, err := mail.ReadOutbox(filepath.Join(data, "outbox"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	link := regexp.MustCompile(regexp.QuoteMeta(path) + `\?token=([A-Za-z0-9_-]+)`)
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if m := link.FindStringSubmatch(msgs[i].Text); msgs[i].To == addr && m != nil {
-			return m[1]
+	var tok string
+	msgs := waitMail(t, data, func(m mail.Message) bool {
+		if f := link.FindStringSubmatch(m.Text); m.To == addr && f != nil {
+			tok = f[1]
+			return true
 		}
+		return false
+	})
+	if tok == "" {
+		t.Fatalf("no mail to %s with a link to %s in the outbox: %v", addr, path, msgs)
 	}
-	t.Fatalf("no mail to %s with a link to %s in the outbox: %v", addr, path, msgs)
-	return ""
+	return tok
+}
+
+// waitMail reads the server's outbox until a mail, the newest first, satisfies found (the
+// server sends account mail after it answers), for up to 30 seconds (a loaded disk is slow
+// to fsync); it returns the outbox.
+func waitMail(t *testing.T, data string, found func(mail.Message) bool) []mail.Message {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msgs, err := mail.ReadOutbox(filepath.Join(data, "outbox"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if found(msgs[i]) {
+				return msgs
+			}
+		}
+		if time.Now().After(deadline) {
+			return msgs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
@@ -482,6 +507,8 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 		t.Errorf("signup said %q; want the next step", out)
 	}
 	carol := append(srv, "WHARF_USERNAME=carol", "WHARF_PASSWORD="+carolPW)
+	// The account is made after the answer, with its mail: once that is out, it is there.
+	token := mailedToken(t, data, "carol@example.com", "/account/verify")
 	if _, err := wharf(t, carol, "", "whoami"); err == nil || !strings.Contains(err.Error(), "confirm your email") {
 		t.Errorf("whoami before confirming: %v", err)
 	}
@@ -489,7 +516,6 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 		t.Errorf("signup without a password: %v; want to be told how to give one", err)
 	}
 	// The credentials in the environment are not sent: an unconfirmed account's are refused.
-	token := mailedToken(t, data, "carol@example.com", "/account/verify")
 	if out := mustWharf(t, nil, "", "admin", "outbox", "--data", data, "--to", "carol@example.com"); !strings.Contains(out, "/account/verify?token="+token+"\n") {
 		t.Errorf("admin outbox does not show the link whole:\n%s", out)
 	}
@@ -570,7 +596,8 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 		t.Errorf("user list by a non-admin: %v", err)
 	}
 	mustWharf(t, alice, "", "invite", "frank@example.com")
-	if msgs, _ := mail.ReadOutbox(filepath.Join(data, "outbox")); len(msgs) == 0 || msgs[len(msgs)-1].To != "frank@example.com" {
+	invited := false
+	if msgs := waitMail(t, data, func(m mail.Message) bool { invited = m.To == "frank@example.com"; return invited }); !invited {
 		t.Errorf("no invitation in the outbox: %v", msgs)
 	}
 

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/wharfhq/wharf/internal/passwords"
 )
 
 // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
@@ -25,7 +28,12 @@ const (
 // hashSlots bounds concurrent hashes so a login flood cannot exhaust memory.
 var hashSlots = make(chan struct{}, 4)
 
-// HashPassword returns an argon2id PHC string.
+// hashes counts the argon2 hashes computed, for tests that check that two paths cost the
+// same number.
+var hashes atomic.Int64
+
+// HashPassword returns an argon2id PHC string of the password's normalized form
+// (passwords.Normalize).
 func HashPassword(password string) (string, error) {
 	return HashPasswordContext(context.Background(), password)
 }
@@ -36,6 +44,11 @@ func HashPasswordContext(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", fmt.Errorf("password is longer than %d bytes", MaxPasswordBytes)
 	}
+	return hashForm(ctx, passwords.Normalize(password))
+}
+
+// hashForm hashes password as it is given.
+func hashForm(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -62,6 +75,7 @@ func deriveContext(ctx context.Context, password string, salt []byte, m, t uint3
 		return nil, ctx.Err()
 	}
 	defer func() { <-hashSlots }()
+	hashes.Add(1)
 	return argon2.IDKey([]byte(password), salt, t, m, p, argonKeyLen), nil
 }
 
@@ -72,19 +86,41 @@ var dummyHash, _ = HashPassword("wharf-no-such-user")
 // CheckPassword reports whether password matches the PHC string hash. An empty hash (no such
 // user) still costs one full hash.
 func CheckPassword(hash, password string) bool {
-	ok, _ := CheckPasswordContext(context.Background(), hash, password)
+	ok, _, _ := VerifyPassword(context.Background(), hash, password)
 	return ok
 }
 
 // CheckPasswordContext is CheckPassword that gives up, with ctx's error, when the caller
 // leaves while it waits for a hash slot.
 func CheckPasswordContext(ctx context.Context, hash, password string) (bool, error) {
+	ok, _, err := VerifyPassword(ctx, hash, password)
+	return ok, err
+}
+
+// VerifyPassword checks password against hash as CheckPasswordContext does. Hashes are of
+// the normalized form (passwords.Normalize); a hash made before that, of the password as it
+// was typed, still verifies with that very form, and rehash then says so: the caller should
+// store HashPassword's hash instead, so that the password's other forms work from then on.
+// A password that normalization leaves as it is costs one hash, right or wrong; one it
+// changes costs two when wrong (whether it changes is the guesser's own knowledge).
+func VerifyPassword(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
+	if len(password) > MaxPasswordBytes {
+		return false, false, nil
+	}
+	normal := passwords.Normalize(password)
+	// An unknown account (hash "") costs the second hash too: the cost must not tell.
+	if ok, err = checkForm(ctx, hash, normal); ok || err != nil || normal == password {
+		return ok, false, err
+	}
+	ok, err = checkForm(ctx, hash, password)
+	return ok, ok, err
+}
+
+// checkForm checks password, as given, against hash.
+func checkForm(ctx context.Context, hash, password string) (bool, error) {
 	if hash == "" {
 		hash = dummyHash
 		password += "\x00" // never matches
-	}
-	if len(password) > MaxPasswordBytes {
-		return false, nil
 	}
 	var m, t uint32
 	var p uint8

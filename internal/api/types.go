@@ -134,11 +134,19 @@ type UserUpdateRequest struct {
 	Admin    *bool `json:"admin,omitempty"`
 }
 
-// OrgInfo is an organization with its members and groups.
+// OrgInfo is an organization with its members and groups. Warning, in the answer to adding a
+// member, says what the caller should know about it (an account that has not confirmed its
+// address).
 type OrgInfo struct {
 	Name    string         `json:"name"`
 	Members []store.Member `json:"members"`
 	Groups  []store.Group  `json:"groups"`
+	Warning string         `json:"warning,omitempty"`
+}
+
+// Warning is the answer to a change that was made but that the caller should know about.
+type Warning struct {
+	Warning string `json:"warning"`
 }
 
 // ParseLifetime reads a lifetime as tokens and the server's settings take it: a number of days

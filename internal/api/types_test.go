@@ -38,8 +38,11 @@ func TestWireFormat(t *testing.T) {
 		{UserUpdateRequest{&yes, &no}, `{"disabled":true,"admin":false}`},
 		{OrgInfo{}, `{"name":"","members":null,"groups":null}`},
 		{OrgInfo{Members: []store.Member{}, Groups: []store.Group{}}, `{"name":"","members":[],"groups":[]}`},
-		{OrgInfo{"n", []store.Member{{Name: "m", Role: store.RoleOwner}}, []store.Group{{Name: "g"}}},
+		{OrgInfo{Name: "n", Members: []store.Member{{Name: "m", Role: store.RoleOwner}}, Groups: []store.Group{{Name: "g"}}},
 			`{"name":"n","members":[{"name":"m","role":"owner"}],"groups":[{"name":"g","members":null,"grants":null}]}`},
+		{OrgInfo{Name: "n", Members: []store.Member{{Name: "p", Role: store.RoleMember, Unconfirmed: true}}, Groups: []store.Group{}, Warning: "w"},
+			`{"name":"n","members":[{"name":"p","role":"member","unconfirmed":true}],"groups":[],"warning":"w"}`},
+		{Warning{"w"}, `{"warning":"w"}`},
 	}
 	for _, tc := range cases {
 		b, err := json.Marshal(tc.v)

@@ -55,6 +55,13 @@ func say(cmd *cobra.Command, format string, a ...any) {
 	fmt.Fprintf(cmd.OutOrStdout(), format+"\n", a...)
 }
 
+// warn prints a server's warning, if any, on standard error.
+func warn(cmd *cobra.Command, warning string) {
+	if warning != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "wharf: warning: "+warning)
+	}
+}
+
 // readPassword reads a password as one line of standard input.
 func readPassword(cmd *cobra.Command) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), access.MaxPasswordBytes+2)).ReadString('\n')

@@ -73,6 +73,7 @@ func orgCmd() *cobra.Command {
 				return printJSON(cmd, o)
 			}
 			say(cmd, "%s is %s of %s", args[1], role, o.Name)
+			warn(cmd, o.Warning)
 			return nil
 		})
 	set.Flags().StringVar(&role, "role", "", "owner (manages members, groups, grants and the organization's channels) or member")
@@ -172,13 +173,19 @@ members read, write or manage on the organization's channels, or on one package 
 
 	add := remoteCmd("add ORG GROUP USER", "Add a user to a group (and to the organization, as a member, if need be)", cobra.ExactArgs(3),
 		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {
-			if err := c.AddGroupMember(cmd.Context(), args[0], args[1], args[2]); err != nil {
+			warning, err := c.AddGroupMember(cmd.Context(), args[0], args[1], args[2])
+			if err != nil {
 				return err
 			}
 			if r.asJSON {
-				return printJSON(cmd, map[string]any{"org": args[0], "group": args[1], "user": args[2], "added": true})
+				out := map[string]any{"org": args[0], "group": args[1], "user": args[2], "added": true}
+				if warning != "" {
+					out["warning"] = warning
+				}
+				return printJSON(cmd, out)
 			}
 			say(cmd, "added %s to group %s of %s", args[2], args[1], args[0])
+			warn(cmd, warning)
 			return nil
 		})
 

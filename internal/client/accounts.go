@@ -169,9 +169,13 @@ func (c *Client) DeleteGroup(ctx context.Context, org, group string) error {
 	return c.doJSON(ctx, "DELETE", groupPath(org, group), nil, nil)
 }
 
-// AddGroupMember adds a user to a group, and to the organization if they were not in it.
-func (c *Client) AddGroupMember(ctx context.Context, org, group, user string) error {
-	return c.doJSON(ctx, "PUT", groupPath(org, group)+"/members/"+url.PathEscape(user), nil, nil)
+// AddGroupMember adds a user to a group, and to the organization if they were not in it. The
+// warning is the server's, when there is something to know (an account that has not
+// confirmed its address); the user is added all the same.
+func (c *Client) AddGroupMember(ctx context.Context, org, group, user string) (warning string, err error) {
+	var out api.Warning
+	err = c.doJSON(ctx, "PUT", groupPath(org, group)+"/members/"+url.PathEscape(user), nil, &out)
+	return out.Warning, err
 }
 
 // RemoveGroupMember takes a user out of a group.

@@ -65,7 +65,7 @@ func TestRequestsOfTheAccessAPI(t *testing.T) {
 			sent{"DELETE", "/api/v1/orgs/acme/members/bob", ""}},
 		{"create group", func(ctx context.Context) error { _, err := c.CreateGroup(ctx, "acme", "devs"); return err },
 			sent{"POST", "/api/v1/orgs/acme/groups", `{"name":"devs"}`}},
-		{"add to group", func(ctx context.Context) error { return c.AddGroupMember(ctx, "acme", "devs", "bob") },
+		{"add to group", func(ctx context.Context) error { _, err := c.AddGroupMember(ctx, "acme", "devs", "bob"); return err },
 			sent{"PUT", "/api/v1/orgs/acme/groups/devs/members/bob", ""}},
 		{"grant on a package", func(ctx context.Context) error {
 			_, err := c.SetGrant(ctx, "acme", "devs", "acme/dev", "demo", "write")

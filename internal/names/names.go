@@ -55,6 +55,19 @@ func Channel(name string) error {
 	return nil
 }
 
+// Lookup checks a name asked for (in a URL, a request, a sign-in): a name that a channel,
+// user or organization could have in some spelling that Key folds together, so upper-case
+// ASCII letters pass. Names Lookup refuses are not found without asking the store.
+func Lookup(name string) error {
+	b := []byte(name)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return Channel(string(b))
+}
+
 // Account checks a user or organization name: lowercase letters, digits and '-', starting
 // with a letter or digit, at most 39 characters, and not a name Wharf's routes use. An
 // account's name is also its channel's, so it must be a valid channel name too.
@@ -88,4 +101,38 @@ func Email(addr string) error {
 		return fmt.Errorf("%q cannot receive Wharf's mail: use a plain ASCII address (name@host.example, no quotes, no IP address, no accented letters)", addr)
 	}
 	return nil
+}
+
+// Key is the canonical form of a name, under which users, organizations and top-level
+// channels share one namespace and the subchannels of one parent another: two names with
+// the same Key are the same name. ASCII letters are lower-cased, each run of '-', '_' and
+// '.' becomes one '-', and separators at either end of a segment are dropped, so "Foo_Bar",
+// "foo.bar", "foo--bar" and "foo-bar-" are all "foo-bar". A subchannel's name is keyed
+// segment by segment ("Acme_/Dev." is "acme/dev"). Only ASCII is folded: a non-ASCII letter
+// is kept as it is, so that no Unicode case rule maps a name onto another (the Kelvin sign
+// is not "k"); such names are refused anyway.
+//
+// The store keeps the Key of every channel's last segment in a unique index; its migration
+// computes the same function in SQL (keep the two in step: see the store's tests).
+func Key(name string) string {
+	b := make([]byte, 0, len(name))
+	sep := false // a separator is pending: written only if a name character follows
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			sep = true
+			continue
+		case c == '/':
+			sep = false // separators at a segment's end are dropped
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if sep && len(b) > 0 && b[len(b)-1] != '/' {
+			b = append(b, '-')
+		}
+		sep = false
+		b = append(b, c)
+	}
+	return string(b)
 }

@@ -1,7 +1,8 @@
 // Package passwords is the policy for new passwords of NIST SP 800-63B (section 5.1.1.2):
 // a minimum and a maximum length counted in characters, no composition rules, and a
 // refusal of passwords that are common or contain the user's name. It applies when a
-// password is chosen, never when one is checked at sign-in.
+// password is chosen, never when one is checked at sign-in. Normalize is the form every
+// password is hashed and checked in.
 package passwords
 
 import (
@@ -12,8 +13,18 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/wharfhq/wharf/internal/token"
 )
+
+// Normalize is the form of a password that is hashed and checked: Unicode NFKC (NIST SP
+// 800-63B 5.1.1.2), so that one password typed on different keyboards or input methods is
+// one password: full-width "１２３" is "123", the ligature "ﬁ" is "fi", a precomposed "é"
+// and "e" with a combining accent are the same. Invalid UTF-8 passes through unchanged.
+func Normalize(password string) string {
+	return norm.NFKC.String(password)
+}
 
 const (
 	// MinLength is the fewest characters a password may have.
@@ -59,10 +70,12 @@ func (e *Error) Error() string {
 }
 
 // Check returns nil if password may be chosen by the user named username, or an *Error
-// whose message tells the user what to change. Length is counted in characters (an
-// invalid UTF-8 byte counts as one). The user name is looked for case-insensitively, and
-// only when it has at least 3 characters.
+// whose message tells the user what to change. The rules apply to the password as it is
+// hashed (Normalize). Length is counted in characters (an invalid UTF-8 byte counts as one).
+// The user name is looked for case-insensitively, and only when it has at least 3
+// characters.
 func Check(username, password string) error {
+	password = Normalize(password)
 	n := utf8.RuneCountInString(password)
 	switch {
 	case token.Looks(password):

@@ -116,3 +116,26 @@ func BenchmarkCommon(b *testing.B) {
 		Common("correct horse battery staple")
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"ｐａｓｓ１２３":  "pass123",  // full-width
+		"\ufb01le": "file",     // ligature
+		"e\u0301":  "\u00e9",   // combining accent composed
+		"Ⅻ":        "XII",      // Roman numeral
+		"plain":    "plain",    // ASCII stays
+		"\xff\xfe": "\xff\xfe", // invalid UTF-8 passes through
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The policy judges the form that is hashed: full-width "password1" is common.
+	var pe *Error
+	if err := Check("alice", "ｐａｓｓｗｏｒｄ１"); !errors.As(err, &pe) || pe.Rule != RuleCommon {
+		t.Errorf("full-width password1: %v, want common", err)
+	}
+	if err := Check("alice", "ｘｘＡＬＩＣＥｘｘ-2931"); !errors.As(err, &pe) || pe.Rule != RuleContainsUsername {
+		t.Errorf("full-width user name in the password: %v", err)
+	}
+}

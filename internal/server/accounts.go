@@ -59,14 +59,19 @@ func (s *Server) link(path, secret string) string {
 	return strings.TrimRight(s.opts.PublicURL, "/") + path + "?token=" + secret
 }
 
-// sendMail sends and logs failures without failing the request: the answer must not depend
-// on whether a mail could go out (it would tell whether an account exists).
-func (s *Server) sendMail(ctx context.Context, m mail.Message) {
-	_ = s.trySendMail(ctx, m)
+// Mail that tells whether an address has an account (sign-up, confirmation, reset) is made and
+// sent by work queued in s.mailq, after the answer: the answer, its content and its time, is
+// the same whatever the address. The work logs its failures; the answer cannot depend on them.
+
+// queueMail queues fn in the mail queue once the request's answer has gone out: even the work
+// of queueing it, or a worker taking it at once, cannot delay the answer.
+func (s *Server) queueMail(r *http.Request, c *call, what string, fn func(ctx context.Context) error) {
+	s.mailq.hold() // counted from now: WaitMail after the answer waits for it
+	c.after = append(c.after, func() { s.mailq.addHeld(r.Context(), what, fn) })
 }
 
-// trySendMail is sendMail for callers that may tell whether the mail was handed over (an
-// administrator's test mail).
+// trySendMail sends a mail in the request, for callers that must tell whether it was handed
+// over (an administrator's test mail).
 func (s *Server) trySendMail(ctx context.Context, m mail.Message) error {
 	err := s.opts.Mail.Send(ctx, m)
 	if err != nil {
@@ -101,7 +106,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	name, active, err := s.signup(r, req)
+	name, active, err := s.signup(r, c, req)
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,7 @@ const settingSignup = "signup"
 // signup creates an account as the API and the web form ask. active says the account may sign
 // in at once (it signed up with its invitation's address); otherwise the caller is told only
 // signupAnswer, whatever happened.
-func (s *Server) signup(r *http.Request, req api.SignupRequest) (name string, active bool, err error) {
+func (s *Server) signup(r *http.Request, c *call, req api.SignupRequest) (name string, active bool, err error) {
 	ctx := r.Context()
 	mode := s.signupMode(ctx)
 	switch mode {
@@ -149,9 +154,7 @@ func (s *Server) signup(r *http.Request, req api.SignupRequest) (name string, ac
 	}
 	// The name is public (it is a channel's); it is checked before anything about the
 	// address is, so that a taken name says nothing about the address.
-	if _, err := s.store.ChannelByName(ctx, req.Username); err == nil {
-		return "", false, &store.ConflictError{Kind: "name", Name: req.Username, Reason: "a user, an organization or a channel has it"}
-	} else if !store.IsNotFound(err) {
+	if err := s.store.NameFree(ctx, req.Username); err != nil {
 		return "", false, err
 	}
 	verified := false
@@ -179,23 +182,31 @@ func (s *Server) signup(r *http.Request, req api.SignupRequest) (name string, ac
 		}
 		return "", false, errBadRequest("password: " + err.Error())
 	}
-	u, created, err := s.createAccount(ctx, req, hash, verified)
-	if err != nil {
-		return "", false, err
+	if verified {
+		// The invitation's own address: only its holder can ask, so the answer may tell.
+		u, created, err := s.createAccount(ctx, req, hash, true)
+		if err != nil {
+			return "", false, err
+		}
+		return u.Name, created, nil
 	}
-	return u.Name, created && verified, nil
+	s.queueMail(r, c, "sign-up", func(ctx context.Context) error {
+		_, _, err := s.createAccount(ctx, req, hash, false)
+		return err
+	})
+	return req.Username, false, nil
 }
 
-// createAccount creates an account and mails its confirmation link, or, when the address
-// already has an account, tells that account's owner instead (created is then false): the
-// answer to the caller stays the same.
+// createAccount creates an account and, unless verified, mails its confirmation link; when
+// the address already has an account, it tells that account's owner instead (created is then
+// false). For a sign-up that needs confirming it runs in the mail queue, after the answer.
 func (s *Server) createAccount(ctx context.Context, req api.SignupRequest, hash string, verified bool) (u store.User, created bool, err error) {
+	base := strings.TrimRight(s.opts.PublicURL, "/")
 	if _, err := s.store.UserByEmail(ctx, req.Email); err == nil {
-		s.sendMail(ctx, mail.Message{To: req.Email, Subject: "Someone tried to sign up to Wharf with your address",
+		return store.User{}, false, s.opts.Mail.Send(ctx, mail.Message{To: req.Email, Subject: "Someone tried to sign up to Wharf with your address",
 			Text: "Someone asked for a new Wharf account with this address, which already has one.\n\n" +
-				"If it was you, sign in with your account, or reset its password at " + strings.TrimRight(s.opts.PublicURL, "/") + "/account/reset.\n" +
+				"If it was you, sign in with your account, or reset its password at " + base + "/account/reset.\n" +
 				"If it was not you, you can ignore this mail.\n"})
-		return store.User{}, false, nil
 	} else if !store.IsNotFound(err) {
 		return store.User{}, false, err
 	}
@@ -203,6 +214,13 @@ func (s *Server) createAccount(ctx context.Context, req api.SignupRequest, hash 
 	var ce *store.ConflictError
 	if errors.As(err, &ce) && ce.Kind == "email" {
 		return store.User{}, false, nil // lost a race with another sign-up of the address: same answer
+	}
+	if errors.As(err, &ce) && !verified {
+		// The name was taken between the request's check and now; the request was answered
+		// already, so the address hears of it.
+		return store.User{}, false, s.opts.Mail.Send(ctx, mail.Message{To: req.Email, Subject: "Your Wharf sign-up did not go through",
+			Text: fmt.Sprintf("Someone asked for the Wharf account %s with this address, but another sign-up took the name a moment before.\n\n"+
+				"If it was you, sign up again with another name at %s/signup.\nIf it was not you, you can ignore this mail.\n", req.Username, base)})
 	}
 	if err != nil {
 		return store.User{}, false, err
@@ -216,15 +234,15 @@ func (s *Server) createAccount(ctx context.Context, req api.SignupRequest, hash 
 	return u, true, nil
 }
 
+// mailVerification makes a confirmation link for an account and mails it.
 func (s *Server) mailVerification(ctx context.Context, u store.User) error {
 	secret, hash := newLink()
 	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "verify", UserID: u.ID, Email: u.Email, ExpiresAt: time.Now().Add(verifyTTL)}); err != nil {
 		return err
 	}
-	s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Confirm your Wharf account",
+	return s.opts.Mail.Send(ctx, mail.Message{To: u.Email, Subject: "Confirm your Wharf account",
 		Text: fmt.Sprintf("Welcome to Wharf, %s.\n\nConfirm your address to activate your account:\n\n  %s\n\nThe link works once, for %s. If you did not sign up, ignore this mail.\n",
 			u.Name, s.link("/account/verify", secret), human(verifyTTL))})
-	return nil
 }
 
 type tokenRequest struct {
@@ -263,7 +281,7 @@ func (s *Server) apiResendVerification(w http.ResponseWriter, r *http.Request, c
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.resendVerification(r, req.Email); err != nil {
+	if err := s.resendVerification(r, c, req.Email); err != nil {
 		return err
 	}
 	return accepted(w, resendAnswer)
@@ -271,18 +289,22 @@ func (s *Server) apiResendVerification(w http.ResponseWriter, r *http.Request, c
 
 const resendAnswer = "if an account with this address waits for confirmation, a new link is on its way"
 
-func (s *Server) resendVerification(r *http.Request, email string) error {
+func (s *Server) resendVerification(r *http.Request, c *call, email string) error {
 	if err := names.Email(email); err != nil {
 		return errBadRequest(err.Error())
 	}
 	if err := s.mailBudget(r, email); err != nil {
 		return err
 	}
-	if u, err := s.store.UserByEmail(r.Context(), email); err == nil && !u.EmailVerified && !u.Disabled {
-		return s.mailVerification(r.Context(), u)
-	} else if err != nil && !store.IsNotFound(err) {
-		return err
-	}
+	s.queueMail(r, c, "confirmation link", func(ctx context.Context) error {
+		u, err := s.store.UserByEmail(ctx, email)
+		if store.IsNotFound(err) || err == nil && (u.EmailVerified || u.Disabled) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return s.mailVerification(ctx, u)
+	})
 	return nil
 }
 
@@ -293,36 +315,40 @@ func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, c *cal
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.requestReset(r, req.Email); err != nil {
+	if err := s.requestReset(r, c, req.Email); err != nil {
 		return err
 	}
 	return accepted(w, resetAnswer)
 }
 
-// requestReset mails a reset link to the account of an address, if there is one; the caller
-// is told the same either way.
-func (s *Server) requestReset(r *http.Request, email string) error {
-	ctx := r.Context()
+// requestReset queues a reset link for the account of an address, if there is one; the caller
+// is told the same either way, after the same work.
+func (s *Server) requestReset(r *http.Request, c *call, email string) error {
 	if err := names.Email(email); err != nil {
 		return errBadRequest(err.Error())
 	}
 	if err := s.mailBudget(r, email); err != nil {
 		return err
 	}
+	s.queueMail(r, c, "password reset", func(ctx context.Context) error { return s.mailReset(ctx, email) })
+	return nil
+}
+
+// mailReset mails a reset link to the account of an address, if it has one that is enabled.
+func (s *Server) mailReset(ctx context.Context, email string) error {
 	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !store.IsNotFound(err) {
+	if store.IsNotFound(err) || err == nil && u.Disabled {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	if err == nil && !u.Disabled {
-		secret, hash := newLink()
-		if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "reset", UserID: u.ID, Email: u.Email, ExpiresAt: time.Now().Add(resetTTL)}); err != nil {
-			return err
-		}
-		s.sendMail(ctx, mail.Message{To: u.Email, Subject: "Reset your Wharf password",
-			Text: fmt.Sprintf("Someone asked to reset the password of the Wharf account %s.\n\nTo choose a new password, open:\n\n  %s\n\nThe link works once, for %s, and stops working when the password changes. If you did not ask, ignore this mail: your password stays as it is.\n",
-				u.Name, s.link("/account/reset", secret), human(resetTTL))})
+	secret, hash := newLink()
+	if err := s.store.CreateEmailToken(ctx, store.EmailToken{Hash: hash, Purpose: "reset", UserID: u.ID, Email: u.Email, ExpiresAt: time.Now().Add(resetTTL)}); err != nil {
+		return err
 	}
-	return nil
+	return s.opts.Mail.Send(ctx, mail.Message{To: u.Email, Subject: "Reset your Wharf password",
+		Text: fmt.Sprintf("Someone asked to reset the password of the Wharf account %s.\n\nTo choose a new password, open:\n\n  %s\n\nThe link works once, for %s, and stops working when the password changes. If you did not ask, ignore this mail: your password stays as it is.\n",
+			u.Name, s.link("/account/reset", secret), human(resetTTL))})
 }
 
 type resetConfirmRequest struct {
@@ -397,12 +423,15 @@ func (s *Server) checkOwnPassword(r *http.Request, userID int64, password, what 
 	if err != nil {
 		return u, err
 	}
-	ok, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, password, true)
+	ok, rehash, err := s.signins.verify(ctx, u.Name, clientAddr(r), u.PasswordHash, password, true)
 	if err != nil {
 		return u, err
 	}
 	if !ok {
 		return u, errForbidden("the " + what + " is wrong")
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
 	}
 	return u, nil
 }
@@ -513,9 +542,10 @@ func (s *Server) invite(ctx context.Context, c *call, email string) error {
 		return err
 	}
 	base := strings.TrimRight(s.opts.PublicURL, "/")
-	s.sendMail(ctx, mail.Message{To: email, Subject: "You are invited to Wharf",
+	m := mail.Message{To: email, Subject: "You are invited to Wharf",
 		Text: fmt.Sprintf("%s invites you to an account on the Wharf server at %s.\n\nSign up with this invitation (it works once, for %s), choosing your user name, in the browser:\n\n  %s/signup?invite=%s&email=%s\n\nor with the command line:\n\n  echo 'YOUR PASSWORD' | wharf signup USERNAME --email %s --invite %s --password-stdin --server %s\n\nor POST it as \"invite\" to %s/api/v1/signup.\n",
-			c.principal.Name, s.opts.PublicURL, human(inviteTTL), base, secret, url.QueryEscape(email), email, secret, s.opts.PublicURL, base)})
+			c.principal.Name, s.opts.PublicURL, human(inviteTTL), base, secret, url.QueryEscape(email), email, secret, s.opts.PublicURL, base)}
+	s.mailq.add(ctx, "invitation", func(ctx context.Context) error { return s.opts.Mail.Send(ctx, m) })
 	return nil
 }
 
@@ -547,17 +577,12 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, c *call) 
 	return writeJSON(w, http.StatusOK, toUserInfo(u))
 }
 
+// userNamed finds an account by its name or another spelling of it (names.Key).
 func (s *Server) userNamed(ctx context.Context, name string) (store.User, error) {
-	if names.Account(name) != nil && !isStoredName(name) {
+	if names.Lookup(name) != nil && name != "admin" {
 		return store.User{}, &store.NotFoundError{Kind: "user", Name: name}
 	}
 	return s.store.UserByName(ctx, name)
-}
-
-// isStoredName accepts names that predate the account rules (made by `wharf admin
-// create-user` before them) but are still harmless to look up.
-func isStoredName(name string) bool {
-	return names.Channel(name) == nil || name == "admin"
 }
 
 func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -43,12 +43,19 @@ func fileInfo(channel string, f store.File) api.FileInfo {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	// A length makes the answer whole once flushed, before any work queued after it
+	// (afterAnswer); a chunked one would end only when the handler returns.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	_, err = w.Write(b)
+	return err
 }
 
 // readJSON decodes a small JSON body strictly.
@@ -101,6 +108,9 @@ func (s *Server) apiListChannels(w http.ResponseWriter, r *http.Request, c *call
 }
 
 // visibleChannels lists the channels p may see, of those keep accepts (nil: all), by name.
+// Channels of accounts that have not confirmed their address (sign-ups that may never be)
+// are listed to administrators only: a name anyone could have signed up for is not shown
+// next to real ones.
 func (s *Server) visibleChannels(ctx context.Context, p access.Principal, keep func(store.Channel) bool) ([]store.Channel, error) {
 	all, err := s.store.ListChannels(ctx)
 	if err != nil {
@@ -108,6 +118,9 @@ func (s *Server) visibleChannels(ctx context.Context, p access.Principal, keep f
 	}
 	out := []store.Channel{}
 	for _, ch := range all {
+		if ch.OwnerUnconfirmed && !p.Admin {
+			continue
+		}
 		if (keep == nil || keep(ch)) && access.Visible(p, resourceOf(ch)) {
 			out = append(out, ch)
 		}
@@ -136,11 +149,14 @@ func (s *Server) newChannelResource(r *http.Request, c *call, req api.NewChannel
 		if req.Org != "" {
 			return access.Resource{}, errBadRequest("a subchannel belongs to its parent's owner: leave out \"org\"")
 		}
-		ch, err := s.channelByName(r.Context(), parent)
+		ch, err := s.channelFor(r.Context(), c.principal, parent)
 		if err != nil {
 			return access.Resource{}, err
 		}
-		c.channel = ch
+		// Found by another spelling of its name, the parent is named as it is: the store
+		// wants the parent's exact name, and the child is kept as asked.
+		_, child, _ := cut(req.Name, "/")
+		c.channel, c.newChannel.Name = ch, ch.Name+"/"+child
 		return resourceOf(ch), nil
 	}
 	if req.Org != "" {
@@ -316,7 +332,7 @@ func (s *Server) apiCopy(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	target := c.channel
 	if req.ToChannel != "" && req.ToChannel != c.channel.Name {
-		ch, err := s.channelByName(r.Context(), req.ToChannel)
+		ch, err := s.channelFor(r.Context(), c.principal, req.ToChannel)
 		if err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 	if !ok {
 		return access.Resource{}, errNotFound("not a conda channel URL: want /conda/<channel>[/label/<label>]/<subdir>/<file>")
 	}
-	ch, err := s.channelByName(r.Context(), cp.channel)
+	ch, err := s.channelFor(r.Context(), c.principal, cp.channel)
 	if err != nil {
 		return access.Resource{}, err
 	}

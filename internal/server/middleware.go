@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/token"
 )
@@ -237,18 +238,29 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 	}
 	// Only failures spend the budget, so a client that sends the right password on every
 	// request never waits; while a budget is spent, remembered credentials are refused too.
+	// The budget is the account's, whichever spelling of its name was sent (the store finds
+	// it by any), and an unknown name's is its key's: guesses cannot spread over spellings.
 	addr := clientAddr(r)
-	if err := s.signins.allow(user, addr, now); err != nil {
+	account := names.Key(user)
+	if u.ID != 0 {
+		account = u.Name
+	}
+	if err := s.signins.allow(account, addr, now); err != nil {
 		return access.Principal{}, credential{}, err
 	}
 	key := credKey(user, pass, u.PasswordHash)
 	if u.ID == 0 || !s.creds.verified(key, now) {
-		ok, err := s.signins.verify(r.Context(), user, addr, u.PasswordHash, pass, u.ID != 0)
+		ok, rehash, err := s.signins.verify(r.Context(), account, addr, u.PasswordHash, pass, u.ID != 0)
 		if err != nil {
 			return access.Principal{}, credential{}, err
 		}
 		if !ok {
 			return access.Principal{}, credential{}, wrong
+		}
+		if rehash {
+			// The credential names the hash now stored, or an upload this request makes
+			// would be refused at its commit as if the password had changed.
+			u.PasswordHash = s.upgradeHash(r.Context(), u, pass)
 		}
 		s.creds.remember(key, now)
 	}

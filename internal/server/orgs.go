@@ -15,7 +15,7 @@ import (
 
 func (s *Server) resolveOrg(r *http.Request, c *call) (access.Resource, error) {
 	name := r.PathValue("org")
-	if names.Account(name) != nil {
+	if names.Lookup(name) != nil {
 		return access.Resource{}, &store.NotFoundError{Kind: "organization", Name: name}
 	}
 	org, err := s.store.OrgByName(r.Context(), name)
@@ -53,16 +53,30 @@ func (s *Server) createOrg(ctx context.Context, c *call, name string) (store.Org
 	return s.store.CreateOrg(ctx, name, c.principal.UserID)
 }
 
-// setMember adds a user to c.org or changes their role.
-func (s *Server) setMember(ctx context.Context, c *call, user, role string) error {
+// setMember adds a user to c.org or changes their role. warning is for the caller, when the
+// account has not confirmed its address (unconfirmedWarning).
+func (s *Server) setMember(ctx context.Context, c *call, user, role string) (warning string, err error) {
 	if role != store.RoleOwner && role != store.RoleMember {
-		return errBadRequest(`role must be "owner" or "member"`)
+		return "", errBadRequest(`role must be "owner" or "member"`)
 	}
 	u, err := s.userNamed(ctx, user)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.store.SetOrgMember(ctx, c.org.ID, u.ID, role, c.principal.UserID)
+	if err := s.store.SetOrgMember(ctx, c.org.ID, u.ID, role, c.principal.UserID); err != nil {
+		return "", err
+	}
+	return unconfirmedWarning(u), nil
+}
+
+// unconfirmedWarning is what to tell whoever adds u to an org or a group when u has not
+// confirmed its address: anyone can sign up with any free name, so the name alone does not
+// say who it is; the addition stands.
+func unconfirmedWarning(u store.User) string {
+	if u.EmailVerified {
+		return ""
+	}
+	return u.Name + " has not confirmed their email address: the account cannot sign in until it does, and whoever signed up chose the name, so make sure it is the person you mean"
 }
 
 // removeMember takes a user out of c.org and its groups.
@@ -96,15 +110,19 @@ func (s *Server) deleteGroup(ctx context.Context, c *call, group string) error {
 	return s.store.DeleteGroup(ctx, c.org.ID, group, c.principal.UserID)
 }
 
-func (s *Server) addGroupMember(ctx context.Context, c *call, group, user string) error {
+// addGroupMember adds a user to a group (and to c.org); warning as setMember's.
+func (s *Server) addGroupMember(ctx context.Context, c *call, group, user string) (warning string, err error) {
 	if err := checkGroup(group); err != nil {
-		return err
+		return "", err
 	}
 	u, err := s.userNamed(ctx, user)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.store.AddGroupMember(ctx, c.org.ID, group, u.ID, c.principal.UserID)
+	if err := s.store.AddGroupMember(ctx, c.org.ID, group, u.ID, c.principal.UserID); err != nil {
+		return "", err
+	}
+	return unconfirmedWarning(u), nil
 }
 
 func (s *Server) removeGroupMember(ctx context.Context, c *call, group, user string) error {
@@ -191,15 +209,24 @@ func (s *Server) groupsFor(r *http.Request, c *call) ([]store.Group, error) {
 }
 
 func (s *Server) apiShowOrg(w http.ResponseWriter, r *http.Request, c *call) error {
-	members, err := s.store.OrgMembers(r.Context(), c.org.ID)
+	info, err := s.orgInfo(r, c)
 	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, info)
+}
+
+// orgInfo is c.org with its members and the groups the caller may see.
+func (s *Server) orgInfo(r *http.Request, c *call) (api.OrgInfo, error) {
+	members, err := s.store.OrgMembers(r.Context(), c.org.ID)
+	if err != nil {
+		return api.OrgInfo{}, err
 	}
 	groups, err := s.groupsFor(r, c)
 	if err != nil {
-		return err
+		return api.OrgInfo{}, err
 	}
-	return writeJSON(w, http.StatusOK, api.OrgInfo{Name: c.org.Name, Members: members, Groups: groups})
+	return api.OrgInfo{Name: c.org.Name, Members: members, Groups: groups}, nil
 }
 
 func (s *Server) apiOrgHistory(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -219,10 +246,16 @@ func (s *Server) apiSetMember(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.setMember(r.Context(), c, r.PathValue("user"), req.Role); err != nil {
+	warning, err := s.setMember(r.Context(), c, r.PathValue("user"), req.Role)
+	if err != nil {
 		return err
 	}
-	return s.apiShowOrg(w, r, c)
+	info, err := s.orgInfo(r, c)
+	if err != nil {
+		return err
+	}
+	info.Warning = warning
+	return writeJSON(w, http.StatusOK, info)
 }
 
 func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -261,9 +294,14 @@ func (s *Server) apiDeleteGroup(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
+// apiAddGroupMember answers 204, or 200 with {"warning"} when there is something to tell.
 func (s *Server) apiAddGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.addGroupMember(r.Context(), c, r.PathValue("group"), r.PathValue("user")); err != nil {
+	warning, err := s.addGroupMember(r.Context(), c, r.PathValue("group"), r.PathValue("user"))
+	if err != nil {
 		return err
+	}
+	if warning != "" {
+		return writeJSON(w, http.StatusOK, api.Warning{Warning: warning})
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -433,11 +471,12 @@ func (s *Server) apiDeleteChannel(w http.ResponseWriter, r *http.Request, c *cal
 // deletableChannel says why a channel may not be removed on its own, or nil.
 func (s *Server) deletableChannel(ctx context.Context, ch store.Channel) error {
 	if ch.ParentID == 0 {
-		// An account's own channel goes with the account, not alone.
-		if u, err := s.store.UserByName(ctx, ch.Name); err == nil && u.ID == ch.OwnerUserID {
+		// An account's own channel goes with the account, not alone. The names must match
+		// exactly: a look-up finds a look-alike's account too.
+		if u, err := s.store.UserByName(ctx, ch.Name); err == nil && u.ID == ch.OwnerUserID && u.Name == ch.Name {
 			return errBadRequest("channel " + ch.Name + " is the account's own channel: it cannot be removed by itself")
 		}
-		if o, err := s.store.OrgByName(ctx, ch.Name); err == nil && o.ID == ch.OwnerOrgID {
+		if o, err := s.store.OrgByName(ctx, ch.Name); err == nil && o.ID == ch.OwnerOrgID && o.Name == ch.Name {
 			return errBadRequest("channel " + ch.Name + " is the organization's own channel: it cannot be removed by itself")
 		}
 	}

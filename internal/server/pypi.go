@@ -94,7 +94,7 @@ func (s *Server) resolvePyPI(r *http.Request, c *call) (access.Resource, error) 
 	if !ok || pp.kind == "upload" {
 		return access.Resource{}, errNotFound("not a PyPI index URL: want /pypi/<channel>/simple/[<project>/]")
 	}
-	ch, err := s.channelByName(r.Context(), pp.channel)
+	ch, err := s.channelFor(r.Context(), c.principal, pp.channel)
 	if err != nil {
 		return access.Resource{}, err
 	}
@@ -275,7 +275,7 @@ func (s *Server) resolvePyPIUpload(r *http.Request, c *call) (access.Resource, e
 	if !ok || (pp.kind != "upload" && pp.kind != "index") {
 		return access.Resource{}, errNotFound("upload to /pypi/<channel>/ (the repository URL for twine)")
 	}
-	ch, err := s.channelByName(r.Context(), pp.channel)
+	ch, err := s.channelFor(r.Context(), c.principal, pp.channel)
 	if err != nil {
 		return access.Resource{}, err
 	}

@@ -69,6 +69,8 @@ type Options struct {
 	// Mails limits the requests that make the server send mail (sign-up, reset, resend) per
 	// address mailed and per client; nil: 5 a day per address, 20 per client then one a minute.
 	Mails *ratelimit.Logins
+	// MailWorkers is how many queued account mails are made and sent at once; default 2.
+	MailWorkers int
 }
 
 // Server serves Wharf over HTTP.
@@ -80,6 +82,7 @@ type Server struct {
 	index   *indexCache
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
+	mailq   *mailQueue
 	creds   *credCache
 	signins *signins
 	// unknownTokens counts requests with tokens that are not found, per client address.
@@ -156,6 +159,9 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 			PerAddress: ratelimit.Limit{Burst: 20, Interval: time.Minute},
 		})
 	}
+	if opts.MailWorkers <= 0 {
+		opts.MailWorkers = 2
+	}
 	if opts.Mail == nil {
 		m, err := mail.NewOutbox(filepath.Join(filepath.Dir(filepath.Clean(opts.TempDir)), "outbox"), "", opts.Logger)
 		if err != nil {
@@ -168,6 +174,8 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		unknownTokens: ratelimit.NewLimiter(ratelimit.Limit{Burst: 30, Interval: 2 * time.Second}, 0),
 		stop:          make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
+	s.mailq = newMailQueue(s.log, opts.MailWorkers, 1024)
+	s.reportLookAlikes()
 	var err error
 	if s.web, err = web.New(); err != nil {
 		return nil, fmt.Errorf("web templates: %w", err)
@@ -175,6 +183,22 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	s.handler = s.middleware(s.routes())
 	go s.background()
 	return s, nil
+}
+
+// reportLookAlikes logs, at startup, each group of names from before the look-alike rule
+// (store.LookAlikes): nothing renames them, so an administrator is told.
+func (s *Server) reportLookAlikes() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	groups, err := s.store.LookAlikes(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "listing look-alike names failed", "err", err)
+		return
+	}
+	for _, g := range groups {
+		s.log.WarnContext(ctx, "names that differ only in case or separators share one name; other spellings find the first, the others answer only to their own",
+			"names", strings.Join(g, " "), "found_by_other_spellings", g[0])
+	}
 }
 
 // background writes token last-use times every half minute, not on every request, and
@@ -205,7 +229,9 @@ func (s *Server) background() {
 	}
 }
 
-// Close writes what is pending (token last-use times) and stops the background work.
+// Close writes what is pending (token last-use times), sends the queued account mail (for up
+// to 30 seconds; what is left then is logged as not sent) and stops the background work.
+// Call it after the last request has been answered.
 func (s *Server) Close() {
 	select {
 	case <-s.stop:
@@ -213,7 +239,12 @@ func (s *Server) Close() {
 		close(s.stop)
 	}
 	<-s.stopped
+	s.mailq.close(30 * time.Second)
 }
+
+// WaitMail returns once the account mail queued so far has been made and handed to the
+// sender (or failed, which is logged), or with ctx's error.
+func (s *Server) WaitMail(ctx context.Context) error { return s.mailq.wait(ctx) }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -231,6 +262,7 @@ type call struct {
 	form       *pypiForm  // twine's form, read by resolvePyPIUpload
 	subdir     string     // the subdir an upload names
 	cred       credential // what identified the principal, asked again when an upload is published
+	after      []func()   // run once the answer has gone out (queueMail)
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -492,7 +524,19 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		} else if err != nil {
 			s.writeError(w, r, err)
 		}
+		afterAnswer(w, c)
 	})
+}
+
+// afterAnswer sends the answer on its way, then runs what the handler left for after it.
+func afterAnswer(w http.ResponseWriter, c *call) {
+	if len(c.after) == 0 {
+		return
+	}
+	http.NewResponseController(w).Flush() // the work runs whether or not this works
+	for _, fn := range c.after {
+		fn()
+	}
 }
 
 // changesAccess says whether a route's writes may change who may do what (accounts, grants,
@@ -576,17 +620,31 @@ func packageResource(ch store.Channel, pkg string, pkgPrivate bool) access.Resou
 // private reports whether a channel is private by itself or through its parent.
 func private(ch store.Channel) bool { return ch.Private || ch.ParentPrivate }
 
-// channelByName looks a channel up; a name that no channel can have is not found without a
-// trip to the store (and never reaches the database as bytes it would refuse).
+// channelByName looks a channel up by its name or another spelling of it (names.Key: the
+// store finds the one channel that holds the name); a name that no channel can have is not
+// found without a trip to the store (and never reaches the database as bytes it would
+// refuse).
 func (s *Server) channelByName(ctx context.Context, name string) (store.Channel, error) {
-	if names.Channel(name) != nil {
+	if names.Lookup(name) != nil {
 		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
 	}
 	return s.store.ChannelByName(ctx, name)
 }
 
+// channelFor is channelByName for what p asked: a channel found under another spelling of
+// its name that p may not know of is not found under the spelling asked, word for word as a
+// channel that does not exist (a refusal would name the channel as it is spelt). Everything
+// after the look-up (access.May, the handler) works on the channel found, never on the name.
+func (s *Server) channelFor(ctx context.Context, p access.Principal, name string) (store.Channel, error) {
+	ch, err := s.channelByName(ctx, name)
+	if err == nil && ch.Name != name && !access.Knows(p, resourceOf(ch)) {
+		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
+	}
+	return ch, err
+}
+
 func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, error) {
-	ch, err := s.channelByName(r.Context(), r.PathValue("channel"))
+	ch, err := s.channelFor(r.Context(), c.principal, r.PathValue("channel"))
 	if err != nil {
 		return access.Resource{}, err
 	}

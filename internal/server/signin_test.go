@@ -19,15 +19,15 @@ func TestSigninsLimitTheGuesserNotTheOwner(t *testing.T) {
 	l := newSignins(ratelimit.NewLogins(ratelimit.Config{PerAccount: ratelimit.Limit{Burst: 5, Interval: time.Hour}, PerAddress: ratelimit.Limit{Burst: 50, Interval: time.Hour}}))
 	ctx := context.Background()
 	for range 5 {
-		if ok, err := l.verify(ctx, "bob", "10.0.0.66", hash, "guess", true); ok || err != nil {
+		if ok, _, err := l.verify(ctx, "bob", "10.0.0.66", hash, "guess", true); ok || err != nil {
 			t.Fatalf("wrong guess: %v, %v", ok, err)
 		}
 	}
 	var he *httpError
-	if _, err := l.verify(ctx, "bob", "10.0.0.66", hash, "the right password", true); !errors.As(err, &he) || he.status != 429 {
+	if _, _, err := l.verify(ctx, "bob", "10.0.0.66", hash, "the right password", true); !errors.As(err, &he) || he.status != 429 {
 		t.Errorf("the guesser's address after 5 failures: %v, want 429 even for the right password", err)
 	}
-	if ok, err := l.verify(ctx, "BOB", "10.0.0.7", hash, "the right password", true); !ok || err != nil {
+	if ok, _, err := l.verify(ctx, "BOB", "10.0.0.7", hash, "the right password", true); !ok || err != nil {
 		t.Errorf("the owner elsewhere: %v, %v; want let in", ok, err)
 	}
 }
@@ -43,7 +43,7 @@ func TestSigninsConcurrentGuessesKeepTheBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := l.verify(context.Background(), "bob", "10.0.0.66", hash, "guess", true)
+			ok, _, err := l.verify(context.Background(), "bob", "10.0.0.66", hash, "guess", true)
 			if err == nil && !ok {
 				mu.Lock()
 				checked++
@@ -66,7 +66,7 @@ func TestSigninsAccountWideBudget(t *testing.T) {
 		l.verify(ctx, "bob", "10.1."+string(rune('0'+i/10))+"."+string(rune('0'+i%10)), hash, "guess", true)
 	}
 	var he *httpError
-	if _, err := l.verify(ctx, "bob", "10.2.0.1", hash, "guess", true); !errors.As(err, &he) || he.status != 429 {
+	if _, _, err := l.verify(ctx, "bob", "10.2.0.1", hash, "guess", true); !errors.As(err, &he) || he.status != 429 {
 		t.Errorf("after 100 failures from 100 addresses: %v, want 429", err)
 	}
 }

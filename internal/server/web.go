@@ -140,9 +140,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p.Flash == "" && p.Error == "" {
 		if ck, err := r.Cookie(flashCookie); err == nil {
 			if b, err := base64.RawURLEncoding.DecodeString(ck.Value); err == nil && len(b) > 1 {
-				if b[0] == 'e' {
+				switch b[0] {
+				case 'e':
 					p.Error = string(b[1:])
-				} else {
+				case 'w':
+					p.Flash, p.Warning, _ = strings.Cut(string(b[1:]), "\x00")
+				default:
 					p.Flash = string(b[1:])
 				}
 			}
@@ -162,6 +165,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if err != nil {
 		return err
 	}
+	h.Set("Content-Length", strconv.Itoa(len(page))) // whole once flushed (afterAnswer)
 	w.WriteHeader(status)
 	_, err = w.Write(page)
 	return err
@@ -172,6 +176,17 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, to, flash stri
 	if flash != "" {
 		s.setFlash(w, r, "m"+flash)
 	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// redirectWarning is redirect with a warning beside the message, when there is one: the change
+// is made, and the page says what to look out for.
+func (s *Server) redirectWarning(w http.ResponseWriter, r *http.Request, to, flash, warning string) error {
+	if warning == "" {
+		return s.redirect(w, r, to, flash)
+	}
+	s.setFlash(w, r, "w"+flash+"\x00"+warning)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/api"
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -48,18 +49,19 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	if strings.Contains(name, "@") {
 		u, err = s.store.UserByEmail(ctx, name)
 	} else {
-		u, err = s.store.UserByName(ctx, name)
+		u, err = s.userNamed(ctx, name)
 	}
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
-	// Budgets are the account's, whichever of its name or address was typed: the right
-	// password by address must not get past a budget that guesses by name spent.
-	account := strings.ToLower(name)
+	// Budgets are the account's, whichever of its name, another spelling of it or its address
+	// was typed: the right password by address must not get past a budget that guesses by
+	// name spent. An unknown name's budget is its key's, which all its spellings share.
+	account := names.Key(name)
 	if u.ID != 0 {
 		account = u.Name
 	}
-	ok, err := s.signins.verify(ctx, account, clientAddr(r), u.PasswordHash, pass, u.ID != 0)
+	ok, rehash, err := s.signins.verify(ctx, account, clientAddr(r), u.PasswordHash, pass, u.ID != 0)
 	if err != nil {
 		he, fixable := userFault(err)
 		if !fixable {
@@ -72,6 +74,9 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if !ok {
 		return again(http.StatusUnauthorized, "Wrong user name or password.", false)
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, pass)
 	}
 	if u.Disabled {
 		return again(http.StatusForbidden, "This account is disabled; ask an administrator.", false)
@@ -124,7 +129,7 @@ func (s *Server) pageSignupPost(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	req := api.SignupRequest{Username: strings.TrimSpace(r.PostFormValue("username")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Password: r.PostFormValue("password"), Invite: strings.TrimSpace(r.PostFormValue("invite"))}
-	name, active, err := s.signup(r, req)
+	name, active, err := s.signup(r, c, req)
 	if he, ok := userFault(err); err != nil && ok {
 		p := s.page(c, "Create an account", signupData{Username: req.Username, Email: req.Email, InviteCode: req.Invite,
 			Invite: s.signupMode(r.Context()) == SignupInvite})
@@ -183,7 +188,7 @@ func (s *Server) pageResendPost(w http.ResponseWriter, r *http.Request, c *call)
 	if err := form(w, r); err != nil {
 		return err
 	}
-	if err := s.resendVerification(r, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
+	if err := s.resendVerification(r, c, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
 		return err
 	}
 	return s.message(w, r, c, http.StatusAccepted, "Check your mail", messageData{Message: resendAnswer + "."})
@@ -208,7 +213,7 @@ func (s *Server) pageResetPost(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	tok := r.PostFormValue("token")
 	if tok == "" {
-		if err := s.requestReset(r, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
+		if err := s.requestReset(r, c, strings.TrimSpace(r.PostFormValue("email"))); err != nil {
 			he, ok := userFault(err)
 			if !ok {
 				return err

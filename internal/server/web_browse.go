@@ -169,6 +169,10 @@ func (s *Server) pageUser(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
+	if !u.EmailVerified && !c.principal.Admin {
+		// A sign-up not confirmed (yet, or ever) has no page but for administrators.
+		return &store.NotFoundError{Kind: "user", Name: r.PathValue("user")}
+	}
 	owned, err := s.visibleChannels(r.Context(), c.principal, func(ch store.Channel) bool { return ch.OwnerUserID == u.ID })
 	if err != nil {
 		return err

@@ -107,10 +107,11 @@ func (s *Server) pageSetMember(w http.ResponseWriter, r *http.Request, c *call) 
 	if user == "" {
 		return s.redirectError(w, r, back, errBadRequest("name the user to add"))
 	}
-	if err := s.setMember(r.Context(), c, user, role); err != nil {
+	warning, err := s.setMember(r.Context(), c, user, role)
+	if err != nil {
 		return s.redirectError(w, r, back, err)
 	}
-	return s.redirect(w, r, back, user+" is now "+article(role)+" of "+c.org.Name+".")
+	return s.redirectWarning(w, r, back, user+" is now "+article(role)+" of "+c.org.Name+".", warning)
 }
 
 func article(role string) string {
@@ -211,10 +212,11 @@ func (s *Server) pageAddGroupMember(w http.ResponseWriter, r *http.Request, c *c
 	if user == "" {
 		return s.redirectError(w, r, back, errBadRequest("name the user to add"))
 	}
-	if err := s.addGroupMember(r.Context(), c, g, user); err != nil {
+	warning, err := s.addGroupMember(r.Context(), c, g, user)
+	if err != nil {
 		return s.redirectError(w, r, groupBack(c, g, err), err)
 	}
-	return s.redirect(w, r, back, user+" is in the group "+g+".")
+	return s.redirectWarning(w, r, back, user+" is in the group "+g+".", warning)
 }
 
 func (s *Server) pageRemoveGroupMember(w http.ResponseWriter, r *http.Request, c *call) error {

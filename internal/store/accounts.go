@@ -25,6 +25,8 @@ type Member struct {
 	UserID int64  `json:"-"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// Unconfirmed: the account has not confirmed its address, and cannot sign in yet.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 }
 
 // Group is a set of an org's members with grants on the org's channels and packages.
@@ -78,6 +80,11 @@ type AccountStore interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error)
+	// RehashPassword replaces the hash of an account's password with another hash of the same
+	// password (access.VerifyPassword's rehash), only if the account still has hash old: a
+	// password changed in the meantime stays. Unlike a new password it keeps the sessions and
+	// reset links. It reports whether it replaced the hash.
+	RehashPassword(ctx context.Context, id int64, old, new string) (bool, error)
 
 	// CreateEmailToken stores a mailed link; UseEmailToken consumes one: it returns the token
 	// and deletes it, or a *NotFoundError when it is unknown, used or expired.

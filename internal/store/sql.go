@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/repodata"
 )
 
@@ -272,7 +273,7 @@ func scanUser(sc scanner) (User, error) {
 
 func (s *sqlStore) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	var u User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeName(ctx, func(tx *sql.Tx) error {
 		if err := s.nameFree(ctx, tx, nu.Name); err != nil {
 			return err
 		}
@@ -294,7 +295,34 @@ func (s *sqlStore) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	return u, err
 }
 
-// nameFree checks that a new user or org name is not a user, an org or a channel already.
+// writeName is write for a transaction that creates a name. The unique index on name keys
+// (migration 00011) is what makes two look-alikes created at once fail on PostgreSQL, where
+// the check before the insert cannot see a transaction that has not committed: the loser
+// runs once more, and its check then names the winner.
+func (s *sqlStore) writeName(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := s.write(ctx, fn)
+	if errors.Is(err, errNameRace) {
+		err = s.write(ctx, fn)
+	}
+	if errors.Is(err, errNameRace) {
+		var ce *ConflictError
+		errors.As(err, &ce)
+		return &ConflictError{Kind: ce.Kind, Name: ce.Name, Reason: "the name, or another spelling of it, is taken"}
+	}
+	return err
+}
+
+// errNameRace marks an insert refused by a unique index on names.
+var errNameRace = errors.New("a name was taken at the same time")
+
+// channelKey is the key of a channel name's last segment, the one its row keeps.
+func channelKey(name string) string {
+	return names.Key(name[strings.LastIndexByte(name, '/')+1:])
+}
+
+// nameFree checks that a new user or org name is not a user, an org or a channel already,
+// in any spelling (names.Key). Every user and org has a channel of its name, made with it, so
+// the top-level channels' keys cover users and orgs too.
 func (s *sqlStore) nameFree(ctx context.Context, tx *sql.Tx, name string) error {
 	var n int64
 	err := s.row(ctx, tx, `SELECT (SELECT COUNT(*) FROM users WHERE name = ?) + (SELECT COUNT(*) FROM orgs WHERE name = ?) + (SELECT COUNT(*) FROM channels WHERE name = ?)`,
@@ -305,16 +333,54 @@ func (s *sqlStore) nameFree(ctx context.Context, tx *sql.Tx, name string) error 
 	if n > 0 {
 		return &ConflictError{Kind: "name", Name: name, Reason: "a user, an organization or a channel has it"}
 	}
-	return nil
+	return s.noLookAlike(ctx, tx, "name", name, 0)
+}
+
+func (s *sqlStore) NameFree(ctx context.Context, name string) error {
+	return s.read(ctx, func(tx *sql.Tx) error { return s.nameFree(ctx, tx, name) })
+}
+
+// noLookAlike refuses name when a channel among parentID's subchannels (0: the top-level
+// channels, with the users and orgs) has another spelling of it, naming that one.
+func (s *sqlStore) noLookAlike(ctx context.Context, tx *sql.Tx, kind, name string, parentID int64) error {
+	var other string
+	var user, org bool
+	err := s.row(ctx, tx, `SELECT c.name, EXISTS (SELECT 1 FROM users u WHERE u.name = c.name), EXISTS (SELECT 1 FROM orgs o WHERE o.name = c.name)
+		FROM channels c WHERE COALESCE(c.parent_id, 0) = ? AND c.name_key = ? ORDER BY c.name_shadowed, c.id LIMIT 1`,
+		parentID, channelKey(name)).Scan(&other, &user, &org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	what := "the channel"
+	switch {
+	case parentID != 0:
+		what = "the subchannel"
+	case user:
+		what = "the user"
+	case org:
+		what = "the organization"
+	}
+	return &ConflictError{Kind: kind, Name: name, Reason: fmt.Sprintf("it is the same name as %s %s (names that differ only in case, '-', '_' or '.', or by a separator at the end, are one name): choose another name", what, other)}
 }
 
 func (s *sqlStore) UserByName(ctx context.Context, name string) (User, error) {
 	u, err := scanUser(s.row(ctx, s.r, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) && !strings.Contains(name, "/") {
+		// Another spelling: the account whose channel holds the name's key.
+		u, err = scanUser(s.row(ctx, s.r, `SELECT `+userCols+` FROM users WHERE name = (`+topLevelHolder+`)`, names.Key(name)))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, &NotFoundError{Kind: "user", Name: name}
 	}
 	return u, err
 }
+
+// topLevelHolder selects the name of the top-level channel that holds a key: the one
+// name a user, an org or a channel has in any spelling of it.
+const topLevelHolder = `SELECT name FROM channels WHERE COALESCE(parent_id, 0) = 0 AND name_key = ? AND NOT name_shadowed`
 
 func (s *sqlStore) UserByID(ctx context.Context, id int64) (User, error) {
 	return s.userByID(ctx, s.r, id, "")
@@ -330,15 +396,19 @@ func (s *sqlStore) userByID(ctx context.Context, db queryer, id int64, lock stri
 
 // ---- channels
 
-// selectChannel reads a channel with its parent's privacy, which a subchannel inherits.
+// selectChannel reads a channel with its parent's privacy, which a subchannel inherits, and
+// whether its owner account has confirmed its address.
 const selectChannel = `SELECT c.id, c.name, c.parent_id, c.owner_user_id, c.owner_org_id, c.private, c.revision, c.created_at, c.updated_at,
-	COALESCE(p.private, FALSE) FROM channels c LEFT JOIN channels p ON p.id = c.parent_id`
+	COALESCE(p.private, FALSE), COALESCE(ou.email_verified, TRUE)
+	FROM channels c LEFT JOIN channels p ON p.id = c.parent_id LEFT JOIN users ou ON ou.id = c.owner_user_id`
 
 func scanChannel(sc scanner) (Channel, error) {
 	var c Channel
 	var parent, owner, org sql.NullInt64
 	var created, updated int64
-	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &org, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate)
+	var ownerConfirmed bool
+	err := sc.Scan(&c.ID, &c.Name, &parent, &owner, &org, &c.Private, &c.Revision, &created, &updated, &c.ParentPrivate, &ownerConfirmed)
+	c.OwnerUnconfirmed = !ownerConfirmed
 	c.ParentID, c.OwnerUserID, c.OwnerOrgID = parent.Int64, owner.Int64, org.Int64
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, err
@@ -346,7 +416,7 @@ func scanChannel(sc scanner) (Channel, error) {
 
 func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, error) {
 	var c Channel
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeName(ctx, func(tx *sql.Tx) error {
 		var parentID any
 		if i := strings.IndexByte(nc.Name, '/'); i >= 0 {
 			parent, err := scanChannel(s.row(ctx, tx, selectChannel+` WHERE c.name = ?`, nc.Name[:i]))
@@ -357,6 +427,9 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 				return err
 			}
 			parentID = parent.ID
+			if err := s.noLookAlike(ctx, tx, "channel", nc.Name, parent.ID); err != nil {
+				return err
+			}
 		} else {
 			// A top-level channel may not take the name of a user or org (whose own channel
 			// has it, or will have it).
@@ -366,6 +439,9 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 			}
 			if n > 0 {
 				return &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
+			}
+			if err := s.noLookAlike(ctx, tx, "channel", nc.Name, 0); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -378,10 +454,12 @@ func (s *sqlStore) CreateChannel(ctx context.Context, nc NewChannel) (Channel, e
 func (s *sqlStore) insertChannel(ctx context.Context, tx *sql.Tx, nc NewChannel, parentID any) (Channel, error) {
 	t := now()
 	var id int64
-	err := s.row(ctx, tx, `INSERT INTO channels (name, parent_id, owner_user_id, owner_org_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		nc.Name, parentID, nullID(nc.OwnerUserID), nullID(nc.OwnerOrgID), nc.Private, t, t).Scan(&id)
+	err := s.row(ctx, tx, `INSERT INTO channels (name, name_key, parent_id, owner_user_id, owner_org_id, private, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		nc.Name, channelKey(nc.Name), parentID, nullID(nc.OwnerUserID), nullID(nc.OwnerOrgID), nc.Private, t, t).Scan(&id)
 	if s.d.isUnique(err) {
-		return Channel{}, &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"}
+		// The exact name or another spelling of it, committed since the check before the
+		// insert: writeName runs the transaction again, and the check then says which.
+		return Channel{}, fmt.Errorf("%w: %w", errNameRace, &ConflictError{Kind: "channel", Name: nc.Name, Reason: "the name is taken"})
 	}
 	if err != nil {
 		return Channel{}, err
@@ -393,12 +471,41 @@ func (s *sqlStore) insertChannel(ctx context.Context, tx *sql.Tx, nc NewChannel,
 	return c, s.event(ctx, tx, c.ID, nc.ActorID, "channel.create", map[string]any{"name": nc.Name, "private": nc.Private})
 }
 
+// ChannelByName finds a channel by its name or, failing that, by another spelling of it
+// (names.Key): the channel that holds the key, never one of the look-alikes made before the
+// rule (name_shadowed), which answer only to their exact names.
 func (s *sqlStore) ChannelByName(ctx context.Context, name string) (Channel, error) {
-	c, err := scanChannel(s.row(ctx, s.r, selectChannel+` WHERE c.name = ?`, name))
+	c, err := s.channelNamed(ctx, s.r, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, &NotFoundError{Kind: "channel", Name: name}
 	}
 	return c, err
+}
+
+// channelNamed is ChannelByName with sql.ErrNoRows for a channel that is not there. A
+// subchannel's parent is found the same way, then the child among the parent's subchannels.
+func (s *sqlStore) channelNamed(ctx context.Context, db queryer, name string) (Channel, error) {
+	c, err := scanChannel(s.row(ctx, db, selectChannel+` WHERE c.name = ?`, name))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return c, err
+	}
+	parentName, child, sub := strings.Cut(name, "/")
+	if !sub {
+		return scanChannel(s.row(ctx, db, selectChannel+` WHERE COALESCE(c.parent_id, 0) = 0 AND c.name_key = ? AND NOT c.name_shadowed`, names.Key(name)))
+	}
+	parent, err := s.channelNamed(ctx, db, parentName)
+	if err != nil {
+		return parent, err
+	}
+	if parent.ParentID != 0 || strings.Contains(child, "/") {
+		return Channel{}, sql.ErrNoRows
+	}
+	if parent.Name != parentName {
+		if c, err := scanChannel(s.row(ctx, db, selectChannel+` WHERE c.name = ?`, parent.Name+"/"+child)); !errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+	}
+	return scanChannel(s.row(ctx, db, selectChannel+` WHERE c.parent_id = ? AND c.name_key = ? AND NOT c.name_shadowed`, parent.ID, names.Key(child)))
 }
 
 func (s *sqlStore) ChannelByID(ctx context.Context, id int64) (Channel, error) {
@@ -415,19 +522,52 @@ func (s *sqlStore) channelByID(ctx context.Context, db queryer, id int64) (Chann
 
 func (s *sqlStore) DeleteChannel(ctx context.Context, id int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		var parent int64
+		var key string
+		err := s.row(ctx, tx, `SELECT COALESCE(parent_id, 0), name_key FROM channels WHERE id = ?`, id).Scan(&parent, &key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Kind: "channel", Name: strconv.FormatInt(id, 10)}
+		}
+		if err != nil {
+			return err
+		}
 		// Subchannels first: their rows name the parent.
 		if _, err := s.exec(ctx, tx, `DELETE FROM channels WHERE parent_id = ?`, id); err != nil {
 			return err
 		}
-		res, err := s.exec(ctx, tx, `DELETE FROM channels WHERE id = ?`, id)
-		if err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM channels WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return &NotFoundError{Kind: "channel", Name: strconv.FormatInt(id, 10)}
-		}
-		return nil
+		// A look-alike from before the rule takes over the key it shared with this channel,
+		// so that each key keeps a holder that other spellings find, and that the unique
+		// index guards.
+		_, err = s.exec(ctx, tx, `UPDATE channels SET name_shadowed = FALSE WHERE id = (
+			SELECT MIN(id) FROM channels WHERE COALESCE(parent_id, 0) = ? AND name_key = ?)
+			AND NOT EXISTS (SELECT 1 FROM channels h WHERE COALESCE(h.parent_id, 0) = ? AND h.name_key = ? AND NOT h.name_shadowed)`,
+			parent, key, parent, key)
+		return err
 	})
+}
+
+// LookAlikes lists the names that share a key with another (names.Key), made before the rule
+// that refuses them: each group the holder first (the name other spellings find), then the
+// others by name.
+func (s *sqlStore) LookAlikes(ctx context.Context) ([][]string, error) {
+	var out [][]string
+	err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
+		var holder, other string
+		if err := rows.Scan(&holder, &other); err != nil {
+			return err
+		}
+		if len(out) == 0 || out[len(out)-1][0] != holder {
+			out = append(out, []string{holder})
+		}
+		out[len(out)-1] = append(out[len(out)-1], other)
+		return nil
+	}, `SELECT h.name, o.name FROM channels o JOIN channels h
+		ON COALESCE(h.parent_id, 0) = COALESCE(o.parent_id, 0) AND h.name_key = o.name_key AND NOT h.name_shadowed
+		WHERE o.name_shadowed ORDER BY h.name, o.name`)
+	return out, err
 }
 
 func (s *sqlStore) ListChannels(ctx context.Context) ([]Channel, error) {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/names"
 )
 
 // ---- users
@@ -72,6 +74,19 @@ func (s *sqlStore) UpdateUser(ctx context.Context, id int64, up UserUpdate) (Use
 	return u, err
 }
 
+func (s *sqlStore) RehashPassword(ctx context.Context, id int64, old, new string) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, new, id, old)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // ---- mailed links
 
 func (s *sqlStore) CreateEmailToken(ctx context.Context, t EmailToken) error {
@@ -133,7 +148,7 @@ func (s *sqlStore) orgEvent(ctx context.Context, tx *sql.Tx, orgID, actorID int6
 
 func (s *sqlStore) CreateOrg(ctx context.Context, name string, ownerID int64) (Org, error) {
 	var o Org
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeName(ctx, func(tx *sql.Tx) error {
 		if err := s.nameFree(ctx, tx, name); err != nil {
 			return err
 		}
@@ -159,6 +174,10 @@ func (s *sqlStore) CreateOrg(ctx context.Context, name string, ownerID int64) (O
 
 func (s *sqlStore) OrgByName(ctx context.Context, name string) (Org, error) {
 	o, err := scanOrg(s.row(ctx, s.r, `SELECT `+orgCols+` FROM orgs WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) && !strings.Contains(name, "/") {
+		// Another spelling: the org whose channel holds the name's key.
+		o, err = scanOrg(s.row(ctx, s.r, `SELECT `+orgCols+` FROM orgs WHERE name = (`+topLevelHolder+`)`, names.Key(name)))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, &NotFoundError{Kind: "organization", Name: name}
 	}
@@ -267,9 +286,11 @@ func (s *sqlStore) RemoveOrgMember(ctx context.Context, orgID, userID, actorID i
 func (s *sqlStore) OrgMembers(ctx context.Context, orgID int64) ([]Member, error) {
 	return queryRows(ctx, s, s.r, func(sc scanner) (Member, error) {
 		var m Member
-		err := sc.Scan(&m.UserID, &m.Name, &m.Role)
+		var confirmed bool
+		err := sc.Scan(&m.UserID, &m.Name, &m.Role, &confirmed)
+		m.Unconfirmed = !confirmed
 		return m, err
-	}, `SELECT u.id, u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
+	}, `SELECT u.id, u.name, m.role, u.email_verified FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`, orgID)
 }
 
 func (s *sqlStore) UserOrgs(ctx context.Context, userID int64) ([]OrgRole, error) {

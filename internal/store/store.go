@@ -58,7 +58,8 @@ type User struct {
 }
 
 // NewUser is what CreateUser needs. CreateUser also creates the user's channel, of the same
-// name; a name taken by a user, an org or a channel is a *ConflictError.
+// name; a name taken by a user, an org or a channel, in this spelling or another (names.Key),
+// is a *ConflictError.
 type NewUser struct {
 	Name          string
 	Email         string
@@ -77,13 +78,18 @@ type Channel struct {
 	Private     bool
 	// ParentPrivate is the parent's privacy: a subchannel of a private channel is private.
 	ParentPrivate bool
-	Revision      int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time // time of the last revision bump
+	// OwnerUnconfirmed says that the channel's owner is an account whose address is not
+	// confirmed yet (a sign-up that may never be): lists leave such channels out.
+	OwnerUnconfirmed bool
+	Revision         int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time // time of the last revision bump
 }
 
 // NewChannel is what CreateChannel needs. For a subchannel Name is "parent/child" and the
-// parent must exist.
+// parent must exist under that exact name. A name that another spelling of (names.Key) is
+// taken, at the top level by a user, an org or a channel, or among the parent's subchannels,
+// is a *ConflictError that names the one there.
 type NewChannel struct {
 	Name        string
 	OwnerUserID int64
@@ -231,7 +237,13 @@ type ChannelSnapshot struct {
 // Store is Wharf's metadata store. Implementations must pass storetest.Run.
 type Store interface {
 	CreateUser(ctx context.Context, u NewUser) (User, error)
+	// UserByName, ChannelByName and OrgByName find a name as it is spelt or, failing that, by
+	// another spelling of it (names.Key): the one that holds the key. A look-alike made before
+	// the rule (see LookAlikes) answers only to its exact spelling.
 	UserByName(ctx context.Context, name string) (User, error)
+	// NameFree returns the *ConflictError CreateUser or CreateOrg would for a name taken in
+	// this spelling or another, or nil: for a check before other work.
+	NameFree(ctx context.Context, name string) error
 	UserByID(ctx context.Context, id int64) (User, error)
 
 	CreateChannel(ctx context.Context, c NewChannel) (Channel, error)
@@ -241,6 +253,10 @@ type Store interface {
 	// DeleteChannel removes a channel with its subchannels, files and grants. The files' blobs
 	// stay for garbage collection.
 	DeleteChannel(ctx context.Context, id int64) error
+	// LookAlikes lists the groups of names that are one name by names.Key but were made before
+	// the rule that refuses the second: top-level names (users, orgs, channels) and the
+	// subchannels of one parent. Each group lists the name other spellings find first.
+	LookAlikes(ctx context.Context) ([][]string, error)
 
 	// AddFile records an uploaded file. It returns created=false and the stored file when the
 	// same filename with the same sha256 is already there, and a *ConflictError when the

@@ -15,17 +15,17 @@ import (
 	"github.com/wharfhq/wharf/internal/store/storetest"
 )
 
-// oldDatabase is a database of each backend migrated up to version, for an upgrade test:
+// migratedDB is a database of each backend migrated up to version, for an upgrade test:
 // db to fill it, dsn to open it with store.Open.
-type oldDatabase struct {
+type migratedDB struct {
 	name string
 	db   *sql.DB
 	dsn  string
 }
 
-func oldDatabases(t *testing.T, version int64) []oldDatabase {
+func oldDatabases(t *testing.T, version int64) []migratedDB {
 	t.Helper()
-	var out []oldDatabase
+	var out []migratedDB
 	for _, b := range []struct {
 		name, driver string
 		dialect      goose.Dialect
@@ -53,7 +53,7 @@ func oldDatabases(t *testing.T, version int64) []oldDatabase {
 		if _, err := p.UpTo(t.Context(), version); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, oldDatabase{name: b.name, db: db, dsn: storeDSN})
+		out = append(out, migratedDB{name: b.name, db: db, dsn: storeDSN})
 	}
 	return out
 }

@@ -7,58 +7,75 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/storetest"
 )
+
+// upgradeBackend is a database of each kind, made at an old migration version, and then
+// opened by store.Open, which migrates it the rest of the way.
+type upgradeBackend struct {
+	name, driver string
+	dialect      goose.Dialect
+	dsn          func(t *testing.T) (driverDSN, storeDSN string)
+}
+
+var upgradeBackends = []upgradeBackend{
+	{"sqlite", "sqlite", goose.DialectSQLite3, func(t *testing.T) (string, string) {
+		p := filepath.Join(t.TempDir(), "old.db")
+		return "file:" + p, p
+	}},
+	{"postgres", "pgx", goose.DialectPostgres, func(t *testing.T) (string, string) {
+		d := storetest.Postgres(t)
+		return d, d
+	}},
+}
+
+// oldDatabase makes b's database at migration version and runs stmts in it; it returns the
+// DSN for store.Open.
+func oldDatabase(t *testing.T, b upgradeBackend, version int64, stmts ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	driverDSN, storeDSN := b.dsn(t)
+	db, err := sql.Open(b.driver, driverDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(b.dialect, db, store.Migrations(b.driver == "pgx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return storeDSN
+}
 
 // A database made before the access model (migration 3) upgrades: accounts that shared an
 // address keep it marked rather than failing the new unique index, and users get the
 // channel of their name where it is free.
 func TestUpgradeFromBeforeAccounts(t *testing.T) {
-	for _, b := range []struct {
-		name, driver string
-		dialect      goose.Dialect
-		dsn          func(t *testing.T) (driverDSN, storeDSN string)
-	}{
-		{"sqlite", "sqlite", goose.DialectSQLite3, func(t *testing.T) (string, string) {
-			p := filepath.Join(t.TempDir(), "old.db")
-			return "file:" + p, p
-		}},
-		{"postgres", "pgx", goose.DialectPostgres, func(t *testing.T) (string, string) {
-			d := storetest.Postgres(t)
-			return d, d
-		}},
-	} {
+	for _, b := range upgradeBackends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			driverDSN, storeDSN := b.dsn(t)
-			db, err := sql.Open(b.driver, driverDSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			p, err := goose.NewProvider(b.dialect, db, store.Migrations(b.driver == "pgx"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range []string{
+			storeDSN := oldDatabase(t, b, 3,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops', 'ops@example.com', 'h', 1)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops2', 'OPS@example.com', 'h', 2)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('taken', 't@example.com', 'h', 3)`,
 				`INSERT INTO channels (name, created_at, updated_at) VALUES ('taken', 1, 1)`,
-			} {
-				if _, err := db.ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
-			}
-			db.Close()
+			)
 			st, err := store.Open(ctx, storeDSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
@@ -74,6 +91,84 @@ func TestUpgradeFromBeforeAccounts(t *testing.T) {
 			}
 			if ch, err := st.ChannelByName(ctx, "taken"); err != nil || ch.OwnerUserID != 0 {
 				t.Errorf("a channel that had the name kept it: %+v, %v", ch, err)
+			}
+		})
+	}
+}
+
+// A database with look-alike names from before the rule (migration 11) upgrades without a
+// failure and without renaming anything: each name still answers to its exact spelling, the
+// oldest of each group holds the name for other spellings, LookAlikes reports the groups, and
+// no new look-alike of them can be made.
+func TestUpgradeKeepsLookAlikes(t *testing.T) {
+	// Names as stored before the rule; each group's oldest (smallest id) comes first. Some are
+	// names the rules never allowed (upper case, long runs), to hold the SQL key to names.Key.
+	channels := []string{"acme", "foo-bar", "acme_", "foo_bar", "acme.", "Mixed_CASE.x", "long" + strings.Repeat("_", 60) + "run", "x-_-.y-"}
+	subchannels := []string{"acme/dev", "acme/dev_", "acme_/dev", "acme/Dev."}
+	for _, b := range upgradeBackends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			stmts := []string{
+				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob', 'bob@example.com', 'h', 1)`,
+				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob-', 'bob2@example.com', 'h', 2)`,
+				`INSERT INTO channels (name, owner_user_id, created_at, updated_at) SELECT name, id, 1, 1 FROM users WHERE name = 'bob'`,
+				`INSERT INTO channels (name, owner_user_id, created_at, updated_at) SELECT name, id, 1, 1 FROM users WHERE name = 'bob-'`,
+			}
+			for _, n := range channels {
+				stmts = append(stmts, `INSERT INTO channels (name, created_at, updated_at) VALUES ('`+n+`', 1, 1)`)
+			}
+			for _, n := range subchannels {
+				parent, _, _ := strings.Cut(n, "/")
+				stmts = append(stmts, `INSERT INTO channels (name, parent_id, created_at, updated_at) SELECT '`+n+`', id, 1, 1 FROM channels WHERE name = '`+parent+`'`)
+			}
+			st, err := store.Open(ctx, oldDatabase(t, b, 9, stmts...))
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			defer st.Close()
+
+			groups, err := st.LookAlikes(ctx)
+			want := [][]string{{"acme", "acme.", "acme_"}, {"acme/dev", "acme/Dev.", "acme/dev_"}, {"bob", "bob-"}, {"foo-bar", "foo_bar"}}
+			if err != nil || !reflect.DeepEqual(groups, want) {
+				t.Errorf("LookAlikes = %q, %v; want %q", groups, err, want)
+			}
+			for _, n := range append(append([]string{"bob", "bob-"}, channels...), subchannels...) {
+				if ch, err := st.ChannelByName(ctx, n); err != nil || ch.Name != n {
+					t.Errorf("ChannelByName(%q) = %+v, %v; every name answers to its exact spelling", n, ch, err)
+				}
+			}
+			for n, holder := range map[string]string{"ACME": "acme", "acme-": "acme", "foo.bar": "foo-bar", "acme/dev-": "acme/dev", "ACME./DEV": "acme/dev",
+				"acme_/dev.": "acme_/dev", "bob_": "bob", names.Key("Mixed_CASE.x"): "Mixed_CASE.x", names.Key(channels[6]): channels[6], "x-y": "x-_-.y-"} {
+				if ch, err := st.ChannelByName(ctx, n); err != nil || ch.Name != holder {
+					t.Errorf("ChannelByName(%q) = %+v, %v; want %s, which holds the name", n, ch, err, holder)
+				}
+			}
+			if u, err := st.UserByName(ctx, "BOB."); err != nil || u.Name != "bob" {
+				t.Errorf("UserByName(BOB.) = %+v, %v; want bob", u, err)
+			}
+			if u, err := st.UserByName(ctx, "bob-"); err != nil || u.Name != "bob-" {
+				t.Errorf("UserByName(bob-) = %+v, %v", u, err)
+			}
+			for _, n := range []string{"acme--", "foo..bar", "bob__", "mixed-case-x"} {
+				if _, err := st.CreateChannel(ctx, store.NewChannel{Name: n}); !store.IsConflict(err) {
+					t.Errorf("CreateChannel(%q) = %v, want a conflict", n, err)
+				}
+			}
+			// The holder removed, the next oldest of its group takes the name over.
+			acme, _ := st.ChannelByName(ctx, "acme")
+			if err := st.DeleteChannel(ctx, acme.ID); err != nil {
+				t.Fatal(err)
+			}
+			if ch, err := st.ChannelByName(ctx, "ACME"); err != nil || ch.Name != "acme_" {
+				t.Errorf("after acme was removed, ChannelByName(ACME) = %+v, %v; want acme_", ch, err)
+			}
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); !store.IsConflict(err) {
+				t.Errorf("CreateChannel(acme) with acme_ and acme. left = %v, want a conflict", err)
+			}
+			groups, err = st.LookAlikes(ctx)
+			want = [][]string{{"acme_", "acme."}, {"bob", "bob-"}, {"foo-bar", "foo_bar"}}
+			if err != nil || !reflect.DeepEqual(groups, want) {
+				t.Errorf("LookAlikes after a removal = %q, %v; want %q", groups, err, want)
 			}
 		})
 	}

@@ -153,13 +153,14 @@ func Size(n int64) string {
 
 // Page is what every page is rendered with; Data is the page's own.
 type Page struct {
-	Title  string
-	Viewer *Viewer // nil for a visitor who is not signed in
-	Flash  string  // what the last action did
-	Error  string  // why the last action failed
-	Signup bool    // whether visitors may sign up (the header links to it)
-	Path   string  // this page's path, for the sign-in link to come back to
-	Data   any
+	Title   string
+	Viewer  *Viewer // nil for a visitor who is not signed in
+	Flash   string  // what the last action did
+	Warning string  // what to look out for after it
+	Error   string  // why the last action failed
+	Signup  bool    // whether visitors may sign up (the header links to it)
+	Path    string  // this page's path, for the sign-in link to come back to
+	Data    any
 }
 
 // Viewer is the signed-in user.

@@ -528,3 +528,97 @@ func listFiles(t *testing.T, s store.Store, channelID int64) []store.File {
 	}
 	return fs
 }
+
+// testRehashPassword: a rehash swaps the hash of the same password, only over the hash it
+// replaces, and keeps what a new password ends: sessions and reset links.
+func testRehashPassword(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, err := s.CreateUser(ctx, store.NewUser{Name: "bob", Email: "bob@example.com", PasswordHash: "raw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := s.CreateSession(ctx, store.Session{Hash: "sess", UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEmailToken(ctx, store.EmailToken{Hash: "link", Purpose: "reset", UserID: u.ID, Email: u.Email, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.RehashPassword(ctx, u.ID, "raw", "normalized"); !ok || err != nil {
+		t.Fatalf("RehashPassword = %v, %v", ok, err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "normalized" {
+		t.Errorf("hash after the rehash = %q", got.PasswordHash)
+	}
+	// A password changed meanwhile: the rehash of the old one must not put it back.
+	if ok, err := s.RehashPassword(ctx, u.ID, "raw", "stale"); ok || err != nil {
+		t.Errorf("RehashPassword over another hash = %v, %v; want false", ok, err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "normalized" {
+		t.Errorf("hash after a stale rehash = %q", got.PasswordHash)
+	}
+	if _, err := s.SessionByHash(ctx, "sess", now); err != nil {
+		t.Errorf("the session ended with a rehash: %v", err)
+	}
+	if _, err := s.UseEmailToken(ctx, "reset", "link", now); err != nil {
+		t.Errorf("the reset link died with a rehash: %v", err)
+	}
+}
+
+// testUnconfirmedOwners: a channel tells whether its owner account has confirmed its address,
+// and so does an org's member list, until the address is confirmed.
+func testUnconfirmedOwners(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	owner := mustUser(t, s, "owner")
+	pending, err := s.CreateUser(ctx, store.NewUser{Name: "pending", Email: "pending@example.com", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := s.CreateOrg(ctx, "acme", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetOrgMember(ctx, org.ID, pending.ID, store.RoleMember, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.CreateChannel(ctx, store.NewChannel{Name: "pending/sub", OwnerUserID: pending.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unconfirmed := func() map[string]bool {
+		t.Helper()
+		chans, err := s.ListChannels(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, c := range chans {
+			out[c.Name] = c.OwnerUnconfirmed
+		}
+		if c, err := s.ChannelByID(ctx, sub.ID); err != nil || c.OwnerUnconfirmed != out["pending/sub"] {
+			t.Errorf("ChannelByID(pending/sub) = %+v, %v; ListChannels says %v", c, err, out["pending/sub"])
+		}
+		members, err := s.OrgMembers(ctx, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			out["member "+m.Name] = m.Unconfirmed
+		}
+		return out
+	}
+	want := map[string]bool{"owner": false, "acme": false, "pending": true, "pending/sub": true, "member owner": false, "member pending": true}
+	if got := unconfirmed(); !cmp.Equal(got, want) {
+		t.Errorf("unconfirmed before confirming: %v, want %v", got, want)
+	}
+	yes := true
+	if _, err := s.UpdateUser(ctx, pending.ID, store.UserUpdate{EmailVerified: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		want[k] = false
+	}
+	if got := unconfirmed(); !cmp.Equal(got, want) {
+		t.Errorf("unconfirmed after confirming: %v, want %v", got, want)
+	}
+}

@@ -36,7 +36,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReuploadAddsLabels", testReuploadAddsLabels},
 		{"ByteWiseOrder", testByteWiseOrder},
 		{"UsersOwnTheirNameAndChannel", testUserNamespace},
+		{"LookAlikeNames", testLookAlikeNames},
+		{"ConcurrentLookAlikes", testConcurrentLookAlikes},
 		{"UpdateUser", testUpdateUser},
+		{"RehashPassword", testRehashPassword},
+		{"UnconfirmedOwners", testUnconfirmedOwners},
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
@@ -68,7 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 func mustUser(t *testing.T, s store.Store, name string) store.User {
 	t.Helper()
-	u, err := s.CreateUser(t.Context(), store.NewUser{Name: name, Email: name + "@example.com", PasswordHash: "x", Admin: true})
+	u, err := s.CreateUser(t.Context(), store.NewUser{Name: name, Email: name + "@example.com", EmailVerified: true, PasswordHash: "x", Admin: true})
 	if err != nil {
 		t.Fatalf("CreateUser(%s): %v", name, err)
 	}
