@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -101,9 +102,10 @@ func testServeChannel(t *testing.T, e *env) {
 		t.Errorf("HEAD: %d, %d bytes, Content-Length %s", r.status, len(r.body), r.header.Get("Content-Length"))
 	}
 
-	// current_repodata keeps the newest version only; run_exports lists every package.
+	// current_repodata keeps the newest version, and since it tracks a feature the newest
+	// build without one (as conda-index does); run_exports lists every package.
 	cur := e.repodata("/conda/acme/linux-64/current_repodata.json")
-	if diff := cmp.Diff([]string{demo.Filename()}, cur.filenames()); diff != "" {
+	if diff := cmp.Diff([]string{old.Filename(), demo.Filename()}, cur.filenames()); diff != "" {
 		t.Errorf("current_repodata (-want +got):\n%s", diff)
 	}
 	var rx struct {
@@ -600,5 +602,64 @@ func TestTestRecipesFixtures(t *testing.T) {
 	e.do("GET", "/conda/recipes/channeldata.json", "", nil).json(t, &cd)
 	if b, _ := json.Marshal(cd); !strings.Contains(string(b), "dependent") {
 		t.Errorf("channeldata lacks the packages: %s", b)
+	}
+}
+
+// TestCurrentRepodataClosure: current_repodata.json keeps what the newest packages depend on,
+// as conda-index does, within what the reader may see of the label and subdir asked for.
+func TestCurrentRepodataClosure(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", false)
+	noarch := func(name, version, build string, f condatest.Format, deps ...string) condatest.Spec {
+		s := spec(name, version, build, "noarch", f)
+		s.Noarch, s.Depends = "generic", deps
+		return s
+	}
+	e.mustUpload("acme", noarch("versioned", "1.0", "0", condatest.Conda), "main", "dev")
+	v2tar := e.mustUpload("acme", noarch("versioned", "2.0", "0", condatest.TarBz2), "main", "dev")
+	e.mustUpload("acme", noarch("versioned", "2.0", "0", condatest.Conda), "main", "dev")
+	e.mustUpload("acme", noarch("buildstring", "1.0", "versioned_1", condatest.Conda, "versioned 1.*"))
+	e.mustUpload("acme", noarch("buildstring", "1.0", "versioned_2", condatest.Conda, "versioned 2.*"))
+	// On dev, versioned 1.0 and 2.0 both; app 2.0 needs versioned <2.
+	e.mustUpload("acme", noarch("app", "1.0", "0", condatest.Conda), "dev")
+	e.mustUpload("acme", noarch("app", "2.0", "0", condatest.Conda, "versioned <2"), "dev")
+	// A platform package that needs a noarch one: conda-index resolves each subdir alone.
+	tool := spec("tool", "1.0", "0", "linux-64", condatest.Conda)
+	tool.Depends = []string{"versioned 1.*"}
+	e.mustUpload("acme", tool)
+	// A private dependency stays out for readers who may not see it.
+	e.mustUpload("acme", noarch("secretdep", "1.0", "0", condatest.Conda))
+	e.mustUpload("acme", noarch("secretdep", "2.0", "0", condatest.Conda))
+	e.mustUpload("acme", noarch("user", "1.0", "0", condatest.Conda, "secretdep 1.*"))
+	e.mustDo("PATCH", "/api/v1/channels/acme/packages/secretdep", admin, map[string]bool{"private": true}, 200)
+
+	for _, c := range []struct {
+		path, auth, want string
+	}{
+		{"/conda/acme/noarch/current_repodata.json", "",
+			"buildstring-1.0-versioned_1.conda buildstring-1.0-versioned_2.conda user-1.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/noarch/current_repodata.json", admin,
+			"buildstring-1.0-versioned_1.conda buildstring-1.0-versioned_2.conda secretdep-1.0-0.conda secretdep-2.0-0.conda user-1.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/label/dev/noarch/current_repodata.json", "",
+			"app-2.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/linux-64/current_repodata.json", "", "tool-1.0-0.conda"},
+	} {
+		if got := e.filenamesAs(c.auth, c.path); got != c.want {
+			t.Errorf("%s as %q:\n got %s\nwant %s", c.path, strings.SplitN(c.auth, ":", 2)[0], got, c.want)
+		}
+	}
+	// The .conda stands for its .tar.bz2, whose md5 it records.
+	cur := e.repodata("/conda/acme/noarch/current_repodata.json")
+	sum := md5.Sum(v2tar)
+	if got := cur.PackagesConda["versioned-2.0-0.conda"]["legacy_bz2_md5"]; got != hex.EncodeToString(sum[:]) {
+		t.Errorf("legacy_bz2_md5 = %v, want the .tar.bz2's md5 %x", got, sum)
+	}
+	if v, ok := cur.PackagesConda["versioned-1.0-0.conda"]["legacy_bz2_md5"]; !ok || v != nil {
+		t.Errorf("legacy_bz2_md5 without a .tar.bz2 = %v (present %v), want null", v, ok)
+	}
+	// The compressed form is the same document.
+	plain := e.do("GET", "/conda/acme/noarch/current_repodata.json", "", nil)
+	if z := e.do("GET", "/conda/acme/noarch/current_repodata.json.zst", "", nil); !bytes.Equal(unzstd(t, z.body), plain.body) {
+		t.Error("current_repodata.json.zst is not current_repodata.json")
 	}
 }
