@@ -130,8 +130,15 @@ func testServeChannel(t *testing.T, e *env) {
 		t.Errorf("channeldata subdirs = %v", cd.Subdirs)
 	}
 
-	// Shards: the index names one shard per package, each found under shards/.
-	checkShards(t, e, "/conda/acme/linux-64/", map[string]int{"demo": 2})
+	// Shards: the index names one shard per package, each found under shards/. Records carry
+	// run_exports (CEP-21), {} for a package without.
+	shardRecs := checkShards(t, e, "/conda/acme/linux-64/", map[string]int{"demo": 2})
+	if got := fmt.Sprint(shardRecs[demo.Filename()]["run_exports"]); got != "map[weak:[demo >=1.0]]" {
+		t.Errorf("shard record of %s: run_exports = %s", demo.Filename(), got)
+	}
+	if rx, ok := shardRecs[old.Filename()]["run_exports"].(map[string]any); !ok || len(rx) != 0 {
+		t.Errorf("shard record of %s: run_exports = %#v, want {}", old.Filename(), shardRecs[old.Filename()]["run_exports"])
+	}
 
 	// Package files, whole and by Range; the bytes are what was uploaded.
 	pkg := e.do("GET", "/conda/acme/linux-64/"+demo.Filename(), "", nil)
@@ -202,8 +209,11 @@ func toStrings(v any) []string {
 
 // checkShards fetches a subdir's shard index and every shard it names, checks each hash and
 // the CEP-16 shapes, and compares the record counts per package.
-func checkShards(t *testing.T, e *env, base string, want map[string]int) {
+// checkShards fetches and checks a subdir's shard index and shards, and returns the records
+// by filename.
+func checkShards(t *testing.T, e *env, base string, want map[string]int) map[string]map[string]any {
 	t.Helper()
+	byFn := map[string]map[string]any{}
 	r := e.do("GET", base+"repodata_shards.msgpack.zst", "", nil)
 	if r.status != 200 {
 		t.Fatalf("shard index: %d", r.status)
@@ -250,12 +260,14 @@ func checkShards(t *testing.T, e *env, base string, want map[string]int) {
 					t.Errorf("shard record %s: sha256 is %T, want 32 bytes", fn, rec["sha256"])
 				}
 				got[name]++
+				byFn[fn] = rec
 			}
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records per shard (-want +got):\n%s", diff)
 	}
+	return byFn
 }
 
 func TestRepodataIsCachedPerRevision(t *testing.T) {
