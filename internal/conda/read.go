@@ -84,6 +84,8 @@ type scanner struct {
 	symlinks map[uint64]struct{} // symlink names, to catch members written through a symlink
 
 	index, about, runExports []byte
+	recipe                   []byte
+	recipeSeen               bool // conda-index reads the first recipe member it meets
 	flags                    repodata.Flags
 	sawPathsJSON             bool
 	pathsPrefix, hasPrefix   prefixKinds
@@ -355,6 +357,13 @@ func (s *scanner) readInfoMember(name string, size int64, r io.Reader) error {
 		dst, limit = &s.about, s.lim.MaxAboutJSON
 	case "info/run_exports.json":
 		dst, limit = &s.runExports, s.lim.MaxRunExportsJSON
+	case "info/recipe/meta.yaml", "info/recipe/meta.yaml.rendered", "info/meta.yaml":
+		if s.recipeSeen || size > s.lim.MaxRecipeYAML {
+			s.recipeSeen = true
+			return nil // streamed past: the recipe only adds channeldata's source_url
+		}
+		s.recipeSeen = true
+		dst, limit = &s.recipe, s.lim.MaxRecipeYAML
 	case "info/files", "info/has_prefix", "info/paths.json":
 		if size > s.lim.MaxListing {
 			return invalidf("%s is larger than %s", name, humanSize(s.lim.MaxListing))
@@ -620,6 +629,7 @@ func (s *scanner) parseInfo(name, version, build string) error {
 		}
 		p.RunExports = re
 	}
+	p.RecipeSource = RecipeSource(s.recipe)
 	s.pkg = p
 	return nil
 }

@@ -25,9 +25,10 @@ var channeldataKeys = []string{
 // conda-index have it:
 //   - version, reference_package ("<subdir>/<fn>"): of the newest file, ordered by version
 //     (cmp, conda's order), then timestamp, build number, .conda before .tar.bz2, and path;
-//   - the about.json fields of channeldataKeys: each from the newest file that has it (a
-//     non-empty value wins over an empty one), except license: the newest file's that has
-//     one, from its record (index.json) or else from its about.json;
+//   - the about.json fields of channeldataKeys, with source_url and source_git_url taken
+//     from the package's source (the rendered recipe's; see fileFields): each from the newest
+//     file that has it (a non-empty value wins over an empty one), except license: the
+//     newest file's that has one, from its record (index.json) or else from its about.json;
 //   - subdirs: where the name has files;
 //   - run_exports: {version: run_exports} for every version that has some, from the newest
 //     file of that version that has some; {} when none do;
@@ -79,16 +80,16 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 			"text_prefix":       f.TextPrefix,
 		}
 		runExports := map[string]json.RawMessage{}
-		abouts := map[string]bool{} // builds often share one about.json: merge each once
+		merged := map[string]bool{} // builds often share one about.json and recipe: merge each once
 		var license json.RawMessage
 		for _, in := range p.files {
 			if _, ok := runExports[in.Version]; !ok && !emptyJSON(in.RunExports) {
 				runExports[in.Version] = in.RunExports
 			}
 			var about map[string]json.RawMessage
-			if !abouts[string(in.About)] {
-				abouts[string(in.About)] = true
-				about = aboutFields(in.About)
+			if key := fieldsKey(in); !merged[key] {
+				merged[key] = true
+				about = fileFields(in)
 				for k, v := range about {
 					if old, ok := entry[k].(json.RawMessage); k != "license" && (!ok || (emptyJSON(old) && !emptyJSON(v))) {
 						entry[k] = v
@@ -112,6 +113,53 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 		"packages":            out,
 		"subdirs":             sortedNames(subdirs),
 	})
+}
+
+// fieldsKey names what fileFields reads of a file, so that files sharing it merge once.
+func fieldsKey(in *PackageInfo) string {
+	key := string(in.About) + "\x00" + string(in.RecipeSource)
+	if hasSourceKeys(in.JSON) {
+		key += "\x00" + string(in.JSON)
+	}
+	return key
+}
+
+// hasSourceKeys reports whether a record (index.json) may have keys that decide source_url:
+// almost none do, and this spares decoding the others.
+func hasSourceKeys(rec json.RawMessage) bool { return bytes.Contains(rec, []byte(`"source`)) }
+
+// fileFields returns the channeldata fields of one file, as conda-index reads them: the
+// channeldataKeys of its about.json, description and summary on one line; then source_url
+// and source_git_url from the url and git_url of the package's source, which is the rendered
+// recipe's (RecipeSource) unless about.json or index.json has a "source" of its own, and
+// which replace about.json's; then index.json's own source_url and source_git_url, if any.
+func fileFields(in *PackageInfo) map[string]json.RawMessage {
+	fields := aboutFields(in.About)
+	var about, index map[string]json.RawMessage
+	json.Unmarshal(in.About, &about) // nil About, or not an object: none
+	if hasSourceKeys(in.JSON) {
+		json.Unmarshal(in.JSON, &index)
+	}
+	source := in.RecipeSource
+	for _, m := range []map[string]json.RawMessage{about, index} {
+		if v, ok := m["source"]; ok {
+			source = v
+		}
+	}
+	var src map[string]json.RawMessage
+	if json.Unmarshal(source, &src) == nil {
+		for _, k := range []string{"url", "git_url"} {
+			if v, ok := src[k]; ok {
+				fields["source_"+k] = v
+			}
+		}
+	}
+	for _, k := range []string{"source_url", "source_git_url"} {
+		if v, ok := index[k]; ok {
+			fields[k] = v
+		}
+	}
+	return fields
 }
 
 // aboutFields returns the channeldataKeys fields of an about.json, description and summary

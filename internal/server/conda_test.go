@@ -675,3 +675,50 @@ func TestCurrentRepodataClosure(t *testing.T) {
 		t.Error("current_repodata.json.zst is not current_repodata.json")
 	}
 }
+
+// TestChanneldataSourceURL: channeldata.json takes source_url (and source_git_url) from the
+// rendered recipe in each package, as conda-index does: the real zlib packages give what
+// their producer's channeldata.json says.
+func TestChanneldataSourceURL(t *testing.T) {
+	dir := os.Getenv("WHARF_FIXTURES")
+	if dir == "" {
+		t.Skip("WHARF_FIXTURES is not set: the shared fixtures are not available")
+	}
+	repo := dir + "/conda/conda_format_repo"
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", false)
+	for _, f := range []string{"linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2", "osx-64/zlib-1.2.11-h1de35cc_3.conda", "win-64/zlib-1.2.11-h62dcd97_3.tar.bz2"} {
+		data, err := os.ReadFile(repo + "/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.upload("acme", f[strings.IndexByte(f, '/')+1:], data); r.status != http.StatusCreated {
+			t.Fatalf("upload %s: %d %s", f, r.status, r.body)
+		}
+	}
+	git := spec("gitpkg", "1.0", "0", "noarch", condatest.Conda)
+	git.Noarch = "generic"
+	git.Info = map[string][]byte{"recipe/meta.yaml": []byte("package: {name: gitpkg}\nsource:\n  git_url: https://github.com/acme/gitpkg.git\n  git_rev: v1.0\n")}
+	e.mustUpload("acme", git)
+
+	var fx, cd struct {
+		Packages map[string]map[string]any `json:"packages"`
+	}
+	raw, err := os.ReadFile(repo + "/channeldata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &fx); err != nil {
+		t.Fatal(err)
+	}
+	e.do("GET", "/conda/acme/channeldata.json", "", nil).json(t, &cd)
+	if got, want := cd.Packages["zlib"]["source_url"], fx.Packages["zlib"]["source_url"]; got != want || want == nil {
+		t.Errorf("zlib source_url = %v, want %v (as conda-index wrote it)", got, want)
+	}
+	if got := cd.Packages["gitpkg"]["source_git_url"]; got != "https://github.com/acme/gitpkg.git" {
+		t.Errorf("gitpkg source_git_url = %v", got)
+	}
+	if _, ok := cd.Packages["gitpkg"]["source_url"]; ok {
+		t.Errorf("gitpkg has a source_url: %v", cd.Packages["gitpkg"])
+	}
+}

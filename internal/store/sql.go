@@ -494,12 +494,12 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		}
 		var id int64
 		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at,
-				core_metadata, core_metadata_sha256, requires_python)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				core_metadata, core_metadata_sha256, requires_python, recipe_source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (channel_id, subdir, filename) DO NOTHING RETURNING id`,
 			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
 			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now(),
-			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython).Scan(&id)
+			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython, nullBytes(nf.RecipeSource)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errExists // roll back the revision bump: nothing changed
 		}
@@ -769,7 +769,7 @@ func (s *sqlStore) refuseRemoved(ctx context.Context, tx *sql.Tx, channelID int6
 // copiedFileCols are the columns a copy of a file takes from its source: all but its channel,
 // package, id and time.
 const copiedFileCols = `subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id,
-	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason`
+	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason, recipe_source`
 
 // copyRow puts a copy of the file row src into channel to, or finds the same file already
 // there; it refuses a same-named file with other content.
@@ -902,12 +902,12 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 		}
 		snap.Packages, err = queryRows(ctx, s, tx, func(sc scanner) (repodata.PackageInfo, error) {
 			var p repodata.PackageInfo
-			var rec, rx, about []byte
+			var rec, rx, about, recipe []byte
 			var flags int64
-			err := sc.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags)
-			p.JSON, p.RunExports, p.About, p.Flags = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags)
+			err := sc.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags, &recipe)
+			p.JSON, p.RunExports, p.About, p.Flags, p.RecipeSource = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags), nilIfEmpty(recipe)
 			return p, err
-		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags
+		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags, f.recipe_source
 			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
 			WHERE f.channel_id = ? AND l.label = ? ORDER BY f.subdir, f.filename`, channelID, label)
 		return err

@@ -136,9 +136,12 @@ type NewFile struct {
 	RecordMsgpack []byte
 	RunExports    json.RawMessage
 	About         json.RawMessage
-	Flags         repodata.Flags
-	Labels        []string
-	UploaderID    int64
+	// RecipeSource is what channeldata takes from the package's recipe (conda.Package); nil
+	// stores NULL, "not read", for the background backfill to read from the blob.
+	RecipeSource json.RawMessage
+	Flags        repodata.Flags
+	Labels       []string
+	UploaderID   int64
 
 	// Python distributions: the METADATA or PKG-INFO bytes (PEP 658) and Requires-Python.
 	CoreMetadata   []byte

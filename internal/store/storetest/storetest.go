@@ -86,7 +86,8 @@ func file(ch store.Channel, subdir, name, version, seed string, labels ...string
 		"depends": []string{}, "subdir": subdir, "sha256": sha, "md5": sha[:32], "size": len(seed)})
 	return store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: subdir, Filename: fn,
 		SHA256: sha, MD5: sha[:32], Size: int64(len(seed)), Version: version, Build: "0",
-		Record: rec, RecordMsgpack: []byte{0x80}, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`), Labels: labels}
+		Record: rec, RecordMsgpack: []byte{0x80}, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`),
+		RecipeSource: json.RawMessage(`{"url":"https://example.org/` + name + `.tgz"}`), Labels: labels}
 }
 
 func revision(t *testing.T, s store.Store, name string) int64 {
@@ -308,7 +309,8 @@ func testSnapshots(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs.Packages) != 2 || cs.Packages[0].Subdir != "linux-64" || cs.Packages[1].Subdir != "noarch" || string(cs.Packages[1].About) != `{"summary":"s"}` {
+	if len(cs.Packages) != 2 || cs.Packages[0].Subdir != "linux-64" || cs.Packages[1].Subdir != "noarch" || string(cs.Packages[1].About) != `{"summary":"s"}` ||
+		string(cs.Packages[1].RecipeSource) != `{"url":"https://example.org/`+cs.Packages[1].Name+`.tgz"}` {
 		t.Errorf("channel snapshot = %+v", cs.Packages)
 	}
 	labels, err := s.Labels(ctx, ch.ID)
@@ -409,6 +411,10 @@ func testCopyMoveChannels(t *testing.T, s store.Store) {
 	}
 	if names := filenames(t, s, dst, "main", "linux-64"); len(names) != 1 {
 		t.Errorf("target main = %v", names)
+	}
+	// The copy keeps what channeldata takes from the file's recipe.
+	if cs, err := s.ChannelSnapshot(ctx, dst.ID, "main"); err != nil || len(cs.Packages) != 1 || string(cs.Packages[0].RecipeSource) != string(nf.RecipeSource) {
+		t.Errorf("copied channel snapshot = %+v (%v), want RecipeSource %s", cs.Packages, err, nf.RecipeSource)
 	}
 	// Copying again is a no-op; a same-named file with other bytes is a conflict.
 	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, Files: []store.FileRef{ref}}); err != nil {
