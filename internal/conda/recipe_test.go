@@ -3,6 +3,7 @@ package conda_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -128,4 +129,31 @@ func FuzzRecipeSource(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReadRecipeSource(t *testing.T) {
+	for _, f := range []condatest.Format{condatest.Conda, condatest.TarBz2} {
+		spec := condatest.Spec{Format: f, Info: map[string][]byte{"recipe/meta.yaml": []byte(zlibRecipe)},
+			Files: map[string][]byte{"lib/big": bytes.Repeat([]byte("x"), 1<<20)}}
+		data := condatest.Build(t, spec)
+		got, err := conda.ReadRecipeSource(bytes.NewReader(data), int64(len(data)), spec.Filename(), conda.DefaultLimits())
+		if err != nil || string(got) != `{"url":"http://zlib.net/zlib-1.2.11.tar.gz"}` {
+			t.Errorf("%s: ReadRecipeSource = %s, %v", f, got, err)
+		}
+		// The same answer as ReadPackage's.
+		p := mustRead(t, spec)
+		if string(p.RecipeSource) != string(got) {
+			t.Errorf("%s: ReadPackage gives %s, ReadRecipeSource %s", f, p.RecipeSource, got)
+		}
+		// No recipe: {}; not a package: an *InvalidPackageError.
+		plain := condatest.Spec{Format: f}
+		data = condatest.Build(t, plain)
+		if got, err := conda.ReadRecipeSource(bytes.NewReader(data), int64(len(data)), plain.Filename(), conda.DefaultLimits()); err != nil || string(got) != `{}` {
+			t.Errorf("%s without a recipe: %s, %v", f, got, err)
+		}
+		var ipe *conda.InvalidPackageError
+		if _, err := conda.ReadRecipeSource(strings.NewReader("garbage"), 7, plain.Filename(), conda.DefaultLimits()); !errors.As(err, &ipe) {
+			t.Errorf("%s: garbage gives %v, want an *InvalidPackageError", f, err)
+		}
+	}
 }

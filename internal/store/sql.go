@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -835,6 +836,43 @@ func (s *sqlStore) Labels(ctx context.Context, channelID int64) ([]LabelCount, e
 		err := sc.Scan(&lc.Label, &lc.Files)
 		return lc, err
 	}, `SELECT l.label, COUNT(*) FROM file_labels l JOIN files f ON f.id = l.file_id WHERE f.channel_id = ? GROUP BY l.label ORDER BY l.label`, channelID)
+}
+
+func (s *sqlStore) FilesWithoutRecipe(ctx context.Context, afterID int64, limit int) ([]UnreadRecipe, error) {
+	return queryRows(ctx, s, s.r, func(sc scanner) (UnreadRecipe, error) {
+		var f UnreadRecipe
+		err := sc.Scan(&f.ID, &f.Subdir, &f.Filename, &f.SHA256, &f.Size)
+		return f, err
+	}, `SELECT f.id, f.subdir, f.filename, f.sha256, f.size FROM files f JOIN packages p ON p.id = f.package_id
+		WHERE f.recipe_source IS NULL AND f.id > ? AND p.kind = 'conda' ORDER BY f.id LIMIT ?`, afterID, limit)
+}
+
+func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.RawMessage) (int, error) {
+	set := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		set = 0
+		changed := map[int64]bool{}
+		for _, id := range slices.Sorted(maps.Keys(sources)) {
+			var channelID int64
+			err := s.row(ctx, tx, `UPDATE files SET recipe_source = ? WHERE id = ? AND recipe_source IS NULL RETURNING channel_id`,
+				[]byte(sources[id]), id).Scan(&channelID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // gone, or set meanwhile (by another replica)
+			}
+			if err != nil {
+				return fmt.Errorf("set recipe: %w", err)
+			}
+			set++
+			changed[channelID] = true
+		}
+		for _, ch := range slices.Sorted(maps.Keys(changed)) {
+			if err := s.bump(ctx, tx, ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return set, err
 }
 
 func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {

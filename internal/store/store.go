@@ -148,6 +148,15 @@ type NewFile struct {
 	RequiresPython string
 }
 
+// UnreadRecipe is a conda file whose recipe was not read when it was stored.
+type UnreadRecipe struct {
+	ID       int64
+	Subdir   string
+	Filename string
+	SHA256   string
+	Size     int64
+}
+
 // PyPISubdir is the subdir Python distributions are filed under in a channel.
 const PyPISubdir = "pypi"
 
@@ -233,6 +242,13 @@ type Store interface {
 	Labels(ctx context.Context, channelID int64) ([]LabelCount, error)
 	// BlobInUse reports whether any file still names the blob of this sha256.
 	BlobInUse(ctx context.Context, sha256 string) (bool, error)
+	// FilesWithoutRecipe lists conda files stored before their recipe was read (NewFile's
+	// RecipeSource nil), those with an id above afterID, at most limit, in id order.
+	FilesWithoutRecipe(ctx context.Context, afterID int64, limit int) ([]UnreadRecipe, error)
+	// SetRecipeSources stores what was read of files' recipes, by file id, where nothing is
+	// stored yet, and bumps the revision of each channel that changed (its channeldata.json
+	// changes). It returns how many files it set.
+	SetRecipeSources(ctx context.Context, sources map[int64]json.RawMessage) (int, error)
 
 	SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error)
 	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)

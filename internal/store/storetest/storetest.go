@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"Settings", testSettings},
 		{"Browse", testBrowse},
+		{"RecipeBackfill", testRecipeBackfill},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +76,62 @@ func mustChannel(t *testing.T, s store.Store, name string) store.Channel {
 		t.Fatalf("CreateChannel(%s): %v", name, err)
 	}
 	return c
+}
+
+// testRecipeBackfill: files stored without a recipe (as before recipes were read) are listed
+// until one is set, and setting one bumps its channel's revision, once.
+func testRecipeBackfill(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	other := mustChannel(t, s, "other")
+	var ids []int64
+	for i, c := range []store.Channel{ch, ch, other} {
+		nf := file(c, "noarch", fmt.Sprintf("old%d", i), "1.0", fmt.Sprint("old", i))
+		nf.RecipeSource = nil // stored before recipes were read
+		f, _, err := s.AddFile(ctx, nf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+	}
+	if _, _, err := s.AddFile(ctx, file(ch, "noarch", "new", "1.0", "new")); err != nil { // read: not listed
+		t.Fatal(err)
+	}
+	got, err := s.FilesWithoutRecipe(ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] || got[0].Filename != "old0-1.0-0.conda" || got[0].Subdir != "noarch" ||
+		got[0].SHA256 == "" || got[0].Size != int64(len("old0")) {
+		t.Fatalf("FilesWithoutRecipe(0, 2) = %+v", got)
+	}
+	if rest, err := s.FilesWithoutRecipe(ctx, ids[1], 10); err != nil || len(rest) != 1 || rest[0].ID != ids[2] {
+		t.Fatalf("FilesWithoutRecipe(after %d) = %+v, %v", ids[1], rest, err)
+	}
+	revA, revO := revision(t, s, "acme"), revision(t, s, "other")
+	n, err := s.SetRecipeSources(ctx, map[int64]json.RawMessage{ids[0]: json.RawMessage(`{"url":"u"}`), ids[1]: json.RawMessage(`{}`)})
+	if err != nil || n != 2 {
+		t.Fatalf("SetRecipeSources = %d, %v", n, err)
+	}
+	if revision(t, s, "acme") != revA+1 || revision(t, s, "other") != revO {
+		t.Errorf("revisions %d -> %d (acme), %d -> %d (other); want acme bumped once", revA, revision(t, s, "acme"), revO, revision(t, s, "other"))
+	}
+	// Set once: a second pass changes nothing, and bumps nothing.
+	if n, err := s.SetRecipeSources(ctx, map[int64]json.RawMessage{ids[0]: json.RawMessage(`{"url":"other"}`)}); err != nil || n != 0 || revision(t, s, "acme") != revA+1 {
+		t.Errorf("setting again = %d, %v; revision %d", n, err, revision(t, s, "acme"))
+	}
+	if left, err := s.FilesWithoutRecipe(ctx, 0, 10); err != nil || len(left) != 1 || left[0].ID != ids[2] {
+		t.Errorf("left = %+v, %v", left, err)
+	}
+	cs, err := s.ChannelSnapshot(ctx, ch.ID, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cs.Packages {
+		if p.Name == "old0" && string(p.RecipeSource) != `{"url":"u"}` {
+			t.Errorf("old0 RecipeSource = %s", p.RecipeSource)
+		}
+	}
 }
 
 // file builds a NewFile whose content is named by seed.
