@@ -80,15 +80,14 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 			"text_prefix":       f.TextPrefix,
 		}
 		runExports := map[string]json.RawMessage{}
-		merged := map[string]bool{} // builds often share one about.json and recipe: merge each once
+		merged := seenFields{} // builds often share one about.json and recipe: merge each once
 		var license json.RawMessage
 		for _, in := range p.files {
 			if _, ok := runExports[in.Version]; !ok && !emptyJSON(in.RunExports) {
 				runExports[in.Version] = in.RunExports
 			}
 			var about map[string]json.RawMessage
-			if key := fieldsKey(in); !merged[key] {
-				merged[key] = true
+			if merged.add(in) {
 				about = fileFields(in)
 				for k, v := range about {
 					if old, ok := entry[k].(json.RawMessage); k != "license" && (!ok || (emptyJSON(old) && !emptyJSON(v))) {
@@ -115,36 +114,38 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 	})
 }
 
-// fieldsKey names what fileFields reads of a file, so that files sharing it merge once.
-func fieldsKey(in *PackageInfo) string {
-	key := string(in.About) + "\x00" + string(in.RecipeSource)
-	if hasSourceKeys(in.JSON) {
-		key += "\x00" + string(in.JSON)
-	}
-	return key
-}
+// seenFields remembers what fileFields read (about.json, then recipe), so that files sharing
+// both merge once. Lookups by string(bytes) do not copy.
+type seenFields map[string]map[string]bool
 
-// hasSourceKeys reports whether a record (index.json) may have keys that decide source_url:
-// almost none do, and this spares decoding the others.
-func hasSourceKeys(rec json.RawMessage) bool { return bytes.Contains(rec, []byte(`"source`)) }
+// add reports whether in's fields are new, and remembers them.
+func (m seenFields) add(in *PackageInfo) bool {
+	recipes := m[string(in.About)]
+	if recipes == nil {
+		recipes = map[string]bool{}
+		m[string(in.About)] = recipes
+	}
+	if recipes[string(in.RecipeSource)] {
+		return false
+	}
+	recipes[string(in.RecipeSource)] = true
+	return true
+}
 
 // fileFields returns the channeldata fields of one file, as conda-index reads them: the
 // channeldataKeys of its about.json, description and summary on one line; then source_url
 // and source_git_url from the url and git_url of the package's source, which is the rendered
-// recipe's (RecipeSource) unless about.json or index.json has a "source" of its own, and
-// which replace about.json's; then index.json's own source_url and source_git_url, if any.
+// recipe's (RecipeSource) unless about.json has a "source" of its own, and which replace
+// about.json's. (conda-index would also let index.json's own "source", source_url or
+// source_git_url decide, which conda-build never writes there; reading every record for
+// them would cost a quarter of the build.)
 func fileFields(in *PackageInfo) map[string]json.RawMessage {
-	fields := aboutFields(in.About)
-	var about, index map[string]json.RawMessage
+	var about map[string]json.RawMessage
 	json.Unmarshal(in.About, &about) // nil About, or not an object: none
-	if hasSourceKeys(in.JSON) {
-		json.Unmarshal(in.JSON, &index)
-	}
+	fields := aboutFields(about)
 	source := in.RecipeSource
-	for _, m := range []map[string]json.RawMessage{about, index} {
-		if v, ok := m["source"]; ok {
-			source = v
-		}
+	if v, ok := about["source"]; ok {
+		source = v
 	}
 	var src map[string]json.RawMessage
 	if json.Unmarshal(source, &src) == nil {
@@ -154,19 +155,12 @@ func fileFields(in *PackageInfo) map[string]json.RawMessage {
 			}
 		}
 	}
-	for _, k := range []string{"source_url", "source_git_url"} {
-		if v, ok := index[k]; ok {
-			fields[k] = v
-		}
-	}
 	return fields
 }
 
-// aboutFields returns the channeldataKeys fields of an about.json, description and summary
-// on one line.
-func aboutFields(raw json.RawMessage) map[string]json.RawMessage {
-	var about map[string]json.RawMessage
-	json.Unmarshal(raw, &about) // nil About, or not an object: no fields
+// aboutFields returns the channeldataKeys fields of an about.json (decoded), description and
+// summary on one line.
+func aboutFields(about map[string]json.RawMessage) map[string]json.RawMessage {
 	fields := map[string]json.RawMessage{}
 	for _, k := range channeldataKeys {
 		if v, ok := about[k]; ok && !isNull(v) {

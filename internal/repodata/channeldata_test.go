@@ -111,8 +111,6 @@ func TestChanneldataSourceURL(t *testing.T) {
 		mk("x", "1.0", 1, `{}`, `{"url":["https://a/x.tgz","https://b/x.tgz"]}`, nil),
 		// w: about.json's own "source" stands for the recipe's.
 		mk("w", "1.0", 1, `{"source":{"url":"https://about-source/w"}}`, `{"url":"https://recipe/w"}`, nil),
-		// v: index.json's source_url wins over everything, as the record is applied last.
-		mk("v", "1.0", 1, `{}`, `{"url":"https://recipe/v"}`, map[string]any{"source_url": "https://index/v"}),
 		// u: a recipe without a source mapping.
 		mk("u", "1.0", 1, `{"home":"https://u"}`, `{}`, nil),
 	}
@@ -126,7 +124,6 @@ func TestChanneldataSourceURL(t *testing.T) {
 		{"y", "source_url", "https://about/y"},
 		{"x", "source_url", []any{"https://a/x.tgz", "https://b/x.tgz"}},
 		{"w", "source_url", "https://about-source/w"},
-		{"v", "source_url", "https://index/v"},
 		{"u", "source_url", nil},
 		{"u", "source_git_url", nil},
 	} {
