@@ -44,6 +44,9 @@ func (s *Server) BackfillRecipes(ctx context.Context) (int, error) {
 			}
 			found[f.ID] = src
 		}
+		if len(found) == 0 {
+			continue
+		}
 		set, err := s.store.SetRecipeSources(ctx, found)
 		n += set
 		if err != nil {
