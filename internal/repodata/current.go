@@ -39,7 +39,7 @@ func BuildCurrentRepodata(subdir string, recs []Record) []byte {
 			continue
 		}
 		if stem, ok := strings.CutSuffix(r.Filename, extV2); ok {
-			r.JSON = setKey(r.JSON, "legacy_bz2_md5", legacyMD5(recs, stem+extV1))
+			r.JSON = setKey(r.JSON, "legacy_bz2_md5", legacyMD5(recs, stem, extV1))
 		}
 		cur = append(cur, r)
 	}
@@ -77,6 +77,19 @@ func (c *candidate) decoded() *recordFields {
 		json.Unmarshal(c.r.JSON, c.fields) // a record that does not decode has none of them
 	}
 	return c.fields
+}
+
+// depends returns the record's depends. Only they are decoded: this runs for every newest
+// record, and decoding whole records cost more than the rest of the selection.
+func (c *candidate) depends() []string {
+	if c.fields != nil {
+		return c.fields.Depends
+	}
+	var deps []string
+	if raw, ok := topLevelValue(c.r.JSON, "depends"); ok {
+		json.Unmarshal(raw, &deps) // not a list of strings: none
+	}
+	return deps
 }
 
 func (c *candidate) field(key string) string {
@@ -166,13 +179,6 @@ func sameVersionPrefix(v, c *candidate) bool {
 
 // currentSelection returns which of recs (sorted by filename) current_repodata keeps.
 func currentSelection(subdir string, recs []Record) []bool {
-	// What conda reads: every .conda, and the .tar.bz2 files without one.
-	condaStems := map[string]bool{}
-	for _, r := range recs {
-		if stem, ok := strings.CutSuffix(r.Filename, extV2); ok {
-			condaStems[stem] = true
-		}
-	}
 	versions := map[string]struct {
 		v  matchspec.Version
 		ok bool
@@ -180,7 +186,8 @@ func currentSelection(subdir string, recs []Record) []bool {
 	cands := make([]candidate, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		if stem, ok := strings.CutSuffix(r.Filename, extV1); ok && condaStems[stem] {
+		// What conda reads: every .conda, and the .tar.bz2 files without one.
+		if stem, ok := strings.CutSuffix(r.Filename, extV1); ok && hasFile(recs, stem, extV2) {
 			continue
 		} else if !ok && !strings.HasSuffix(r.Filename, extV2) {
 			continue
@@ -223,7 +230,7 @@ func currentSelection(subdir string, recs []Record) []bool {
 	seen := map[string]bool{}
 	for _, name := range sortedNames(newest) {
 		for _, c := range newest[name] {
-			for _, dep := range c.decoded().Depends {
+			for _, dep := range c.depends() {
 				if seen[dep] {
 					continue
 				}
@@ -312,19 +319,97 @@ func matchesAny(spec *matchspec.Spec, cs []*candidate) bool {
 	return false
 }
 
-// legacyMD5 returns the JSON of the md5 of the record named fn in recs (sorted), or null.
-func legacyMD5(recs []Record, fn string) json.RawMessage {
-	i, ok := slices.BinarySearchFunc(recs, fn, func(r Record, fn string) int { return strings.Compare(r.Filename, fn) })
+// findFile returns the index in recs (sorted) of the file stem+ext.
+func findFile(recs []Record, stem, ext string) (int, bool) {
+	return slices.BinarySearchFunc(recs, stem, func(r Record, stem string) int {
+		// r.Filename against stem+ext, without making the string.
+		n := min(len(r.Filename), len(stem))
+		if c := strings.Compare(r.Filename[:n], stem[:n]); c != 0 || len(r.Filename) < len(stem) {
+			if c != 0 {
+				return c
+			}
+			return -1
+		}
+		return strings.Compare(r.Filename[len(stem):], ext)
+	})
+}
+
+func hasFile(recs []Record, stem, ext string) bool {
+	_, ok := findFile(recs, stem, ext)
+	return ok
+}
+
+// legacyMD5 returns the JSON of the md5 of the file stem+ext in recs (sorted), or null.
+func legacyMD5(recs []Record, stem, ext string) json.RawMessage {
+	i, ok := findFile(recs, stem, ext)
 	if !ok {
 		return json.RawMessage("null")
 	}
-	var f struct {
-		MD5 json.RawMessage `json:"md5"`
+	if md5, ok := topLevelValue(recs[i].JSON, "md5"); ok {
+		return md5
 	}
-	if json.Unmarshal(recs[i].JSON, &f) != nil || f.MD5 == nil {
-		return json.RawMessage("null")
+	return json.RawMessage("null")
+}
+
+// members walks the top-level members of the JSON object j, calling fn with each key (only
+// valid during the call), where the member starts (its key's quote) and where its value ends;
+// fn returns false to stop. It returns where the object's closing brace is, or -1 if j is not
+// an object it can read.
+func members(j []byte, fn func(key []byte, start, end int) bool) int {
+	i := skipSpace(j, 0)
+	if i >= len(j) || j[i] != '{' {
+		return -1
 	}
-	return f.MD5
+	for i = skipSpace(j, i+1); i < len(j); {
+		switch j[i] {
+		case '}':
+			return i
+		case ',':
+			i = skipSpace(j, i+1)
+			continue
+		case '"':
+		default:
+			return -1
+		}
+		start := i
+		end := skipValue(j, i)
+		if end-start < 2 {
+			return -1
+		}
+		k := j[start+1 : end-1]
+		if bytes.IndexByte(k, '\\') >= 0 { // an escaped key: rare, so decoding it may cost
+			var s string
+			if json.Unmarshal(j[start:end], &s) != nil {
+				return -1
+			}
+			k = []byte(s)
+		}
+		i = skipSpace(j, end)
+		if i >= len(j) || j[i] != ':' {
+			return -1
+		}
+		vStart := skipSpace(j, i+1)
+		vEnd := skipValue(j, vStart)
+		if !fn(k, start, vEnd) {
+			return -2
+		}
+		i = skipSpace(j, vEnd)
+	}
+	return -1
+}
+
+// topLevelValue returns the value of key in the JSON object j.
+func topLevelValue(j []byte, key string) (json.RawMessage, bool) {
+	var v json.RawMessage
+	members(j, func(k []byte, start, end int) bool {
+		if string(k) != key {
+			return true
+		}
+		i := skipSpace(j, skipValue(j, start)) // at the ':'
+		v = json.RawMessage(j[skipSpace(j, i+1):end])
+		return false
+	})
+	return v, v != nil
 }
 
 // setKey returns the JSON object j (a record: compact, keys sorted) with key set to value,
@@ -337,46 +422,29 @@ func setKey(j json.RawMessage, key string, value json.RawMessage) json.RawMessag
 		out = append(append(out, entry...), post...)
 		return append(out, j[to:]...)
 	}
-	i := skipSpace(j, 0)
-	if i >= len(j) || j[i] != '{' {
-		return j
-	}
+	var out json.RawMessage
 	first := true
-	for i = skipSpace(j, i+1); i < len(j); {
-		switch j[i] {
-		case '}':
-			if first {
-				return splice(i, i, "", "")
-			}
-			return splice(i, i, ",", "")
-		case ',':
-			i = skipSpace(j, i+1)
-			continue
-		case '"':
-		default:
-			return j
-		}
-		start := i
-		end := skipValue(j, i)
-		var k string
-		if json.Unmarshal(j[start:end], &k) != nil {
-			return j
-		}
-		i = skipSpace(j, end)
-		if i >= len(j) || j[i] != ':' {
-			return j
-		}
-		vEnd := skipValue(j, skipSpace(j, i+1))
+	end := members(j, func(k []byte, start, vEnd int) bool {
 		switch {
-		case k == key:
-			return splice(start, vEnd, "", "")
-		case k > key:
-			return splice(start, start, "", ",")
+		case string(k) == key:
+			out = splice(start, vEnd, "", "")
+			return false
+		case string(k) > key:
+			out = splice(start, start, "", ",")
+			return false
 		}
 		first = false
-		i = skipSpace(j, vEnd)
+		return true
+	})
+	switch {
+	case out != nil:
+		return out
+	case end < 0:
+		return j
+	case first:
+		return splice(end, end, "", "")
 	}
-	return j
+	return splice(end, end, ",", "")
 }
 
 func skipSpace(j []byte, i int) int {

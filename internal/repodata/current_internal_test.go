@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSetKey(t *testing.T) {
@@ -32,11 +33,22 @@ func FuzzSetKey(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		var want map[string]any
-		if json.Unmarshal([]byte(in), &want) != nil || want == nil {
-			return
+		if json.Unmarshal([]byte(in), &want) != nil || want == nil || !utf8.ValidString(in) {
+			return // records are valid UTF-8 (uploads refuse anything else)
 		}
 		if _, dup := duplicateKey(in); dup {
 			return // the last of duplicate keys wins in a decoder; setKey may set the first
+		}
+		// topLevelValue finds each member as a decoder does.
+		for k, v := range want {
+			raw, ok := topLevelValue([]byte(in), k)
+			var got any
+			if !ok || json.Unmarshal(raw, &got) != nil || !reflect.DeepEqual(got, v) {
+				t.Fatalf("topLevelValue(%s, %q) = %s, %v", in, k, raw, ok)
+			}
+		}
+		if _, ok := topLevelValue([]byte(in), "no such key\x00"); ok {
+			t.Fatalf("topLevelValue(%s) found a key that is not there", in)
 		}
 		want["legacy_bz2_md5"] = "x"
 		got := setKey(json.RawMessage(in), "legacy_bz2_md5", json.RawMessage(`"x"`))

@@ -135,7 +135,7 @@ func writeShardRecord(buf *bytes.Buffer, r *Record) error {
 	if err != nil {
 		return err
 	}
-	if bytes.Contains(r.JSON, []byte(`"run_exports"`)) {
+	if ownRunExports(r.JSON) {
 		// The package's index.json has a run_exports key of its own; run_exports.json wins,
 		// as in conda-index, and a map must not hold the key twice (rattler refuses it).
 		m, err := msgpackRecord(r.JSON)
@@ -178,6 +178,16 @@ func writeShardRecord(buf *bytes.Buffer, r *Record) error {
 
 // runExportsKey is "run_exports" as a msgpack fixstr.
 const runExportsKey = "\xab" + "run_exports"
+
+// ownRunExports reports whether a record (index.json) has a run_exports key of its own. The
+// first test is cheap, and almost never passes.
+func ownRunExports(j json.RawMessage) bool {
+	if !bytes.Contains(j, []byte(`_exports"`)) {
+		return false
+	}
+	_, ok := topLevelValue(j, "run_exports")
+	return ok
+}
 
 // emptyMap is {} in msgpack.
 var emptyMap = []byte{0x80}
