@@ -322,15 +322,16 @@ func matchesAny(spec *matchspec.Spec, cs []*candidate) bool {
 // findFile returns the index in recs (sorted) of the file stem+ext.
 func findFile(recs []Record, stem, ext string) (int, bool) {
 	return slices.BinarySearchFunc(recs, stem, func(r Record, stem string) int {
-		// r.Filename against stem+ext, without making the string.
-		n := min(len(r.Filename), len(stem))
-		if c := strings.Compare(r.Filename[:n], stem[:n]); c != 0 || len(r.Filename) < len(stem) {
-			if c != 0 {
-				return c
-			}
-			return -1
+		// r.Filename against stem+ext, without making that string.
+		f := r.Filename
+		if rest, ok := strings.CutPrefix(f, stem); ok {
+			return strings.Compare(rest, ext)
 		}
-		return strings.Compare(r.Filename[len(stem):], ext)
+		n := min(len(f), len(stem))
+		if c := strings.Compare(f[:n], stem[:n]); c != 0 {
+			return c
+		}
+		return -1 // f is a proper prefix of stem
 	})
 }
 

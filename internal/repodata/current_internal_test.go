@@ -84,3 +84,25 @@ func duplicateKey(in string) (string, bool) {
 	}
 	return "", false
 }
+
+func TestFindFile(t *testing.T) {
+	var recs []Record
+	for _, fn := range []string{"a-1-0.conda", "a-1-0.dx-2-0.conda", "a-1-0.tar.bz2", "a-1-0x.conda", "a-1-0x.tar.bz2", "b-1-0.conda"} {
+		recs = append(recs, Record{Filename: fn})
+	}
+	for _, c := range []struct {
+		stem, ext string
+		want      int
+	}{
+		{"a-1-0", ".tar.bz2", 2}, {"a-1-0", ".conda", 0}, {"a-1-0x", ".tar.bz2", 4}, {"b-1-0", ".conda", 5},
+		{"a-1", ".conda", -1}, {"a-1-0.dx-2-0", ".tar.bz2", -1}, {"b-1-0", ".tar.bz2", -1}, {"", ".conda", -1},
+	} {
+		i, ok := findFile(recs, c.stem, c.ext)
+		if !ok {
+			i = -1
+		}
+		if i != c.want {
+			t.Errorf("findFile(%q, %q) = %d, want %d", c.stem, c.ext, i, c.want)
+		}
+	}
+}
