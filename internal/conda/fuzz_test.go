@@ -47,6 +47,16 @@ func FuzzReadPackage(f *testing.F) {
 		if bz2 {
 			fn = "demo-1.0-0.tar.bz2"
 		}
+		// ReadRecipeSource reads part of what ReadPackage reads, under the same checks.
+		src, rerr := conda.ReadRecipeSource(bytes.NewReader(data), int64(len(data)), fn, lim)
+		if rerr != nil {
+			var ipe *conda.InvalidPackageError
+			if !errors.As(rerr, &ipe) || ipe.Reason == "" {
+				t.Fatalf("ReadRecipeSource: error %v (%T) is not an *InvalidPackageError", rerr, rerr)
+			}
+		} else if !json.Valid(src) {
+			t.Fatalf("ReadRecipeSource = %q", src)
+		}
 		p, err := conda.ReadPackage(bytes.NewReader(data), int64(len(data)), fn, lim)
 		if err != nil {
 			var ipe *conda.InvalidPackageError
@@ -54,6 +64,9 @@ func FuzzReadPackage(f *testing.F) {
 				t.Fatalf("error %v (%T) is not an *InvalidPackageError", err, err)
 			}
 			return
+		}
+		if rerr != nil || string(src) != string(p.RecipeSource) {
+			t.Fatalf("ReadRecipeSource = %s, %v; ReadPackage accepted the package with %s", src, rerr, p.RecipeSource)
 		}
 		if p.Name != "demo" || p.Version != "1.0" || p.Build != "0" || p.Filename != fn {
 			t.Fatalf("accepted package does not match its filename: %+v", p)

@@ -173,8 +173,18 @@ func TestGoldenChanneldata(t *testing.T) {
 			if err := json.Unmarshal(p.About, &about); err != nil {
 				t.Fatalf("about.json: %v", err)
 			}
-			// channeldata copies these about.json keys (description is reformatted and
-			// source_url comes from the recipe, so both are skipped).
+			// source_url comes from the rendered recipe's source (info/recipe/meta.yaml).
+			if w, ok := entry["source_url"]; ok {
+				var src map[string]json.RawMessage
+				if err := json.Unmarshal(p.RecipeSource, &src); err != nil {
+					t.Fatalf("RecipeSource %s: %v", p.RecipeSource, err)
+				}
+				if diff := cmp.Diff(decode(t, w), decode(t, src["url"])); diff != "" {
+					t.Errorf("source_url (-channeldata +recipe):\n%s", diff)
+				}
+			}
+			// channeldata copies these about.json keys (description is reformatted, so it is
+			// skipped).
 			for _, key := range []string{"home", "dev_url", "doc_url", "summary", "license"} {
 				w, ok := entry[key]
 				if !ok {

@@ -20,6 +20,9 @@ type Limits struct {
 	MaxIndexJSON      int64 // info/index.json
 	MaxAboutJSON      int64 // info/about.json
 	MaxRunExportsJSON int64 // info/run_exports.json
+	// MaxRecipeYAML caps the rendered recipe (info/recipe/meta.yaml), read for channeldata's
+	// source_url; a larger one is passed over, not refused: the recipe is optional.
+	MaxRecipeYAML int64
 	// MaxListing caps info/files, info/has_prefix and info/paths.json. They are scanned as a
 	// stream and never held, but scanning still costs time.
 	MaxListing int64
@@ -50,6 +53,7 @@ func DefaultLimits() Limits {
 		MaxIndexJSON:       1 * mib,
 		MaxAboutJSON:       1 * mib,
 		MaxRunExportsJSON:  1 * mib,
+		MaxRecipeYAML:      1 * mib,
 		MaxListing:         32 * mib,
 		MinDecompressed:    64 * mib,
 		DecompressionRatio: 50,
@@ -78,6 +82,7 @@ func (l Limits) orDefaults() Limits {
 	set(&l.MaxIndexJSON, d.MaxIndexJSON)
 	set(&l.MaxAboutJSON, d.MaxAboutJSON)
 	set(&l.MaxRunExportsJSON, d.MaxRunExportsJSON)
+	set(&l.MaxRecipeYAML, d.MaxRecipeYAML)
 	set(&l.MaxListing, d.MaxListing)
 	set(&l.MinDecompressed, d.MinDecompressed)
 	set(&l.DecompressionRatio, d.DecompressionRatio)

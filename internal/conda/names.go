@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/wharfhq/wharf/internal/conda/matchspec"
 )
 
 // Length caps from CEP-26.
@@ -121,9 +123,13 @@ func ValidVersion(s string) bool {
 			return false
 		}
 	}
-	_, err := parseVersion(s)
+	_, err := matchspec.ParseVersion(s)
 	return err == nil
 }
+
+// CompareVersions orders two conda versions as conda's VersionOrder does (see
+// matchspec.CompareVersions): -1, 0 ("1.1" == "1.1.0") or +1.
+func CompareVersions(a, b string) int { return matchspec.CompareVersions(a, b) }
 
 // ValidBuild reports whether s matches CEP-26's ^[a-zA-Z0-9_.+]+$ and is at most 64 characters.
 func ValidBuild(s string) bool {

@@ -34,5 +34,9 @@ type Package struct {
 	// to an object ({"weak": [...]} for the old list form), nil if absent.
 	About      json.RawMessage
 	RunExports json.RawMessage
-	Flags      repodata.Flags
+	// RecipeSource is what channeldata takes from the rendered recipe (info/recipe/meta.yaml):
+	// its source's url and git_url, {"git_url":…,"url":…} with the keys the recipe has; {}
+	// when there is no recipe, no source mapping, or nothing conda-index could read.
+	RecipeSource json.RawMessage
+	Flags        repodata.Flags
 }

@@ -84,6 +84,9 @@ type scanner struct {
 	symlinks map[uint64]struct{} // symlink names, to catch members written through a symlink
 
 	index, about, runExports []byte
+	recipe                   []byte
+	recipeSeen               bool // conda-index reads the first recipe member it meets
+	recipeOnly               bool // ReadRecipeSource: stop once the recipe is met
 	flags                    repodata.Flags
 	sawPathsJSON             bool
 	pathsPrefix, hasPrefix   prefixKinds
@@ -136,6 +139,39 @@ func (s *scanner) wrap(where string, err error) error {
 	return invalidf("%s is corrupt: %v", where, err)
 }
 
+// ReadRecipeSource reads only as much of a stored package as it takes to find its rendered
+// recipe, under the same checks and caps as ReadPackage, and returns RecipeSource of it ({}
+// when it has none). It is for packages stored before Wharf read recipes.
+func ReadRecipeSource(r io.ReaderAt, size int64, filename string, lim Limits) (json.RawMessage, error) {
+	_, _, _, format, err := ParseFilename(filename)
+	if err != nil {
+		return nil, &InvalidPackageError{Reason: err.Error()}
+	}
+	if size <= 0 {
+		return nil, invalidf("the file is empty")
+	}
+	rr := &archivecheck.RecordingReaderAt{R: r}
+	s := newScanner(lim.orDefaults(), size)
+	s.recipeOnly = true
+	defer s.close()
+	switch format {
+	case FormatConda:
+		err = s.readConda(rr, size, strings.TrimSuffix(filename, format.Ext()))
+	case FormatTarBz2:
+		err = s.readTarBz2(rr, size)
+	}
+	if rr.Err != nil {
+		return nil, rr.Err
+	}
+	if err != nil && !errors.Is(err, errRecipeFound) {
+		return nil, err
+	}
+	return RecipeSource(s.recipe), nil
+}
+
+// errRecipeFound stops ReadRecipeSource's walk once the recipe is read.
+var errRecipeFound = errors.New("recipe found")
+
 // ---- .tar.bz2 ----
 
 func (s *scanner) readTarBz2(r io.ReaderAt, size int64) error {
@@ -145,7 +181,7 @@ func (s *scanner) readTarBz2(r io.ReaderAt, size int64) error {
 	}
 	cr := &archivecheck.CountingReader{R: bzip2.NewReader(io.NewSectionReader(r, 0, size)), B: &s.budget}
 	if err := s.walkTar(cr, "the .tar.bz2 archive", tarAny); err != nil {
-		return err
+		return err // errRecipeFound included: ReadRecipeSource is done
 	}
 	// Read to the end, so trailing garbage and bzip2 CRC errors are noticed too.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
@@ -196,6 +232,9 @@ func (s *scanner) walkTar(r io.Reader, where string, mode tarMode) error {
 			if hdr.Typeflag == tar.TypeReg {
 				if err := s.readInfoMember(name, hdr.Size, tr); err != nil {
 					return s.wrap(where, err)
+				}
+				if s.recipeOnly && s.recipeSeen {
+					return errRecipeFound
 				}
 			}
 			continue
@@ -355,6 +394,13 @@ func (s *scanner) readInfoMember(name string, size int64, r io.Reader) error {
 		dst, limit = &s.about, s.lim.MaxAboutJSON
 	case "info/run_exports.json":
 		dst, limit = &s.runExports, s.lim.MaxRunExportsJSON
+	case "info/recipe/meta.yaml", "info/recipe/meta.yaml.rendered", "info/meta.yaml":
+		if s.recipeSeen || size > s.lim.MaxRecipeYAML {
+			s.recipeSeen = true
+			return nil // streamed past: the recipe only adds channeldata's source_url
+		}
+		s.recipeSeen = true
+		dst, limit = &s.recipe, s.lim.MaxRecipeYAML
 	case "info/files", "info/has_prefix", "info/paths.json":
 		if size > s.lim.MaxListing {
 			return invalidf("%s is larger than %s", name, humanSize(s.lim.MaxListing))
@@ -528,8 +574,8 @@ func (s *scanner) readConda(r io.ReaderAt, size int64, stem string) error {
 	if err := s.checkCondaMetadata(byName["metadata.json"]); err != nil {
 		return err
 	}
-	if err := s.readTarZst(byName[infoName], tarInfo); err != nil {
-		return err
+	if err := s.readTarZst(byName[infoName], tarInfo); err != nil || s.recipeOnly {
+		return err // errRecipeFound included: ReadRecipeSource is done
 	}
 	// Check index.json before spending time on the (large) payload.
 	name, version, build, _, _ := ParseFilename(stem + ExtConda)
@@ -620,6 +666,7 @@ func (s *scanner) parseInfo(name, version, build string) error {
 		}
 		p.RunExports = re
 	}
+	p.RecipeSource = RecipeSource(s.recipe)
 	s.pkg = p
 	return nil
 }

@@ -71,6 +71,7 @@ func TestReadPackageValid(t *testing.T) {
 					"name": raw(`"demo"`), "version": raw(`"1.0"`), "build": raw(`"0"`), "build_number": raw(`0`),
 					"depends": raw(`[]`), "subdir": raw(`"linux-64"`), "timestamp": raw(`1718000000000`),
 				},
+				RecipeSource: raw(`{}`),
 			}
 			if diff := cmp.Diff(want, p); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

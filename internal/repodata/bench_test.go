@@ -153,3 +153,21 @@ func BenchmarkBuildChanneldata(b *testing.B) {
 		repodata.BuildChanneldata(infos, compareVersions)
 	}
 }
+
+// BenchmarkBuildCurrentRepodata builds current_repodata.json (the newest versions and what
+// they depend on) for 10k and 100k records.
+//
+//	go test -run '^$' -bench BuildCurrentRepodata -benchmem ./internal/repodata/
+func BenchmarkBuildCurrentRepodata(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		recs := synthetic(n)
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			b.ReportAllocs()
+			var out []byte
+			for b.Loop() {
+				out = repodata.BuildCurrentRepodata("linux-64", recs)
+			}
+			b.ReportMetric(float64(len(out))/1e6, "MB-json")
+		})
+	}
+}

@@ -91,29 +91,6 @@ func BuildRepodataZstd(subdir string, recs []Record) (zst []byte, jsonSHA256 [32
 	return out.Bytes(), jsonSHA256, hw.n, nil
 }
 
-// BuildCurrentRepodata returns current_repodata.json: repodata.json keeping, for each package
-// name, every build of its newest version. cmp orders versions as conda does (it is injected
-// because internal/conda imports this package). conda reads this file first and falls back to
-// repodata.json when the newest versions do not solve, so leaving out the dependencies of the
-// newest versions costs at most a second fetch.
-func BuildCurrentRepodata(subdir string, recs []Record, cmp func(a, b string) int) []byte {
-	recs = sortedByFilename(recs)
-	newest := map[string]string{}
-	for _, r := range recs {
-		if v, ok := newest[r.Name]; !ok || cmp(r.Version, v) > 0 {
-			newest[r.Name] = r.Version
-		}
-	}
-	keep := make([]bool, len(recs))
-	for i, r := range recs {
-		keep[i] = cmp(r.Version, newest[r.Name]) == 0
-	}
-	l := repodataLayout(subdir)
-	b := &appendWriter{b: make([]byte, 0, l.size(recs, keep, recordLen))}
-	l.write(b, recs, keep, writeRecord)
-	return b.b
-}
-
 // BuildRunExports returns run_exports.json (CEP-12):
 //
 //	{"info":{"subdir":S,"version":1},"packages":{fn:{"run_exports":{…}}},"packages.conda":{…}}

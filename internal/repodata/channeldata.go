@@ -25,9 +25,10 @@ var channeldataKeys = []string{
 // conda-index have it:
 //   - version, reference_package ("<subdir>/<fn>"): of the newest file, ordered by version
 //     (cmp, conda's order), then timestamp, build number, .conda before .tar.bz2, and path;
-//   - the about.json fields of channeldataKeys: each from the newest file that has it (a
-//     non-empty value wins over an empty one), except license: the newest file's that has
-//     one, from its record (index.json) or else from its about.json;
+//   - the about.json fields of channeldataKeys, with source_url and source_git_url taken
+//     from the package's source (the rendered recipe's; see fileFields): each from the newest
+//     file that has it (a non-empty value wins over an empty one), except license: the
+//     newest file's that has one, from its record (index.json) or else from its about.json;
 //   - subdirs: where the name has files;
 //   - run_exports: {version: run_exports} for every version that has some, from the newest
 //     file of that version that has some; {} when none do;
@@ -79,16 +80,15 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 			"text_prefix":       f.TextPrefix,
 		}
 		runExports := map[string]json.RawMessage{}
-		abouts := map[string]bool{} // builds often share one about.json: merge each once
+		merged := seenFields{} // builds often share one about.json and recipe: merge each once
 		var license json.RawMessage
 		for _, in := range p.files {
 			if _, ok := runExports[in.Version]; !ok && !emptyJSON(in.RunExports) {
 				runExports[in.Version] = in.RunExports
 			}
 			var about map[string]json.RawMessage
-			if !abouts[string(in.About)] {
-				abouts[string(in.About)] = true
-				about = aboutFields(in.About)
+			if merged.add(in) {
+				about = fileFields(in)
 				for k, v := range about {
 					if old, ok := entry[k].(json.RawMessage); k != "license" && (!ok || (emptyJSON(old) && !emptyJSON(v))) {
 						entry[k] = v
@@ -114,11 +114,53 @@ func BuildChanneldata(infos []PackageInfo, cmp func(a, b string) int) []byte {
 	})
 }
 
-// aboutFields returns the channeldataKeys fields of an about.json, description and summary
-// on one line.
-func aboutFields(raw json.RawMessage) map[string]json.RawMessage {
+// seenFields remembers what fileFields read (about.json, then recipe), so that files sharing
+// both merge once. Lookups by string(bytes) do not copy.
+type seenFields map[string]map[string]bool
+
+// add reports whether in's fields are new, and remembers them.
+func (m seenFields) add(in *PackageInfo) bool {
+	recipes := m[string(in.About)]
+	if recipes == nil {
+		recipes = map[string]bool{}
+		m[string(in.About)] = recipes
+	}
+	if recipes[string(in.RecipeSource)] {
+		return false
+	}
+	recipes[string(in.RecipeSource)] = true
+	return true
+}
+
+// fileFields returns the channeldata fields of one file, as conda-index reads them: the
+// channeldataKeys of its about.json, description and summary on one line; then source_url
+// and source_git_url from the url and git_url of the package's source, which is the rendered
+// recipe's (RecipeSource) unless about.json has a "source" of its own, and which replace
+// about.json's. (conda-index would also let index.json's own "source", source_url or
+// source_git_url decide, which conda-build never writes there; reading every record for
+// them would cost a quarter of the build.)
+func fileFields(in *PackageInfo) map[string]json.RawMessage {
 	var about map[string]json.RawMessage
-	json.Unmarshal(raw, &about) // nil About, or not an object: no fields
+	json.Unmarshal(in.About, &about) // nil About, or not an object: none
+	fields := aboutFields(about)
+	source := in.RecipeSource
+	if v, ok := about["source"]; ok {
+		source = v
+	}
+	var src map[string]json.RawMessage
+	if json.Unmarshal(source, &src) == nil {
+		for _, k := range []string{"url", "git_url"} {
+			if v, ok := src[k]; ok {
+				fields["source_"+k] = v
+			}
+		}
+	}
+	return fields
+}
+
+// aboutFields returns the channeldataKeys fields of an about.json (decoded), description and
+// summary on one line.
+func aboutFields(about map[string]json.RawMessage) map[string]json.RawMessage {
 	fields := map[string]json.RawMessage{}
 	for _, k := range channeldataKeys {
 		if v, ok := about[k]; ok && !isNull(v) {

@@ -86,3 +86,49 @@ func TestChanneldata(t *testing.T) {
 		t.Errorf("empty channeldata = %s", empty)
 	}
 }
+
+// TestChanneldataSourceURL: source_url and source_git_url come from the package's source, the
+// rendered recipe's, as conda-index takes them (and replace about.json's); the newest file
+// that has each gives it.
+func TestChanneldataSourceURL(t *testing.T) {
+	mk := func(name, version string, ts int64, about, recipe string, index map[string]any) repodata.PackageInfo {
+		r := rec(name+"-"+version+"-0.conda", name, version, index)
+		r.Timestamp = ts
+		in := repodata.PackageInfo{Record: r, Subdir: "noarch", About: json.RawMessage(about)}
+		if recipe != "" {
+			in.RecipeSource = json.RawMessage(recipe)
+		}
+		return in
+	}
+	infos := []repodata.PackageInfo{
+		// z: the newest has a url; git_url only in an older one; about.json's source_url loses.
+		mk("z", "2.0", 2, `{"source_url":"https://about/z"}`, `{"url":"https://z/2.0.tgz"}`, nil),
+		mk("z", "1.0", 1, `{}`, `{"git_url":"https://github.com/z/z.git","url":"https://z/1.0.tgz"}`, nil),
+		// y: no recipe read (a file stored before recipes were): about.json's stays.
+		mk("y", "1.0", 1, `{"source_url":"https://about/y"}`, "", nil),
+		// x: an empty url in the newest does not hide the older one's; a list of mirrors.
+		mk("x", "2.0", 2, `{}`, `{"url":""}`, nil),
+		mk("x", "1.0", 1, `{}`, `{"url":["https://a/x.tgz","https://b/x.tgz"]}`, nil),
+		// w: about.json's own "source" stands for the recipe's.
+		mk("w", "1.0", 1, `{"source":{"url":"https://about-source/w"}}`, `{"url":"https://recipe/w"}`, nil),
+		// u: a recipe without a source mapping.
+		mk("u", "1.0", 1, `{"home":"https://u"}`, `{}`, nil),
+	}
+	pkgs := decode(t, repodata.BuildChanneldata(infos, compareVersions))["packages"].(map[string]any)
+	for _, c := range []struct {
+		name, key string
+		want      any
+	}{
+		{"z", "source_url", "https://z/2.0.tgz"},
+		{"z", "source_git_url", "https://github.com/z/z.git"},
+		{"y", "source_url", "https://about/y"},
+		{"x", "source_url", []any{"https://a/x.tgz", "https://b/x.tgz"}},
+		{"w", "source_url", "https://about-source/w"},
+		{"u", "source_url", nil},
+		{"u", "source_git_url", nil},
+	} {
+		if diff := cmp.Diff(c.want, pkgs[c.name].(map[string]any)[c.key]); diff != "" {
+			t.Errorf("%s %s (-want +got):\n%s", c.name, c.key, diff)
+		}
+	}
+}

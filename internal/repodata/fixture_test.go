@@ -121,13 +121,20 @@ func TestFixtureShards(t *testing.T) {
 	}
 	// The fixture's shards hold the hashes as hex strings (older conda-index), ours as bins
 	// (CEP-16, rattler, current conda-index); compared as repodata JSON they are the same.
+	// That producer also predates run_exports in shard records (CEP-21, conda-index 0.12):
+	// ours carry {}, as these packages export nothing.
 	asJSON := func(s *repodata.Shard) map[string]any {
 		out := map[string]any{}
-		for fn, r := range s.Packages {
-			out["packages/"+fn] = decode(t, shardRecordJSON(t, r))
-		}
-		for fn, r := range s.PackagesConda {
-			out["packages.conda/"+fn] = decode(t, shardRecordJSON(t, r))
+		for group, recs := range map[string]map[string]map[string]any{"packages/": s.Packages, "packages.conda/": s.PackagesConda} {
+			for fn, r := range recs {
+				if rx, ok := r["run_exports"]; ok {
+					if m, isMap := rx.(map[string]any); !isMap || len(m) != 0 {
+						t.Errorf("%s: run_exports = %#v, want {}", fn, rx)
+					}
+					delete(r, "run_exports")
+				}
+				out[group+fn] = decode(t, shardRecordJSON(t, r))
+			}
 		}
 		return out
 	}

@@ -27,7 +27,10 @@ type PackageInfo struct {
 	Record
 	Subdir string
 	About  json.RawMessage // info/about.json, or nil
-	Flags  Flags
+	// RecipeSource is the url and git_url of the rendered recipe's source (conda.Package), or
+	// nil.
+	RecipeSource json.RawMessage
+	Flags        Flags
 }
 
 // Flags are channeldata's booleans, computed from the files a package installs.

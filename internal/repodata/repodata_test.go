@@ -120,7 +120,7 @@ func TestEmptySubdir(t *testing.T) {
 	}{
 		{"repodata", repodata.BuildRepodata("noarch", nil),
 			`{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`},
-		{"current_repodata", repodata.BuildCurrentRepodata("noarch", []repodata.Record{}, compareVersions),
+		{"current_repodata", repodata.BuildCurrentRepodata("noarch", []repodata.Record{}),
 			`{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`},
 		{"run_exports", repodata.BuildRunExports("noarch", nil),
 			`{"info":{"subdir":"noarch","version":1},"packages":{},"packages.conda":{}}`},
@@ -206,7 +206,7 @@ func TestFilenamesAreJSONEscaped(t *testing.T) {
 		recs = append(recs, rec(fn, "a", "1", nil))
 	}
 	for _, b := range [][]byte{repodata.BuildRepodata("linux-64", recs), repodata.BuildRunExports("linux-64", recs),
-		repodata.BuildCurrentRepodata("linux-64", recs, compareVersions), repodata.BuildRepodata(`odd"subdir`, nil)} {
+		repodata.BuildCurrentRepodata("linux-64", recs), repodata.BuildRepodata(`odd"subdir`, nil)} {
 		m := decode(t, b)
 		got := append(keys(m["packages"].(map[string]any)), keys(m["packages.conda"].(map[string]any))...)
 		if len(got) > 0 && !cmp.Equal(slices.Sorted(slices.Values(odd)), slices.Sorted(slices.Values(got))) {
@@ -286,7 +286,7 @@ func TestDeterministic(t *testing.T) {
 	recs := synthetic(2000)
 	for name, build := range map[string]func() []byte{
 		"repodata":         func() []byte { return repodata.BuildRepodata("linux-64", recs) },
-		"current_repodata": func() []byte { return repodata.BuildCurrentRepodata("linux-64", recs, compareVersions) },
+		"current_repodata": func() []byte { return repodata.BuildCurrentRepodata("linux-64", recs) },
 		"run_exports":      func() []byte { return repodata.BuildRunExports("linux-64", recs) },
 		"zst": func() []byte {
 			z, _, _, _ := repodata.BuildRepodataZstd("linux-64", recs)
@@ -304,18 +304,19 @@ func TestCurrentRepodataKeepsEveryBuildOfTheNewestVersion(t *testing.T) {
 		rec("a-1.10-0.conda", "a", "1.10", nil),
 		rec("a-1.10-1.tar.bz2", "a", "1.10", nil),
 		rec("a-1.9-0.conda", "a", "1.9", nil), // newer by bytes, older by version
-		rec("b-1.0rc1-0.conda", "b", "1.0rc1", nil),
+		rec("b-0.9-0.conda", "b", "0.9", nil),
+		rec("b-1.0rc1-0.conda", "b", "1.0rc1", nil), // "b=1.0" takes it in, as in conda-index
 		rec("b-1.0-0.conda", "b", "1.0", nil),
 		rec("c-0.1-0.conda", "c", "0.1", nil),
 	}
-	m := decode(t, repodata.BuildCurrentRepodata("linux-64", recs, compareVersions))
+	m := decode(t, repodata.BuildCurrentRepodata("linux-64", recs))
 	got := map[string][]string{
 		"packages":       keys(m["packages"].(map[string]any)),
 		"packages.conda": keys(m["packages.conda"].(map[string]any)),
 	}
 	want := map[string][]string{
 		"packages":       {"a-1.10-1.tar.bz2"},
-		"packages.conda": {"a-1.10-0.conda", "b-1.0-0.conda", "c-0.1-0.conda"},
+		"packages.conda": {"a-1.10-0.conda", "b-1.0-0.conda", "b-1.0rc1-0.conda", "c-0.1-0.conda"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("current_repodata (-want +got):\n%s", diff)

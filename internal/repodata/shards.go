@@ -36,8 +36,10 @@ const (
 // and its shards, keyed by the hex sha256 of each compressed shard (the shard URL is
 // <shards_base_url><hex>.msgpack.zst). There is one shard per package name,
 // {"packages":{fn:rec},"packages.conda":{fn:rec},"removed":[]}, with the records as
-// EncodeShardRecord makes them (Record.Msgpack when set, else encoded here). All maps have
-// their keys sorted, so the same records and createdAt always give the same bytes.
+// EncodeShardRecord makes them (Record.Msgpack when set, else encoded here) and, last,
+// run_exports (CEP-21): the package's run_exports, {} when it has none, as conda-index
+// 0.12.1 adds it after the index.json keys, so that clients need not fetch run_exports.json.
+// Map keys are otherwise sorted, so the same records and createdAt always give the same bytes.
 func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byte, shards map[string][]byte, err error) {
 	recs = sortedByFilename(recs)
 	byName := map[string][]Record{}
@@ -115,20 +117,106 @@ func writeShard(buf *bytes.Buffer, rs []Record) error {
 			if !strings.HasSuffix(r.Filename, g.ext) {
 				continue
 			}
-			m := r.Msgpack
-			if m == nil {
-				var err error
-				if m, err = EncodeShardRecord(r.JSON); err != nil {
-					return fmt.Errorf("%s: %w", r.Filename, err)
-				}
-			}
 			if err := enc.EncodeString(r.Filename); err != nil {
 				return err
 			}
-			buf.Write(m) // the encoder writes straight to buf, so this lands in order
+			// The encoder writes straight to buf, so this lands in order.
+			if err := writeShardRecord(buf, &r); err != nil {
+				return fmt.Errorf("%s: %w", r.Filename, err)
+			}
 		}
 	}
 	return errors.Join(enc.EncodeString("removed"), enc.EncodeArrayLen(0))
+}
+
+// writeShardRecord writes r's shard record: its msgpack map with run_exports added at the end.
+func writeShardRecord(buf *bytes.Buffer, r *Record) error {
+	rx, err := runExportsMsgpack(r.RunExports)
+	if err != nil {
+		return err
+	}
+	if ownRunExports(r.JSON) {
+		// The package's index.json has a run_exports key of its own; run_exports.json wins,
+		// as in conda-index, and a map must not hold the key twice (rattler refuses it).
+		m, err := msgpackRecord(r.JSON)
+		if err != nil {
+			return err
+		}
+		var v any
+		if err := msgpack.Unmarshal(rx, &v); err != nil {
+			return err
+		}
+		m["run_exports"] = v
+		b, err := marshalSorted(m)
+		buf.Write(b)
+		return err
+	}
+	m := r.Msgpack
+	if m == nil {
+		if m, err = EncodeShardRecord(r.JSON); err != nil {
+			return err
+		}
+	}
+	n, body, err := mapHeader(m)
+	if err != nil {
+		return err
+	}
+	// By hand rather than with an encoder: this runs for every record of every shard.
+	switch n++; {
+	case n < 16:
+		buf.WriteByte(0x80 | byte(n)) // fixmap
+	case n < 1<<16:
+		buf.Write([]byte{0xde, byte(n >> 8), byte(n)}) // map 16
+	default:
+		buf.Write([]byte{0xdf, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) // map 32
+	}
+	buf.Write(body)
+	buf.WriteString(runExportsKey)
+	buf.Write(rx)
+	return nil
+}
+
+// runExportsKey is "run_exports" as a msgpack fixstr.
+const runExportsKey = "\xab" + "run_exports"
+
+// ownRunExports reports whether a record (index.json) has a run_exports key of its own. The
+// first test is cheap, and almost never passes.
+func ownRunExports(j json.RawMessage) bool {
+	if !bytes.Contains(j, []byte(`_exports"`)) {
+		return false
+	}
+	_, ok := topLevelValue(j, "run_exports")
+	return ok
+}
+
+// emptyMap is {} in msgpack.
+var emptyMap = []byte{0x80}
+
+// runExportsMsgpack encodes a record's run_exports (JSON, nil for none) as a shard holds it.
+func runExportsMsgpack(raw json.RawMessage) ([]byte, error) {
+	if len(raw) == 0 || string(raw) == "{}" || string(raw) == "null" {
+		return emptyMap, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("run_exports: %w", err)
+	}
+	return marshalSorted(numbers(v))
+}
+
+// mapHeader reads the header of an encoded msgpack map: its length and what follows.
+func mapHeader(m []byte) (int, []byte, error) {
+	switch {
+	case len(m) >= 1 && m[0]&0xf0 == 0x80: // fixmap
+		return int(m[0] & 0x0f), m[1:], nil
+	case len(m) >= 3 && m[0] == 0xde: // map 16
+		return int(m[1])<<8 | int(m[2]), m[3:], nil
+	case len(m) >= 5 && m[0] == 0xdf: // map 32
+		return int(m[1])<<24 | int(m[2])<<16 | int(m[3])<<8 | int(m[4]), m[5:], nil
+	}
+	return 0, nil, errors.New("shard record is not a msgpack map")
 }
 
 // EncodeShardRecord encodes a repodata record (JSON) as a CEP-16 shard holds it: msgpack with

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -99,14 +100,18 @@ func TestShards(t *testing.T) {
 	if idx.Version != 1 || idx.Info != wantInfo || len(idx.Shards) != 2 {
 		t.Fatalf("index = %+v", idx)
 	}
-	// Every record comes back as it went in, integers as integers.
+	// Every record comes back as it went in, integers as integers, with run_exports added
+	// ({} for these packages, which have none).
 	byFn := map[string][]byte{}
 	for _, s := range got {
-		for fn, r := range s.Packages {
-			byFn[fn] = shardRecordJSON(t, r)
-		}
-		for fn, r := range s.PackagesConda {
-			byFn[fn] = shardRecordJSON(t, r)
+		for _, group := range []map[string]map[string]any{s.Packages, s.PackagesConda} {
+			for fn, r := range group {
+				if rx, ok := r["run_exports"].(map[string]any); !ok || len(rx) != 0 {
+					t.Errorf("%s: run_exports = %#v, want {}", fn, r["run_exports"])
+				}
+				delete(r, "run_exports")
+				byFn[fn] = shardRecordJSON(t, r)
+			}
 		}
 		if s.Removed == nil || len(s.Removed) != 0 {
 			t.Errorf("removed = %#v", s.Removed)
@@ -218,4 +223,72 @@ func TestDecodeShardIndexRequires(t *testing.T) {
 	if _, err := repodata.DecodeShard(pack(map[string]any{"packages.conda": map[string]any{}})); err == nil {
 		t.Error("a shard without packages accepted")
 	}
+}
+
+// TestShardRecordsCarryRunExports: each shard record has run_exports (CEP-21), as conda-index
+// 0.12.1 writes it: the package's info/run_exports.json, {} when it has none, so that pixi and
+// rattler need not fetch run_exports.json. repodata.json records have none, as there.
+func TestShardRecordsCarryRunExports(t *testing.T) {
+	with := rec("a-1-0.conda", "a", "1", nil)
+	with.RunExports = json.RawMessage(`{"weak":["a >=1,<2.0a0"],"strong_constrains":["b >=1"]}`)
+	without := rec("a-2-0.tar.bz2", "a", "2", nil)
+	// An index.json may carry its own run_exports key: the file's run_exports.json wins, as
+	// in conda-index, and the record does not get the key twice.
+	own := rec("b-1-0.conda", "b", "1", map[string]any{"run_exports": map[string]any{"weak": []string{"stale"}}})
+	own.RunExports = json.RawMessage(`{"weak":["b"]}`)
+	// A record of 15 keys: one more does not fit msgpack's smallest map header.
+	wide := rec("c-1-0.conda", "c", "1", map[string]any{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6})
+	recs := []repodata.Record{with, without, own, wide}
+	for _, stored := range []bool{false, true} {
+		in := slices.Clone(recs)
+		if stored { // as the server keeps them: msgpack encoded at upload
+			for i := range in {
+				var err error
+				if in[i].Msgpack, err = repodata.EncodeShardRecord(in[i].JSON); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		index, shards, err := repodata.BuildShards("linux-64", in, time.Unix(1700000000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got := checkShards(t, index, shards)
+		for _, c := range []struct {
+			name, fn string
+			want     any
+		}{
+			{"a", with.Filename, map[string]any{"weak": []any{"a >=1,<2.0a0"}, "strong_constrains": []any{"b >=1"}}},
+			{"a", without.Filename, map[string]any{}},
+			{"b", own.Filename, map[string]any{"weak": []any{"b"}}},
+			{"c", wide.Filename, map[string]any{}},
+		} {
+			r := got[c.name].PackagesConda[c.fn]
+			if r == nil {
+				r = got[c.name].Packages[c.fn]
+			}
+			if diff := cmp.Diff(c.want, r["run_exports"]); diff != "" {
+				t.Errorf("stored %v: %s: run_exports (-want +got):\n%s", stored, c.fn, diff)
+			}
+			// Everything else is the repodata record.
+			delete(r, "run_exports")
+			want := decode(t, recordOf(recs, c.fn).JSON)
+			delete(want, "run_exports")
+			if diff := cmp.Diff(want, decode(t, shardRecordJSON(t, r))); diff != "" {
+				t.Errorf("stored %v: %s: record (-want +got):\n%s", stored, c.fn, diff)
+			}
+		}
+	}
+	if bytes.Contains(repodata.BuildRepodata("linux-64", []repodata.Record{with}), []byte("run_exports")) {
+		t.Error("repodata.json records carry run_exports; conda-index's do not")
+	}
+}
+
+func recordOf(recs []repodata.Record, fn string) repodata.Record {
+	for _, r := range recs {
+		if r.Filename == fn {
+			return r
+		}
+	}
+	return repodata.Record{}
 }

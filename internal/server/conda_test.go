@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -102,9 +103,10 @@ func testServeChannel(t *testing.T, e *env) {
 		t.Errorf("HEAD: %d, %d bytes, Content-Length %s", r.status, len(r.body), r.header.Get("Content-Length"))
 	}
 
-	// current_repodata keeps the newest version only; run_exports lists every package.
+	// current_repodata keeps the newest version, and since it tracks a feature the newest
+	// build without one (as conda-index does); run_exports lists every package.
 	cur := e.repodata("/conda/acme/linux-64/current_repodata.json")
-	if diff := cmp.Diff([]string{demo.Filename()}, cur.filenames()); diff != "" {
+	if diff := cmp.Diff([]string{old.Filename(), demo.Filename()}, cur.filenames()); diff != "" {
 		t.Errorf("current_repodata (-want +got):\n%s", diff)
 	}
 	var rx struct {
@@ -129,8 +131,15 @@ func testServeChannel(t *testing.T, e *env) {
 		t.Errorf("channeldata subdirs = %v", cd.Subdirs)
 	}
 
-	// Shards: the index names one shard per package, each found under shards/.
-	checkShards(t, e, "/conda/acme/linux-64/", map[string]int{"demo": 2})
+	// Shards: the index names one shard per package, each found under shards/. Records carry
+	// run_exports (CEP-21), {} for a package without.
+	shardRecs := checkShards(t, e, "/conda/acme/linux-64/", map[string]int{"demo": 2})
+	if got := fmt.Sprint(shardRecs[demo.Filename()]["run_exports"]); got != "map[weak:[demo >=1.0]]" {
+		t.Errorf("shard record of %s: run_exports = %s", demo.Filename(), got)
+	}
+	if rx, ok := shardRecs[old.Filename()]["run_exports"].(map[string]any); !ok || len(rx) != 0 {
+		t.Errorf("shard record of %s: run_exports = %#v, want {}", old.Filename(), shardRecs[old.Filename()]["run_exports"])
+	}
 
 	// Package files, whole and by Range; the bytes are what was uploaded.
 	pkg := e.do("GET", "/conda/acme/linux-64/"+demo.Filename(), "", nil)
@@ -201,8 +210,11 @@ func toStrings(v any) []string {
 
 // checkShards fetches a subdir's shard index and every shard it names, checks each hash and
 // the CEP-16 shapes, and compares the record counts per package.
-func checkShards(t *testing.T, e *env, base string, want map[string]int) {
+// checkShards fetches and checks a subdir's shard index and shards, and returns the records
+// by filename.
+func checkShards(t *testing.T, e *env, base string, want map[string]int) map[string]map[string]any {
 	t.Helper()
+	byFn := map[string]map[string]any{}
 	r := e.do("GET", base+"repodata_shards.msgpack.zst", "", nil)
 	if r.status != 200 {
 		t.Fatalf("shard index: %d", r.status)
@@ -249,12 +261,14 @@ func checkShards(t *testing.T, e *env, base string, want map[string]int) {
 					t.Errorf("shard record %s: sha256 is %T, want 32 bytes", fn, rec["sha256"])
 				}
 				got[name]++
+				byFn[fn] = rec
 			}
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records per shard (-want +got):\n%s", diff)
 	}
+	return byFn
 }
 
 func TestRepodataIsCachedPerRevision(t *testing.T) {
@@ -602,5 +616,111 @@ func TestTestRecipesFixtures(t *testing.T) {
 	e.do("GET", "/conda/recipes/channeldata.json", "", nil).json(t, &cd)
 	if b, _ := json.Marshal(cd); !strings.Contains(string(b), "dependent") {
 		t.Errorf("channeldata lacks the packages: %s", b)
+	}
+}
+
+// TestCurrentRepodataClosure: current_repodata.json keeps what the newest packages depend on,
+// as conda-index does, within what the reader may see of the label and subdir asked for.
+func TestCurrentRepodataClosure(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", false)
+	noarch := func(name, version, build string, f condatest.Format, deps ...string) condatest.Spec {
+		s := spec(name, version, build, "noarch", f)
+		s.Noarch, s.Depends = "generic", deps
+		return s
+	}
+	e.mustUpload("acme", noarch("versioned", "1.0", "0", condatest.Conda), "main", "dev")
+	v2tar := e.mustUpload("acme", noarch("versioned", "2.0", "0", condatest.TarBz2), "main", "dev")
+	e.mustUpload("acme", noarch("versioned", "2.0", "0", condatest.Conda), "main", "dev")
+	e.mustUpload("acme", noarch("buildstring", "1.0", "versioned_1", condatest.Conda, "versioned 1.*"))
+	e.mustUpload("acme", noarch("buildstring", "1.0", "versioned_2", condatest.Conda, "versioned 2.*"))
+	// On dev, versioned 1.0 and 2.0 both; app 2.0 needs versioned <2.
+	e.mustUpload("acme", noarch("app", "1.0", "0", condatest.Conda), "dev")
+	e.mustUpload("acme", noarch("app", "2.0", "0", condatest.Conda, "versioned <2"), "dev")
+	// A platform package that needs a noarch one: conda-index resolves each subdir alone.
+	tool := spec("tool", "1.0", "0", "linux-64", condatest.Conda)
+	tool.Depends = []string{"versioned 1.*"}
+	e.mustUpload("acme", tool)
+	// A private dependency stays out for readers who may not see it.
+	e.mustUpload("acme", noarch("secretdep", "1.0", "0", condatest.Conda))
+	e.mustUpload("acme", noarch("secretdep", "2.0", "0", condatest.Conda))
+	e.mustUpload("acme", noarch("user", "1.0", "0", condatest.Conda, "secretdep 1.*"))
+	e.mustDo("PATCH", "/api/v1/channels/acme/packages/secretdep", admin, map[string]bool{"private": true}, 200)
+
+	for _, c := range []struct {
+		path, auth, want string
+	}{
+		{"/conda/acme/noarch/current_repodata.json", "",
+			"buildstring-1.0-versioned_1.conda buildstring-1.0-versioned_2.conda user-1.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/noarch/current_repodata.json", admin,
+			"buildstring-1.0-versioned_1.conda buildstring-1.0-versioned_2.conda secretdep-1.0-0.conda secretdep-2.0-0.conda user-1.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/label/dev/noarch/current_repodata.json", "",
+			"app-2.0-0.conda versioned-1.0-0.conda versioned-2.0-0.conda"},
+		{"/conda/acme/linux-64/current_repodata.json", "", "tool-1.0-0.conda"},
+	} {
+		if got := e.filenamesAs(c.auth, c.path); got != c.want {
+			t.Errorf("%s as %q:\n got %s\nwant %s", c.path, strings.SplitN(c.auth, ":", 2)[0], got, c.want)
+		}
+	}
+	// The .conda stands for its .tar.bz2, whose md5 it records.
+	cur := e.repodata("/conda/acme/noarch/current_repodata.json")
+	sum := md5.Sum(v2tar)
+	if got := cur.PackagesConda["versioned-2.0-0.conda"]["legacy_bz2_md5"]; got != hex.EncodeToString(sum[:]) {
+		t.Errorf("legacy_bz2_md5 = %v, want the .tar.bz2's md5 %x", got, sum)
+	}
+	if v, ok := cur.PackagesConda["versioned-1.0-0.conda"]["legacy_bz2_md5"]; !ok || v != nil {
+		t.Errorf("legacy_bz2_md5 without a .tar.bz2 = %v (present %v), want null", v, ok)
+	}
+	// The compressed form is the same document.
+	plain := e.do("GET", "/conda/acme/noarch/current_repodata.json", "", nil)
+	if z := e.do("GET", "/conda/acme/noarch/current_repodata.json.zst", "", nil); !bytes.Equal(unzstd(t, z.body), plain.body) {
+		t.Error("current_repodata.json.zst is not current_repodata.json")
+	}
+}
+
+// TestChanneldataSourceURL: channeldata.json takes source_url (and source_git_url) from the
+// rendered recipe in each package, as conda-index does: the real zlib packages give what
+// their producer's channeldata.json says.
+func TestChanneldataSourceURL(t *testing.T) {
+	dir := os.Getenv("WHARF_FIXTURES")
+	if dir == "" {
+		t.Skip("WHARF_FIXTURES is not set: the shared fixtures are not available")
+	}
+	repo := dir + "/conda/conda_format_repo"
+	e := newEnv(t, backends[0])
+	e.createChannel("acme", false)
+	for _, f := range []string{"linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2", "osx-64/zlib-1.2.11-h1de35cc_3.conda", "win-64/zlib-1.2.11-h62dcd97_3.tar.bz2"} {
+		data, err := os.ReadFile(repo + "/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.upload("acme", f[strings.IndexByte(f, '/')+1:], data); r.status != http.StatusCreated {
+			t.Fatalf("upload %s: %d %s", f, r.status, r.body)
+		}
+	}
+	git := spec("gitpkg", "1.0", "0", "noarch", condatest.Conda)
+	git.Noarch = "generic"
+	git.Info = map[string][]byte{"recipe/meta.yaml": []byte("package: {name: gitpkg}\nsource:\n  git_url: https://github.com/acme/gitpkg.git\n  git_rev: v1.0\n")}
+	e.mustUpload("acme", git)
+
+	var fx, cd struct {
+		Packages map[string]map[string]any `json:"packages"`
+	}
+	raw, err := os.ReadFile(repo + "/channeldata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &fx); err != nil {
+		t.Fatal(err)
+	}
+	e.do("GET", "/conda/acme/channeldata.json", "", nil).json(t, &cd)
+	if got, want := cd.Packages["zlib"]["source_url"], fx.Packages["zlib"]["source_url"]; got != want || want == nil {
+		t.Errorf("zlib source_url = %v, want %v (as conda-index wrote it)", got, want)
+	}
+	if got := cd.Packages["gitpkg"]["source_git_url"]; got != "https://github.com/acme/gitpkg.git" {
+		t.Errorf("gitpkg source_git_url = %v", got)
+	}
+	if _, ok := cd.Packages["gitpkg"]["source_url"]; ok {
+		t.Errorf("gitpkg has a source_url: %v", cd.Packages["gitpkg"])
 	}
 }

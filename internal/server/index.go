@@ -251,7 +251,7 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 		return &artefact{body: b, contentType: "application/x-bzip2", etag: `"` + etag + `-bz2"`}, nil
 	})
 	v.current = sync.OnceValues(func() ([2]*artefact, error) {
-		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, v.records, conda.CompareVersions))
+		return jsonAndZstd(repodata.BuildCurrentRepodata(key.subdir, v.records))
 	})
 	v.runExp = sync.OnceValues(func() ([2]*artefact, error) {
 		return jsonAndZstd(repodata.BuildRunExports(key.subdir, v.records))

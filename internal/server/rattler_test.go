@@ -71,6 +71,8 @@ func TestRattlerSolvesAgainstWharf(t *testing.T) {
 	e.user("bob", "bob-password-123")
 
 	lib := spec("libdemo", "1.0", "0", "linux-64", condatest.Conda)
+	// Its shard record carries these (CEP-21), which rattler decodes with the record.
+	lib.RunExports = map[string]any{"weak": []string{"libdemo >=1,<2.0a0"}, "strong_constrains": []string{"other >=1"}}
 	e.mustUpload("acme", lib)
 	lib2 := spec("libdemo", "2.0", "0", "linux-64", condatest.TarBz2)
 	e.mustUpload("acme", lib2, "dev")

@@ -203,9 +203,14 @@ func (s *Server) reportLookAlikes() {
 
 // background writes token last-use times every half minute, not on every request, and
 // watches the shared access epoch every second: a change made through another replica (a
-// revocation, a removed grant) empties this one's identity cache within a second.
+// revocation, a removed grant) empties this one's identity cache within a second. Once, it
+// reads the recipes of packages stored before recipes were read (BackfillRecipes).
 func (s *Server) background() {
 	defer close(s.stopped)
+	bctx, cancel := context.WithCancel(context.Background())
+	backfilled := make(chan struct{})
+	go func() { defer close(backfilled); s.backfillRecipes(bctx) }()
+	defer func() { cancel(); <-backfilled }()
 	flush := time.NewTicker(30 * time.Second)
 	defer flush.Stop()
 	watch := time.NewTicker(time.Second)

@@ -274,7 +274,7 @@ func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp 
 	return s.publish(ctx, c, tmp, store.NewFile{
 		ChannelID: c.channel.ID, Kind: "conda", Package: pkg.Name, Subdir: pkg.Subdir, Filename: filename,
 		SHA256: sha, MD5: md, Size: size, Version: pkg.Version, Build: pkg.Build, BuildNumber: pkg.BuildNumber,
-		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, Flags: pkg.Flags,
+		Timestamp: pkg.Timestamp, Record: rec.JSON, RecordMsgpack: shardRec, RunExports: pkg.RunExports, About: pkg.About, RecipeSource: pkg.RecipeSource, Flags: pkg.Flags,
 		Labels: labels, UploaderID: c.principal.UserID,
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/textproto"
@@ -502,6 +503,9 @@ type packageData struct {
 	Install        []installLine
 	NeedsToken     bool
 	CanManage      bool
+	// PrivateWhy says why the package is private to its readers ("the channel is private",
+	// ...), "" when anyone may read it.
+	PrivateWhy string
 }
 
 func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -516,7 +520,7 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	res := packageResource(ch, c.pkg, priv)
 	d := packageData{Channel: ch, Name: c.pkg, Private: priv, ChannelPrivate: private(ch), NeedsToken: private(ch) || priv,
-		CanManage: access.May(p, access.PackageManage, res)}
+		CanManage: access.May(p, access.PackageManage, res), PrivateWhy: privateWhy(ch, priv)}
 	kind := "conda"
 	for _, f := range files {
 		if !slices.Contains(d.Kinds, f.Kind) {
@@ -563,7 +567,6 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 		d.Versions[i].Selected = d.Versions[i].Version == d.Version
 	}
 	// The files of the version shown, with what they depend on.
-	label := "" // the conda label to install from: main if the version is there
 	for _, f := range files {
 		if f.Version != d.Version {
 			continue
@@ -573,23 +576,70 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 			return err
 		}
 		d.Files = append(d.Files, fr)
-		if f.Kind == "conda" && label != "main" {
-			if slices.Contains(f.Labels, "main") {
-				label = "main"
-			} else if label == "" && len(f.Labels) > 0 {
-				label = f.Labels[0]
-			}
-		}
 	}
 	if slices.Contains(d.Kinds, "conda") {
-		d.Install = append(d.Install, installLine{ID: "install-conda", What: "conda",
-			Command: "conda install -c " + s.condaURL(ch.Name, label, placeholderIf(d.NeedsToken)) + " " + c.pkg})
+		d.Install = append(d.Install, s.condaInstallLines(ch.Name, c.pkg, files, placeholderIf(d.NeedsToken))...)
 	}
 	if slices.Contains(d.Kinds, "pypi") {
 		d.Install = append(d.Install, installLine{ID: "install-pip", What: "pip",
 			Command: "pip install --index-url " + s.pipURL(ch.Name, placeholderIf(d.NeedsToken)) + " " + c.pkg})
 	}
 	return s.render(w, r, http.StatusOK, "package", s.page(c, c.pkg+" · "+ch.Name, d))
+}
+
+// privateWhy says why a package is private to its readers, "" if it is public: its channel,
+// the channel's parent, the package itself, each that applies.
+func privateWhy(ch store.Channel, pkgPrivate bool) string {
+	var why []string
+	if ch.Private {
+		why = append(why, "the channel is private")
+	}
+	if ch.ParentPrivate {
+		why = append(why, "the parent channel is private")
+	}
+	if pkgPrivate {
+		why = append(why, "the package is private")
+	}
+	return strings.Join(why, "; ")
+}
+
+// condaInstallLines are the conda install lines of a package: one per label its files carry,
+// main first and then the others by name, each saying the newest version it installs.
+func (s *Server) condaInstallLines(channel, pkg string, files []store.Upload, token string) []installLine {
+	newest := map[string]string{}
+	for _, f := range files {
+		if f.Kind != "conda" {
+			continue
+		}
+		for _, l := range f.Labels {
+			if v, ok := newest[l]; !ok || conda.CompareVersions(f.Version, v) > 0 {
+				newest[l] = f.Version
+			}
+		}
+	}
+	labels := slices.Sorted(maps.Keys(newest))
+	if i := slices.Index(labels, "main"); i > 0 {
+		labels = append(append([]string{"main"}, labels[:i]...), labels[i+1:]...)
+	}
+	if len(labels) == 0 {
+		labels = []string{"main"} // files on no label: the channel's own URL
+	}
+	out := make([]installLine, 0, len(labels))
+	for i, l := range labels {
+		id, what := "install-conda", "conda"
+		if i > 0 {
+			id = "install-conda-" + strconv.Itoa(i+1)
+		}
+		switch v, ok := newest[l]; {
+		case !ok:
+		case l == "main":
+			what = "conda (main: " + v + ")"
+		default:
+			what = "conda (label " + l + ": " + v + ")"
+		}
+		out = append(out, installLine{ID: id, What: what, Command: "conda install -c " + s.condaURL(channel, l, token) + " " + pkg})
+	}
+	return out
 }
 
 // dependencies fills in what a file depends on: a conda package's depends and constrains

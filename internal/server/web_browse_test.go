@@ -648,3 +648,64 @@ var bwRequestID = regexp.MustCompile(`Request id: \S+`)
 func bwSame(a, b string) bool {
 	return bwRequestID.ReplaceAllString(a, "") == bwRequestID.ReplaceAllString(b, "")
 }
+
+// TestWebPackagePagePrivacyAndLabels: the package page shows the privacy a reader meets and
+// why (a package of a private channel is private, whatever its own setting), and an install
+// line per label the package has, main first.
+func TestWebPackagePagePrivacyAndLabels(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newBrowseEnv(t, b)
+			olivia := e.as(bwOlivia)
+			// A public subchannel of the private vault, and a private package in vault.
+			e.mustDo("POST", "/api/v1/channels", bwOlivia, map[string]any{"name": "vault/open", "private": false}, 201)
+			e.mustUpload("vault/open", condatest.Spec{Name: "inner", Version: "1.0", Subdir: "noarch"})
+			e.mustUpload("vault", condatest.Spec{Name: "both", Version: "1.0", Subdir: "noarch"})
+			e.mustDo("PATCH", "/api/v1/channels/vault/packages/both", bwOlivia, map[string]any{"private": true}, 200)
+			for _, c := range []struct {
+				path, want string
+			}{
+				{"/channels/vault/packages/locked", "private: the channel is private"},
+				{"/channels/harbor/packages/hushed", "private: the package is private"},
+				{"/channels/vault%2Fopen/packages/inner", "private: the parent channel is private"},
+				{"/channels/vault/packages/both", "private: the channel is private; the package is private"},
+				{"/channels/harbor/packages/demo", "public"},
+			} {
+				r := olivia.get(c.path)
+				if r.status != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", c.path, r.status, r.text())
+				}
+				h1 := regexp.MustCompile(`(?s)<h1>.*?</h1>`).FindString(string(r.body))
+				if got := (resp{body: []byte(h1)}).text(); !strings.HasSuffix(got, " "+c.want) {
+					t.Errorf("%s: heading %q, want it to end in %q", c.path, got, c.want)
+				}
+				if c.want != "public" && strings.Contains(h1, "badge public") {
+					t.Errorf("%s: a public badge on a package only some may read: %s", c.path, h1)
+				}
+			}
+
+			// demo 2.0 is on dev only: main (with 1.10.0, its newest there) comes first, then dev.
+			e.mustUpload("harbor", condatest.Spec{Name: "demo", Version: "2.0", Build: "py_0", Subdir: "noarch"}, "dev")
+			e.mustUpload("harbor", condatest.Spec{Name: "demo", Version: "1.9", Build: "py_0", Subdir: "noarch"}, "beta")
+			text := e.browser().bwPage("/channels/harbor/packages/demo")
+			lines := []string{
+				"conda install -c https://wharf.example.com/conda/harbor demo",
+				"conda install -c https://wharf.example.com/conda/harbor/label/beta demo",
+				"conda install -c https://wharf.example.com/conda/harbor/label/dev demo",
+			}
+			last := -1
+			for _, l := range lines {
+				i := strings.Index(text, l)
+				if i < 0 {
+					t.Errorf("install line %q missing:\n%s", l, text)
+					continue
+				}
+				if i < last {
+					t.Errorf("install line %q out of order (main first, then the labels by name):\n%s", l, text)
+				}
+				last = i
+			}
+			bwHas(t, "a visitor", "demo", text, "conda (main: 1.10.0)", "conda (label beta: 1.9)", "conda (label dev: 2.0)")
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -674,12 +675,12 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		// ON CONFLICT without a target: the filename's index and the distribution's alike.
 		var id int64
 		err = s.row(ctx, tx, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id, created_at,
-				core_metadata, core_metadata_sha256, requires_python, dist_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				core_metadata, core_metadata_sha256, requires_python, dist_key, recipe_source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			nf.ChannelID, pkgID, nf.Subdir, nf.Filename, nf.SHA256, nf.MD5, nf.Size, nf.Version, nf.Build, nf.BuildNumber, nf.Timestamp,
 			[]byte(nf.Record), nullBytes(nf.RecordMsgpack), nullBytes(nf.RunExports), nullBytes(nf.About), flagBits(nf.Flags), nullID(nf.UploaderID), now(),
-			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython, dist.key).Scan(&id)
+			nullBytes(nf.CoreMetadata), metadataSum(nf.CoreMetadata), nf.RequiresPython, dist.key, nullBytes(nf.RecipeSource)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errExists // roll back the revision bump: nothing changed
 		}
@@ -952,7 +953,7 @@ func (s *sqlStore) copySources(ctx context.Context, tx *sql.Tx, req CopyRequest)
 // copiedFileCols are the columns a copy of a file takes from its source: all but its channel,
 // package, id and time.
 const copiedFileCols = `subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, record_msgpack, run_exports, about, flags, uploader_id,
-	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason, dist_key`
+	core_metadata, core_metadata_sha256, requires_python, yanked, yanked_reason, dist_key, recipe_source`
 
 // copyRow puts a copy of the file row src into channel to, or finds the same file already
 // there; it refuses a same-named file with other content.
@@ -1039,6 +1040,43 @@ func (s *sqlStore) Labels(ctx context.Context, channelID int64) ([]LabelCount, e
 		err := sc.Scan(&lc.Label, &lc.Files)
 		return lc, err
 	}, `SELECT l.label, COUNT(*) FROM file_labels l JOIN files f ON f.id = l.file_id WHERE f.channel_id = ? GROUP BY l.label ORDER BY l.label`, channelID)
+}
+
+func (s *sqlStore) FilesWithoutRecipe(ctx context.Context, afterID int64, limit int) ([]UnreadRecipe, error) {
+	return queryRows(ctx, s, s.r, func(sc scanner) (UnreadRecipe, error) {
+		var f UnreadRecipe
+		err := sc.Scan(&f.ID, &f.Subdir, &f.Filename, &f.SHA256, &f.Size)
+		return f, err
+	}, `SELECT f.id, f.subdir, f.filename, f.sha256, f.size FROM files f JOIN packages p ON p.id = f.package_id
+		WHERE f.recipe_source IS NULL AND f.id > ? AND p.kind = 'conda' ORDER BY f.id LIMIT ?`, afterID, limit)
+}
+
+func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.RawMessage) (int, error) {
+	set := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		set = 0
+		changed := map[int64]bool{}
+		for _, id := range slices.Sorted(maps.Keys(sources)) {
+			var channelID int64
+			err := s.row(ctx, tx, `UPDATE files SET recipe_source = ? WHERE id = ? AND recipe_source IS NULL RETURNING channel_id`,
+				[]byte(sources[id]), id).Scan(&channelID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // gone, or set meanwhile (by another replica)
+			}
+			if err != nil {
+				return fmt.Errorf("set recipe: %w", err)
+			}
+			set++
+			changed[channelID] = true
+		}
+		for _, ch := range slices.Sorted(maps.Keys(changed)) {
+			if err := s.bump(ctx, tx, ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return set, err
 }
 
 func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {
@@ -1131,12 +1169,12 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 		}
 		snap.Packages, err = queryRows(ctx, s, tx, func(sc scanner) (repodata.PackageInfo, error) {
 			var p repodata.PackageInfo
-			var rec, rx, about []byte
+			var rec, rx, about, recipe []byte
 			var flags int64
-			err := sc.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags)
-			p.JSON, p.RunExports, p.About, p.Flags = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags)
+			err := sc.Scan(&p.Filename, &p.Name, &p.Version, &p.Build, &p.BuildNumber, &p.Timestamp, &rec, &rx, &p.Subdir, &about, &flags, &recipe)
+			p.JSON, p.RunExports, p.About, p.Flags, p.RecipeSource = rec, nilIfEmpty(rx), nilIfEmpty(about), bitFlags(flags), nilIfEmpty(recipe)
 			return p, err
-		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags
+		}, `SELECT f.filename, p.name, f.version, f.build, f.build_number, f.timestamp, f.record, f.run_exports, f.subdir, f.about, f.flags, f.recipe_source
 			FROM files f JOIN packages p ON p.id = f.package_id JOIN file_labels l ON l.file_id = f.id
 			WHERE f.channel_id = ? AND l.label = ? ORDER BY f.subdir, f.filename`, channelID, label)
 		return err

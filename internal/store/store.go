@@ -142,9 +142,12 @@ type NewFile struct {
 	RecordMsgpack []byte
 	RunExports    json.RawMessage
 	About         json.RawMessage
-	Flags         repodata.Flags
-	Labels        []string
-	UploaderID    int64
+	// RecipeSource is what channeldata takes from the package's recipe (conda.Package); nil
+	// stores NULL, "not read", for the background backfill to read from the blob.
+	RecipeSource json.RawMessage
+	Flags        repodata.Flags
+	Labels       []string
+	UploaderID   int64
 
 	// Python distributions: the METADATA or PKG-INFO bytes (PEP 658) and Requires-Python.
 	CoreMetadata   []byte
@@ -165,6 +168,15 @@ type AccessReader interface {
 	GrantsOf(ctx context.Context, userID int64) (Grants, error)
 	OrgByID(ctx context.Context, id int64) (Org, error)
 	ChannelByID(ctx context.Context, id int64) (Channel, error)
+}
+
+// UnreadRecipe is a conda file whose recipe was not read when it was stored.
+type UnreadRecipe struct {
+	ID       int64
+	Subdir   string
+	Filename string
+	SHA256   string
+	Size     int64
 }
 
 // PyPISubdir is the subdir Python distributions are filed under in a channel.
@@ -273,6 +285,13 @@ type Store interface {
 	// Blobs lists every blob that a stored file names, by sha256, with the files naming it:
 	// what wharf admin fsck checks.
 	Blobs(ctx context.Context) ([]BlobRef, error)
+	// FilesWithoutRecipe lists conda files stored before their recipe was read (NewFile's
+	// RecipeSource nil), those with an id above afterID, at most limit, in id order.
+	FilesWithoutRecipe(ctx context.Context, afterID int64, limit int) ([]UnreadRecipe, error)
+	// SetRecipeSources stores what was read of files' recipes, by file id, where nothing is
+	// stored yet, and bumps the revision of each channel that changed (its channeldata.json
+	// changes). It returns how many files it set.
+	SetRecipeSources(ctx context.Context, sources map[int64]json.RawMessage) (int, error)
 
 	SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error)
 	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)

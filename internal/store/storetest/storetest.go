@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RecheckAtCommit", testRecheck},
 		{"RecheckHoldsOffChanges", testRecheckHoldsOff},
 		{"BlobsListsWhatFilesName", testBlobs},
+		{"RecipeBackfill", testRecipeBackfill},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +89,62 @@ func mustChannel(t *testing.T, s store.Store, name string) store.Channel {
 	return c
 }
 
+// testRecipeBackfill: files stored without a recipe (as before recipes were read) are listed
+// until one is set, and setting one bumps its channel's revision, once.
+func testRecipeBackfill(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustChannel(t, s, "acme")
+	other := mustChannel(t, s, "other")
+	var ids []int64
+	for i, c := range []store.Channel{ch, ch, other} {
+		nf := file(c, "noarch", fmt.Sprintf("old%d", i), "1.0", fmt.Sprint("old", i))
+		nf.RecipeSource = nil // stored before recipes were read
+		f, _, err := s.AddFile(ctx, nf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+	}
+	if _, _, err := s.AddFile(ctx, file(ch, "noarch", "new", "1.0", "new")); err != nil { // read: not listed
+		t.Fatal(err)
+	}
+	got, err := s.FilesWithoutRecipe(ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[1] || got[0].Filename != "old0-1.0-0.conda" || got[0].Subdir != "noarch" ||
+		got[0].SHA256 == "" || got[0].Size != int64(len("old0")) {
+		t.Fatalf("FilesWithoutRecipe(0, 2) = %+v", got)
+	}
+	if rest, err := s.FilesWithoutRecipe(ctx, ids[1], 10); err != nil || len(rest) != 1 || rest[0].ID != ids[2] {
+		t.Fatalf("FilesWithoutRecipe(after %d) = %+v, %v", ids[1], rest, err)
+	}
+	revA, revO := revision(t, s, "acme"), revision(t, s, "other")
+	n, err := s.SetRecipeSources(ctx, map[int64]json.RawMessage{ids[0]: json.RawMessage(`{"url":"u"}`), ids[1]: json.RawMessage(`{}`)})
+	if err != nil || n != 2 {
+		t.Fatalf("SetRecipeSources = %d, %v", n, err)
+	}
+	if revision(t, s, "acme") != revA+1 || revision(t, s, "other") != revO {
+		t.Errorf("revisions %d -> %d (acme), %d -> %d (other); want acme bumped once", revA, revision(t, s, "acme"), revO, revision(t, s, "other"))
+	}
+	// Set once: a second pass changes nothing, and bumps nothing.
+	if n, err := s.SetRecipeSources(ctx, map[int64]json.RawMessage{ids[0]: json.RawMessage(`{"url":"other"}`)}); err != nil || n != 0 || revision(t, s, "acme") != revA+1 {
+		t.Errorf("setting again = %d, %v; revision %d", n, err, revision(t, s, "acme"))
+	}
+	if left, err := s.FilesWithoutRecipe(ctx, 0, 10); err != nil || len(left) != 1 || left[0].ID != ids[2] {
+		t.Errorf("left = %+v, %v", left, err)
+	}
+	cs, err := s.ChannelSnapshot(ctx, ch.ID, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cs.Packages {
+		if p.Name == "old0" && string(p.RecipeSource) != `{"url":"u"}` {
+			t.Errorf("old0 RecipeSource = %s", p.RecipeSource)
+		}
+	}
+}
+
 // file builds a NewFile whose content is named by seed.
 func file(ch store.Channel, subdir, name, version, seed string, labels ...string) store.NewFile {
 	sum := sha256.Sum256([]byte(seed))
@@ -97,7 +154,8 @@ func file(ch store.Channel, subdir, name, version, seed string, labels ...string
 		"depends": []string{}, "subdir": subdir, "sha256": sha, "md5": sha[:32], "size": len(seed)})
 	return store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: subdir, Filename: fn,
 		SHA256: sha, MD5: sha[:32], Size: int64(len(seed)), Version: version, Build: "0",
-		Record: rec, RecordMsgpack: []byte{0x80}, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`), Labels: labels}
+		Record: rec, RecordMsgpack: []byte{0x80}, RunExports: json.RawMessage(`{"weak":["` + name + `"]}`), About: json.RawMessage(`{"summary":"s"}`),
+		RecipeSource: json.RawMessage(`{"url":"https://example.org/` + name + `.tgz"}`), Labels: labels}
 }
 
 func revision(t *testing.T, s store.Store, name string) int64 {
@@ -319,7 +377,8 @@ func testSnapshots(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs.Packages) != 2 || cs.Packages[0].Subdir != "linux-64" || cs.Packages[1].Subdir != "noarch" || string(cs.Packages[1].About) != `{"summary":"s"}` {
+	if len(cs.Packages) != 2 || cs.Packages[0].Subdir != "linux-64" || cs.Packages[1].Subdir != "noarch" || string(cs.Packages[1].About) != `{"summary":"s"}` ||
+		string(cs.Packages[1].RecipeSource) != `{"url":"https://example.org/`+cs.Packages[1].Name+`.tgz"}` {
 		t.Errorf("channel snapshot = %+v", cs.Packages)
 	}
 	labels, err := s.Labels(ctx, ch.ID)
@@ -420,6 +479,10 @@ func testCopyMoveChannels(t *testing.T, s store.Store) {
 	}
 	if names := filenames(t, s, dst, "main", "linux-64"); len(names) != 1 {
 		t.Errorf("target main = %v", names)
+	}
+	// The copy keeps what channeldata takes from the file's recipe.
+	if cs, err := s.ChannelSnapshot(ctx, dst.ID, "main"); err != nil || len(cs.Packages) != 1 || string(cs.Packages[0].RecipeSource) != string(nf.RecipeSource) {
+		t.Errorf("copied channel snapshot = %+v (%v), want RecipeSource %s", cs.Packages, err, nf.RecipeSource)
 	}
 	// Copying again is a no-op; a same-named file with other bytes is a conflict.
 	if _, err := s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID, Files: []store.FileRef{ref}}); err != nil {

@@ -1,9 +1,9 @@
-package conda_test
+package matchspec_test
 
 import (
 	"testing"
 
-	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/conda/matchspec"
 )
 
 func TestCompareVersionsChain(t *testing.T) {
@@ -22,7 +22,7 @@ func TestCompareVersionsChain(t *testing.T) {
 			} else if i > j {
 				want = 1
 			}
-			if got := conda.CompareVersions(chain[i], chain[j]); got != want {
+			if got := matchspec.CompareVersions(chain[i], chain[j]); got != want {
 				t.Errorf("CompareVersions(%q, %q) = %d, want %d", chain[i], chain[j], got, want)
 			}
 		}
@@ -35,7 +35,7 @@ func TestCompareVersionsEqual(t *testing.T) {
 		{"1.1.post1", "1.1.0post1"}, {"1.0-1", "1.0_1"}, {"01.2", "1.2"}, {" 1.2 ", "1.2"}, {"0!1.0", "1.0"},
 		{"1.0+abc", "1.0+ABC"}, {"1.1.a1", "1.1.0a1"}, {"1.0+1_2", "1.0+1.2"},
 	} {
-		if got := conda.CompareVersions(p[0], p[1]); got != 0 {
+		if got := matchspec.CompareVersions(p[0], p[1]); got != 0 {
 			t.Errorf("CompareVersions(%q, %q) = %d, want 0", p[0], p[1], got)
 		}
 	}
@@ -49,7 +49,7 @@ func TestCompareVersionsInvalid(t *testing.T) {
 		{"", "0", -1}, {"1..0", "0", -1}, {"0", "a!1", 1}, {"1+2+3", "1+2", -1}, {"$", "$", 0}, {"a b", "a c", -1},
 		{"1.0_1-2", "0", -1}, // dashes are only accepted when there is no underscore
 	} {
-		if got := conda.CompareVersions(tt.a, tt.b); got != tt.want {
+		if got := matchspec.CompareVersions(tt.a, tt.b); got != tt.want {
 			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}

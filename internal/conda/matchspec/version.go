@@ -1,4 +1,7 @@
-package conda
+// Package matchspec is conda's version order (VersionOrder) and the part of its MatchSpec
+// language that indexes need: version specs ("1.*", ">=1.2,<2", "1.2|1.4"), build strings and
+// build numbers. It follows conda/models/version.py and match_spec.py, and is pure.
+package matchspec
 
 import (
 	"errors"
@@ -23,9 +26,11 @@ type versionPart struct {
 	s    string // digits without leading zeros ("" is 0) for partNum; lowercase text for partStr
 }
 
-type parsedVersion struct {
+// Version is a parsed conda version, ordered as conda's VersionOrder orders it.
+type Version struct {
 	version [][]versionPart // epoch first
 	local   [][]versionPart
+	norm    string // lower-cased, trimmed, '-' read as '_' (conda's norm_version)
 }
 
 var errBadVersion = errors.New("invalid conda version")
@@ -55,38 +60,41 @@ func allDigits(s string) bool {
 	return true
 }
 
-func parseVersion(vstr string) (parsedVersion, error) {
+// ParseVersion parses a conda version: epoch ("N!"), version proper and local part ("+..."),
+// each split into components at '.' and '_'. It fails on what conda's VersionOrder refuses.
+func ParseVersion(vstr string) (Version, error) {
 	v := strings.ToLower(strings.TrimSpace(vstr))
 	if v == "" {
-		return parsedVersion{}, errBadVersion
+		return Version{}, errBadVersion
 	}
 	if !allVersionChars(v) {
 		// conda accepts dashes in place of underscores as long as there are no underscores.
 		if !strings.Contains(v, "-") || strings.Contains(v, "_") {
-			return parsedVersion{}, errBadVersion
+			return Version{}, errBadVersion
 		}
 		v = strings.ReplaceAll(v, "-", "_")
 		if !allVersionChars(v) {
-			return parsedVersion{}, errBadVersion
+			return Version{}, errBadVersion
 		}
 	}
+	norm := v
 	epoch := "0"
 	if e, rest, ok := strings.Cut(v, "!"); ok {
 		if strings.Contains(rest, "!") || !allDigits(e) {
-			return parsedVersion{}, errBadVersion
+			return Version{}, errBadVersion
 		}
 		epoch, v = e, rest
 	}
 	var local []string
 	if main, loc, ok := strings.Cut(v, "+"); ok {
 		if strings.Contains(loc, "+") {
-			return parsedVersion{}, errBadVersion
+			return Version{}, errBadVersion
 		}
 		local = strings.Split(strings.ReplaceAll(loc, "_", "."), ".")
 		v = main
 	}
 	if v == "" {
-		return parsedVersion{}, errBadVersion
+		return Version{}, errBadVersion
 	}
 	var comps []string
 	if strings.HasSuffix(v, "_") {
@@ -96,13 +104,13 @@ func parseVersion(vstr string) (parsedVersion, error) {
 	} else {
 		comps = strings.Split(strings.ReplaceAll(v, "_", "."), ".")
 	}
-	var pv parsedVersion
+	pv := Version{norm: norm}
 	var err error
 	if pv.version, err = splitComponents(append([]string{epoch}, comps...)); err != nil {
-		return parsedVersion{}, err
+		return Version{}, err
 	}
 	if pv.local, err = splitComponents(local); err != nil {
-		return parsedVersion{}, err
+		return Version{}, err
 	}
 	return pv, nil
 }
@@ -208,7 +216,8 @@ func compareComponents(a, b [][]versionPart) int {
 	return 0
 }
 
-func (v parsedVersion) compare(w parsedVersion) int {
+// Compare returns -1 if v < w, 0 if they are equal ("1.1" == "1.1.0"), +1 if v > w.
+func (v Version) Compare(w Version) int {
 	if c := compareComponents(v.version, w.version); c != 0 {
 		return c
 	}
@@ -219,8 +228,8 @@ func (v parsedVersion) compare(w parsedVersion) int {
 // are equal ("1.1" == "1.1.0", comparison ignores case), +1 if a > b. Strings conda cannot parse
 // sort below every valid version and among themselves bytewise, so the order stays total.
 func CompareVersions(a, b string) int {
-	va, errA := parseVersion(a)
-	vb, errB := parseVersion(b)
+	va, errA := ParseVersion(a)
+	vb, errB := ParseVersion(b)
 	switch {
 	case errA != nil && errB != nil:
 		return strings.Compare(a, b)
@@ -229,5 +238,44 @@ func CompareVersions(a, b string) int {
 	case errB != nil:
 		return 1
 	}
-	return va.compare(vb)
+	return va.Compare(vb)
 }
+
+// StartsWith reports whether v begins with prefix as conda's VersionOrder.startswith has it
+// (what "1.2.*" and "=1.2" match): the components of prefix but the last are equal, and the
+// last matches the start of v's, number for number, a final string as a string prefix. A
+// prefix with a local part ("1.2+4*") compares local parts, the versions being equal.
+func (v Version) StartsWith(prefix Version) bool {
+	t1, t2 := v.version, prefix.version
+	if len(prefix.local) > 0 {
+		if compareComponents(v.version, prefix.version) != 0 {
+			return false
+		}
+		t1, t2 = v.local, prefix.local
+	}
+	nt := len(t2) - 1
+	if compareComponents(t1[:min(nt, len(t1))], t2[:nt]) != 0 {
+		return false
+	}
+	var v1 []versionPart
+	if len(t1) > nt {
+		v1 = t1[nt]
+	}
+	v2 := t2[nt]
+	np := len(v2) - 1
+	if compareComponents([][]versionPart{v1[:min(np, len(v1))]}, [][]versionPart{v2[:np]}) != 0 {
+		return false
+	}
+	c1 := versionPart{kind: partNum} // conda's fill value 0
+	if len(v1) > np {
+		c1 = v1[np]
+	}
+	c2 := v2[np]
+	if c2.kind == partStr {
+		return c1.kind == partStr && strings.HasPrefix(c1.s, c2.s)
+	}
+	return comparePart(c1, c2) == 0
+}
+
+// String returns the version as conda normalises it (lower case, trimmed).
+func (v Version) String() string { return v.norm }
