@@ -21,7 +21,6 @@ import (
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/token"
 )
 
 type ctxKey int
@@ -215,8 +214,7 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 		return access.Principal{}, credential{}, err
 	}
 	if secret != "" {
-		p, err := s.identifyToken(r, secret)
-		return p, credential{tokenHash: token.Hash(secret)}, err
+		return s.identifyToken(r, secret)
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
