@@ -285,6 +285,10 @@ func testUploadRefusedAtCommit(t *testing.T, b backend) {
 			func() { e.mustDo("DELETE", "/api/v1/orgs/acme/groups/devs/grants?channel=acme", alice, nil, 204) }, 403},
 		{"account disabled, password, twine", true, func() []string { return password },
 			func() { e.mustDo("PATCH", "/api/v1/users/bob", admin, map[string]bool{"disabled": true}, 200) }, 401},
+		{"organization token's maker no longer an owner, REST API", false, func() []string {
+			e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "owner"}, 200)
+			return tokenHeader(e.newToken(bob, map[string]any{"name": "org-deploy", "org": "acme", "scopes": []string{"conda"}}))
+		}, func() { e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "member"}, 200) }, 401},
 	} {
 		u := bigUpload(t, c.twine, c.header()...)
 		var before string
