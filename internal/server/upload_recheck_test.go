@@ -288,7 +288,9 @@ func testUploadRefusedAtCommit(t *testing.T, b backend) {
 		{"organization token's maker no longer an owner, REST API", false, func() []string {
 			e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "owner"}, 200)
 			return tokenHeader(e.newToken(bob, map[string]any{"name": "org-deploy", "org": "acme", "scopes": []string{"conda"}}))
-		}, func() { e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "member"}, 200) }, 401},
+		}, func() {
+			e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "member"}, 200)
+		}, 401},
 	} {
 		u := bigUpload(t, c.twine, c.header()...)
 		var before string
