@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,6 +83,20 @@ type env struct {
 	blobURL string // what the blob store was opened from: a directory, or an s3:// URL
 	tempDir string
 	outbox  string
+	// client, when set, sends the requests instead of srv's (another source address).
+	client *http.Client
+}
+
+// from is e sending from the loopback address 127.0.0.n: each address has its own budgets
+// (unknown tokens, sign-ins, uploads at once).
+func (e *env) from(n int) *env {
+	e2 := *e
+	tr := e.srv.Client().Transport.(*http.Transport).Clone()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(n))}}
+	tr.DialContext = d.DialContext
+	e2.client = &http.Client{Transport: tr}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &e2
 }
 
 func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
@@ -180,7 +195,11 @@ func (e *env) do(method, path, auth string, body []byte, header ...string) resp 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := e.srv.Client().Do(req)
+	client := e.client
+	if client == nil {
+		client = e.srv.Client()
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}

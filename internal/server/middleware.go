@@ -21,7 +21,6 @@ import (
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/token"
 )
 
 type ctxKey int
@@ -201,11 +200,15 @@ func (s *Server) identify(r *http.Request) (access.Principal, error) {
 }
 
 // credential is what a request was identified by, kept to ask again when an upload is
-// published: a token's hash, or an account and the password hash its password matched.
+// published: a token's hash, or an account, the password hash its password matched and the
+// password itself (for this request only, as its header holds it; never logged or kept), so
+// that a hash replaced by another of the same password (the NFKC upgrade of a sign-in made
+// meanwhile) is told from a password changed.
 type credential struct {
 	tokenHash    string
 	userID       int64
 	passwordHash string
+	password     string
 }
 
 // identifyCredential is identify, with the credential.
@@ -215,8 +218,7 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 		return access.Principal{}, credential{}, err
 	}
 	if secret != "" {
-		p, err := s.identifyToken(r, secret)
-		return p, credential{tokenHash: token.Hash(secret)}, err
+		return s.identifyToken(r, secret)
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
@@ -267,7 +269,7 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 	// The account and its grants come from the identity cache, which every change empties:
 	// leaving a group or losing a grant takes effect on the next request.
 	p, err := passwordPrincipal(u, g)
-	return p, credential{userID: u.ID, passwordHash: u.PasswordHash}, err
+	return p, credential{userID: u.ID, passwordHash: u.PasswordHash, password: pass}, err
 }
 
 // passwordPrincipal is who an account whose password matched acts as, with what it holds.

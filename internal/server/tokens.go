@@ -196,12 +196,13 @@ func presentedToken(r *http.Request) (string, error) {
 
 var errBadToken = errUnauthorized("the token is not valid: it is unknown, revoked, reissued or expired")
 
-// identifyToken makes the principal a token acts as: its owner now, limited by the token.
-func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal, error) {
+// identifyToken makes the principal a token acts as: its owner now, limited by the token,
+// with the credential to ask again at an upload's commit (the token's hash, hashed once).
+func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal, credential, error) {
 	ctx := r.Context()
 	// A made-up or mistyped token costs no look-up.
 	if _, err := token.Parse(secret); err != nil {
-		return access.Principal{}, errUnauthorized("the token is malformed: Wharf tokens start with wrfs- or wrfr-; copy it whole")
+		return access.Principal{}, credential{}, errUnauthorized("the token is malformed: Wharf tokens start with wrfs- or wrfr-; copy it whole")
 	}
 	now, wall := s.opts.Now(), time.Now() // expiry by the server's clock; limits by the wall's
 	addr := clientAddr(r)
@@ -211,13 +212,13 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		// held up; unknown ones (stale, revoked, made up) spend the address's budget, so that
 		// a client stuck on one is told to slow down.
 		if ok, retry := s.unknownTokens.Allow(addr, wall); !ok {
-			return access.Principal{}, &httpError{status: http.StatusTooManyRequests, code: "too_many_attempts", retryAfter: retry,
+			return access.Principal{}, credential{}, &httpError{status: http.StatusTooManyRequests, code: "too_many_attempts", retryAfter: retry,
 				message: fmt.Sprintf("too many requests with an unknown, revoked or expired token from this address: fix the token the client sends, then retry in %d seconds", int(retry.Seconds()))}
 		}
 		s.unknownTokens.Spend(addr, wall)
-		return access.Principal{}, errBadToken
+		return access.Principal{}, credential{}, errBadToken
 	} else if err != nil {
-		return access.Principal{}, err
+		return access.Principal{}, credential{}, err
 	}
 	p, err := tokenPrincipal(ctx, t, now, func(ctx context.Context, id int64) (store.User, access.Grants, error) {
 		return s.userByID(ctx, id, wall)
@@ -225,13 +226,13 @@ func (s *Server) identifyToken(r *http.Request, secret string) (access.Principal
 		return s.orgByID(ctx, id, wall)
 	})
 	if err != nil {
-		return access.Principal{}, err
+		return access.Principal{}, credential{}, err
 	}
 	s.ids.mu.Lock()
 	s.ids.used[t.ID] = now
 	s.ids.mu.Unlock()
 	noteToken(ctx, t.ID)
-	return p, nil
+	return p, credential{tokenHash: t.Hash}, nil
 }
 
 // tokenPrincipal is who a token acts as at now: its owner with what they hold (users and orgs

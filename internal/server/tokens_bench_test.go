@@ -19,32 +19,11 @@ import (
 //
 //	go test -run '^$' -bench TokenCheck -benchmem ./internal/server/
 func BenchmarkTokenCheck(b *testing.B) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "wharf.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	bl, err := blob.Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cs := &callCounter{Store: st}
-	s, err := New(cs, bl, Options{TempDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	hash, _ := access.HashPassword("irrelevant passphrase")
-	u, err := st.CreateUser(ctx, store.NewUser{Name: "bob", Email: "bob@example.com", EmailVerified: true, PasswordHash: hash})
-	if err != nil {
-		b.Fatal(err)
-	}
-	secret, _ := token.New(token.KindScope, token.StrongLen)
-	if _, err := st.CreateToken(ctx, store.Token{OwnerUserID: u.ID, Name: "ci", Hash: token.Hash(secret), Kind: "scope", Strength: "strong",
-		Scopes: []string{"conda:download"}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-		b.Fatal(err)
-	}
+	var cs *callCounter
+	s, u, _, secret := benchServer(b, filepath.Join(b.TempDir(), "wharf.db"), func(st store.Store) store.Store {
+		cs = &callCounter{Store: st}
+		return cs
+	}, "conda:download")
 	r := httptest.NewRequest("GET", "/conda/bob/noarch/repodata.json", nil)
 	r.Header.Set("Authorization", "token "+secret)
 	if p, err := s.identify(r); err != nil || p.UserID != u.ID {
@@ -79,4 +58,38 @@ func (c *callCounter) UserByID(ctx context.Context, id int64) (store.User, error
 func (c *callCounter) GrantsOf(ctx context.Context, id int64) (access.Grants, error) {
 	c.calls.Add(1)
 	return c.Store.GrantsOf(ctx, id)
+}
+
+// benchServer is a server on the store at dsn (seen through wrap, if not nil) with the
+// account bob (password "irrelevant passphrase", its hash returned) and his token ci (with
+// scopes, for an hour), whose secret it returns.
+func benchServer(b *testing.B, dsn string, wrap func(store.Store) store.Store, scopes ...string) (s *Server, bob store.User, hash, secret string) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	bl, err := blob.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var seen store.Store = st
+	if wrap != nil {
+		seen = wrap(st)
+	}
+	if s, err = New(seen, bl, Options{TempDir: b.TempDir()}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	hash, _ = access.HashPassword("irrelevant passphrase")
+	if bob, err = st.CreateUser(ctx, store.NewUser{Name: "bob", Email: "bob@example.com", EmailVerified: true, PasswordHash: hash}); err != nil {
+		b.Fatal(err)
+	}
+	secret, _ = token.New(token.KindScope, token.StrongLen)
+	if _, err := st.CreateToken(ctx, store.Token{OwnerUserID: bob.ID, Name: "ci", Hash: token.Hash(secret), Kind: "scope", Strength: "strong",
+		Scopes: scopes, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		b.Fatal(err)
+	}
+	return s, bob, hash, secret
 }

@@ -691,3 +691,31 @@ func TestUploadsKeepTheIdentityCache(t *testing.T) {
 		t.Errorf("after creating an org the token was looked up %d times; want 1 (a change of rights forgets it)", n)
 	}
 }
+
+// A token whose scopes allow an action on a package of a private channel may take it without
+// channel:view as well, as on a file of it: channel:edit makes a package private,
+// artifact:edit yanks a release (the routes on a package used to answer 404, as if the
+// channel did not exist, to tokens without channel:view).
+func TestScopedTokensActOnPackagesOfPrivateChannels(t *testing.T) {
+	e := tokenEnv(t)
+	if r := e.uploadDist(alice, "acme-private", pypitest.Spec{Name: "yankee"}); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	edit := e.newToken(alice, map[string]any{"name": "edit", "scopes": []string{"channel:edit"}})
+	yank := e.newToken(alice, map[string]any{"name": "yank", "scopes": []string{"artifact:edit"}})
+	if r := e.asToken("PATCH", "/api/v1/channels/acme-private/packages/tool", edit, []byte(`{"private":true}`), "Content-Type", "application/json"); r.status != 200 {
+		t.Errorf("channel:edit token, package privacy: %d %s", r.status, r.body)
+	}
+	if r := e.asToken("PATCH", "/api/v1/channels/acme-private/packages/yankee/releases/1.0", yank, []byte(`{"yanked":true}`), "Content-Type", "application/json"); r.status != 200 {
+		t.Errorf("artifact:edit token, yank a release: %d %s", r.status, r.body)
+	}
+	// Each still refused what its scope does not allow, and a stranger's token finds nothing.
+	if r := e.asToken("PATCH", "/api/v1/channels/acme-private/packages/yankee/releases/1.0", edit, []byte(`{"yanked":false}`), "Content-Type", "application/json"); r.status != 403 {
+		t.Errorf("channel:edit token, yank a release: %d %s", r.status, r.body)
+	}
+	e.users(eve)
+	stranger := e.newToken(eve, map[string]any{"name": "edit", "scopes": []string{"channel:edit"}})
+	if r := e.asToken("PATCH", "/api/v1/channels/acme-private/packages/tool", stranger, []byte(`{"private":false}`), "Content-Type", "application/json"); r.status != 404 {
+		t.Errorf("a stranger's channel:edit token: %d %s", r.status, r.body)
+	}
+}

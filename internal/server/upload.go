@@ -198,7 +198,7 @@ func (s *Server) uploadCheck(c *call, pkg, kind string) func(context.Context, st
 
 // principalNow is who the request's credential stands for now, read through rd rather than
 // the identity cache: the token (revoked or reissued: gone) and its owner, or the account,
-// whose password must still be the one that matched.
+// whose password must still sign in.
 func (s *Server) principalNow(ctx context.Context, c *call, rd store.AccessReader) (access.Principal, error) {
 	users := func(ctx context.Context, id int64) (store.User, access.Grants, error) {
 		u, err := rd.UserByID(ctx, id)
@@ -229,7 +229,18 @@ func (s *Server) principalNow(ctx context.Context, c *call, rd store.AccessReade
 		case err != nil:
 			return access.Principal{}, err
 		case u.PasswordHash != cred.passwordHash:
-			return access.Principal{}, errUnauthorized("the account's password changed while the upload was on its way: nothing was published; sign in again")
+			// Another hash: of another password, or of this one (a sign-in made meanwhile
+			// upgraded it). Only the password tells; once it has, the hash is the one that
+			// matched, so the check in the publishing transaction, which follows the one
+			// before the blob, costs no second hash unless it moved again in between.
+			ok, _, err := access.VerifyPassword(ctx, u.PasswordHash, cred.password)
+			if err != nil {
+				return access.Principal{}, err
+			}
+			if !ok {
+				return access.Principal{}, errUnauthorized("the account's password changed while the upload was on its way: nothing was published; sign in again")
+			}
+			c.cred.passwordHash = u.PasswordHash
 		}
 		return passwordPrincipal(u, g)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda/condatest"
 	"github.com/wharfhq/wharf/internal/pypi/pypitest"
@@ -284,6 +285,12 @@ func testUploadRefusedAtCommit(t *testing.T, b backend) {
 			func() { e.mustDo("DELETE", "/api/v1/orgs/acme/groups/devs/grants?channel=acme", alice, nil, 204) }, 403},
 		{"account disabled, password, twine", true, func() []string { return password },
 			func() { e.mustDo("PATCH", "/api/v1/users/bob", admin, map[string]bool{"disabled": true}, 200) }, 401},
+		{"organization token's maker no longer an owner, REST API", false, func() []string {
+			e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "owner"}, 200)
+			return tokenHeader(e.newToken(bob, map[string]any{"name": "org-deploy", "org": "acme", "scopes": []string{"conda"}}))
+		}, func() {
+			e.mustDo("PUT", "/api/v1/orgs/acme/members/bob", alice, map[string]string{"role": "member"}, 200)
+		}, 401},
 	} {
 		u := bigUpload(t, c.twine, c.header()...)
 		var before string
@@ -338,4 +345,79 @@ func testUploadRefusedAtCommit(t *testing.T, b backend) {
 		t.Errorf("revoked between the blob and the commit: %d %s, want 401", r.status, r.body)
 	}
 	e.nothingLeft("revoked between the blob and the commit", u, before, true)
+}
+
+// An upload with a password whose stored hash is replaced by another hash of the same
+// password (the NFKC upgrade, issue 12 item 10) is published: the password still signs in,
+// so nothing it came with changed. The request that upgrades the hash keeps its upload; so
+// does one whose hash another request upgraded meanwhile (parallel uploads of `wharf upload`
+// all signing in with the hash from before, one of them storing the new one); a password
+// that no longer signs in is still refused.
+func TestUploadKeptThroughPasswordRehash(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := commitEnv(t, b)
+			ctx := t.Context()
+			const typed = "ｄｏｒａ ｕｐｌｏａｄｓ ４２" // full width: NFKC changes it
+			u, err := e.store.CreateUser(ctx, store.NewUser{Name: "dora", Email: "dora@example.com", EmailVerified: true, PasswordHash: hashAsTyped(typed)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/members/dora", alice, nil, 204)
+			basic := []string{"Authorization", "Basic " + encodeBase64("dora:"+typed)}
+
+			// The upload that signs in with the hash from before, and replaces it.
+			for _, twine := range []bool{false, true} {
+				up := bigUpload(t, twine, basic...)
+				if r := e.do(up.method, up.path, "", up.body, up.header...); r.status != 201 {
+					t.Errorf("upload whose sign-in upgrades the hash (twine %v): %d %s, want 201", twine, r.status, r.body)
+				}
+				if got, _ := e.store.UserByID(ctx, u.ID); got.PasswordHash == "" || !strings.HasPrefix(got.PasswordHash, "$argon2id$") {
+					t.Fatalf("dora's hash after the sign-in: %q", got.PasswordHash)
+				}
+				// Back to a hash from before, for the next round (the server's caches are
+				// emptied by a change through its API: dora's group membership).
+				legacy := hashAsTyped(typed)
+				if _, err := e.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &legacy}); err != nil {
+					t.Fatal(err)
+				}
+				e.mustDo("DELETE", "/api/v1/orgs/acme/groups/devs/members/dora", alice, nil, 204)
+				e.mustDo("PUT", "/api/v1/orgs/acme/groups/devs/members/dora", alice, nil, 204)
+			}
+
+			// Another request stores its own hash of the same password while this upload is
+			// on its way.
+			for _, twine := range []bool{false, true} {
+				up := bigUpload(t, twine, basic...)
+				r := e.slowUpload(up.method, up.path, up.body, func() {
+					cur, err := e.store.UserByID(ctx, u.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					other, err := access.HashPassword(typed)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok, err := e.store.RehashPassword(ctx, u.ID, cur.PasswordHash, other); err != nil || !ok {
+						t.Fatalf("rehash: %v %v", ok, err)
+					}
+				}, up.header...)
+				if r.status != 201 {
+					t.Errorf("upload whose hash another request upgraded meanwhile (twine %v): %d %s, want 201", twine, r.status, r.body)
+				}
+			}
+
+			// A password changed meanwhile: the one the upload came with no longer signs in.
+			up := bigUpload(t, false, basic...)
+			var before string
+			r := e.slowUpload(up.method, up.path, up.body, func() {
+				e.mustDo("PUT", "/api/v1/user/password", "dora:"+typed, map[string]string{"old_password": typed, "new_password": "a brand new passphrase 9"}, 204)
+				before = e.channelState("acme")
+			}, up.header...)
+			if r.status != 401 || !strings.Contains(string(r.body), "password changed") {
+				t.Errorf("password changed mid-upload: %d %s, want 401", r.status, r.body)
+			}
+			e.nothingLeft("password changed mid-upload", up, before, false)
+		})
+	}
 }

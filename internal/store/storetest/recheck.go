@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +170,22 @@ func testRecheckHoldsOff(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// carol writes to the org acme's channel through the group devs.
+	carol := mustUser(t, s, "carol")
+	org, err := s.CreateOrg(ctx, "acme", carol.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgCh, _ := s.ChannelByName(ctx, "acme")
+	if _, err := s.CreateGroup(ctx, org.ID, "devs", carol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddGroupMember(ctx, org.ID, "devs", bob.ID, carol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetGrant(ctx, org.ID, "devs", orgCh.ID, "", access.Write, carol.ID); err != nil {
+		t.Fatal(err)
+	}
 	for _, change := range []struct {
 		what string
 		do   func() error
@@ -178,23 +196,41 @@ func testRecheckHoldsOff(t *testing.T, s store.Store) {
 			_, err := s.UpdateUser(ctx, bob.ID, store.UserUpdate{Disabled: &yes})
 			return err
 		}},
+		{"grant removal", func() error { return s.RemoveGrant(ctx, org.ID, "devs", orgCh.ID, "", carol.ID) }},
+		{"group membership removal", func() error { return s.RemoveGroupMember(ctx, org.ID, "devs", bob.ID, carol.ID) }},
 	} {
 		done := make(chan error, 1)
-		nf := file(ch, "noarch", "held-"+change.what, "1.0", "held-"+change.what)
+		target := ch
+		if strings.HasPrefix(change.what, "grant") || strings.HasPrefix(change.what, "group") {
+			target = orgCh
+			if change.what == "group membership removal" { // the grant is back, the member still there
+				if err := s.SetGrant(ctx, org.ID, "devs", orgCh.ID, "", access.Write, carol.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		nf := file(target, "noarch", "held-"+strings.ReplaceAll(change.what, " ", "-"), "1.0", "held-"+change.what)
 		nf.Recheck = func(ctx context.Context, rd store.AccessReader) error {
-			if change.what == "revocation" {
+			switch change.what {
+			case "revocation":
 				if _, err := rd.TokenByHash(ctx, "held-hash"); err != nil {
 					return err
 				}
-			} else if _, err := rd.UserByID(ctx, bob.ID); err != nil {
-				return err
+			case "disabling":
+				if _, err := rd.UserByID(ctx, bob.ID); err != nil {
+					return err
+				}
+			default:
+				if g, err := rd.GrantsOf(ctx, bob.ID); err != nil || g.Channels[orgCh.ID] != access.Write {
+					return fmt.Errorf("bob's grants before the %s: %+v, %v", change.what, g, err)
+				}
 			}
 			go func() { done <- change.do() }()
 			// The change must not complete while this transaction is open: give it every
 			// chance to (it needs milliseconds), then commit.
 			select {
 			case err := <-done:
-				t.Errorf("the %s completed (%v) while a publication that read the token was open", change.what, err)
+				t.Errorf("the %s completed (%v) while a publication that had read what it changes was open", change.what, err)
 				done <- err
 			case <-time.After(500 * time.Millisecond):
 			}
@@ -212,5 +248,8 @@ func testRecheckHoldsOff(t *testing.T, s store.Store) {
 	}
 	if u, _ := s.UserByID(ctx, bob.ID); !u.Disabled {
 		t.Error("the account after the disabling is not disabled")
+	}
+	if g, _ := s.GrantsOf(ctx, bob.ID); g.Channels[orgCh.ID] != access.None {
+		t.Errorf("bob's grants after the removals: %+v", g)
 	}
 }
