@@ -5,9 +5,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/wharfhq/wharf/internal/config"
 )
 
 // cliDoc is docs/cli.md split at its "## " headings: the text before the first (what every
@@ -110,5 +113,66 @@ func TestDocsNameOnlyCommandsThatExist(t *testing.T) {
 				t.Errorf("%s: wharf %s: %q is not a subcommand of %s", file, strings.Join(words, " "), rest[0], cmd.CommandPath())
 			}
 		}
+	}
+}
+
+// docs/configuration.md has a row for every flag of wharf serve, with the environment variable
+// the flag's help names and the flag's default, and names every variable the configuration
+// reads.
+func TestConfigurationDocListsEveryServeSetting(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	rows := map[string][]string{} // flag name → its row's cells
+	for _, l := range strings.Split(doc, "\n") {
+		if m := regexp.MustCompile("^\\| `--([a-z-]+)` \\|").FindStringSubmatch(l); m != nil {
+			cells := strings.Split(l, " | ")
+			for i := range cells {
+				cells[i] = strings.Trim(cells[i], "|` ")
+			}
+			rows[m[1]] = cells
+		}
+	}
+	var keys []string // every variable the configuration reads
+	if _, err := config.Default().FromEnv(func(k string) string { keys = append(keys, k); return "" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		t.Setenv(k, "") // the flags' defaults, not this environment's
+	}
+	envOf := regexp.MustCompile(`\[(WHARF_[A-Z_]+)\]`)
+	serveCmd().Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" {
+			return
+		}
+		row, ok := rows[f.Name]
+		if !ok || len(row) < 4 {
+			t.Errorf("docs/configuration.md has no row for --%s", f.Name)
+			return
+		}
+		if m := envOf.FindStringSubmatch(f.Usage); m == nil || row[1] != m[1] {
+			t.Errorf("--%s: the row names %q, the flag's help %v", f.Name, row[1], m)
+		}
+		def := f.DefValue
+		if def == "" || def == "[]" {
+			return // the default is derived (<data>/wharf.db, http://<listen>) or none
+		}
+		if d, err := time.ParseDuration(def); err == nil {
+			if dd, err := time.ParseDuration(row[2]); err != nil || dd != d {
+				t.Errorf("--%s: docs say the default is %q, the flag %s", f.Name, row[2], def)
+			}
+		} else if row[2] != def {
+			t.Errorf("--%s: docs say the default is %q, the flag %q", f.Name, row[2], def)
+		}
+	})
+	for _, k := range keys {
+		if !strings.Contains(doc, "| `"+k+"` |") {
+			t.Errorf("docs/configuration.md has no row for %s", k)
+		}
+	}
+	if len(keys) < 15 {
+		t.Errorf("only %d variables read: the walk is broken", len(keys))
 	}
 }
