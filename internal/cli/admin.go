@@ -24,7 +24,7 @@ func adminCmd() *cobra.Command {
 }
 
 func createUserCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var email string
 	var admin, passwordStdin, asJSON bool
 	cmd := &cobra.Command{
@@ -91,7 +91,7 @@ and printed once.`,
 	f.BoolVar(&admin, "admin", false, "make the user a server administrator")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
+	return failIf(envErr, cmd)
 }
 
 // fsckBlob is one blob that fsck found missing or damaged, with the files that name it.
@@ -114,7 +114,7 @@ type fsckReport struct {
 }
 
 func fsckCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var asJSON bool
 	var parallel int
 	cmd := &cobra.Command{
@@ -186,7 +186,7 @@ running server.`,
 	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "blob storage: a directory, or s3://bucket?endpoint=…&region=… (default <data>/blobs) [WHARF_STORAGE]")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&parallel, "parallel", 4, "how many blobs to read at once")
-	return cmd
+	return failIf(envErr, cmd)
 }
 
 // fsck checks every blob of refs, parallel at a time. A blob that cannot be read (the store

@@ -151,3 +151,31 @@ func TestVersion(t *testing.T) {
 		t.Errorf("wharf version --json = %s (%v)", out, err)
 	}
 }
+
+// A bad WHARF_ value of the server's configuration stops only the commands that read it, with
+// an error Execute reports (as JSON with --json); wharf version and the client commands run.
+func TestBadServerEnvironmentStopsOnlyTheCommandsThatReadIt(t *testing.T) {
+	loginStore(t)
+	t.Setenv("WHARF_BODY_TIMEOUT", "soon")
+	if rc, out, errOut := execute(t, "version"); rc != 0 || !strings.HasPrefix(out, "wharf ") {
+		t.Errorf("wharf version: %d %q %q", rc, out, errOut)
+	}
+	if rc, out, errOut := execute(t, "channel", "list", "--server", "http://127.0.0.1:1", "--json"); rc != 1 || strings.Contains(out, "WHARF_BODY_TIMEOUT") || !strings.Contains(out, "cannot reach") || errOut != "" {
+		t.Errorf("wharf channel list: %d %q %q", rc, out, errOut)
+	}
+	data := t.TempDir()
+	for _, args := range [][]string{{"serve", "--data", data}, {"admin", "fsck", "--data", data}, {"admin", "outbox", "--data", data}, {"admin", "create-user", "x", "--email", "x@example.com", "--data", data}} {
+		rc, out, errOut := execute(t, args...)
+		if rc != 1 || out != "" || !strings.Contains(errOut, `WHARF_BODY_TIMEOUT="soon"`) {
+			t.Errorf("wharf %s: %d %q %q", strings.Join(args, " "), rc, out, errOut)
+		}
+		if args[0] == "serve" {
+			continue // no --json
+		}
+		rc, out, errOut = execute(t, append(args, "--json")...)
+		var je struct{ Error string }
+		if rc != 1 || json.Unmarshal([]byte(out), &je) != nil || !strings.Contains(je.Error, "WHARF_BODY_TIMEOUT") || errOut != "" {
+			t.Errorf("wharf %s --json: %d %q %q", strings.Join(args, " "), rc, out, errOut)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // outboxCmd prints the mails a server without SMTP wrote to <data>/outbox, decoded: the raw
 // .eml files are quoted-printable, where a link's "=" reads "=3D" and long lines are cut.
 func outboxCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var to string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -53,5 +53,5 @@ func outboxCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory [WHARF_DATA]")
 	f.StringVar(&to, "to", "", "only the mails to this address")
 	f.BoolVar(&asJSON, "json", false, "print the mails as JSON")
-	return cmd
+	return failIf(envErr, cmd)
 }
