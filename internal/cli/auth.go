@@ -125,9 +125,9 @@ func checkScopes(scopes []string) error {
 		if access.KnownScope(sc) {
 			continue
 		}
-		msg := fmt.Sprintf("--scopes: unknown scope %q", sc)
+		msg := fmt.Sprintf("--scopes: unknown scope %q;", sc)
 		if near := access.NearestScope(sc); near != "" {
-			msg += fmt.Sprintf("; did you mean %q?", near)
+			msg += fmt.Sprintf(" did you mean %q?", near)
 		}
 		return errors.New(msg + " wharf auth --list-scopes lists them")
 	}

@@ -99,7 +99,7 @@ func TestAuthFlagsAreCheckedBeforeAnyRequest(t *testing.T) {
 		{[]string{"--edit", "ci", "--rename", "x", "--out", "f"}, "--out is where the new secret of --reissue goes"},
 		{[]string{"--list", "stray"}, `unexpected argument "stray"`},
 		{[]string{"--create", "--name", "ci", "--scopes", "repos conda:donwload"}, `unknown scope "conda:donwload"; did you mean "conda:download"? wharf auth --list-scopes lists them`},
-		{[]string{"--create", "--name", "ci", "--scopes", "deploy"}, `unknown scope "deploy" wharf auth --list-scopes`},
+		{[]string{"--create", "--name", "ci", "--scopes", "deploy"}, `unknown scope "deploy"; wharf auth --list-scopes lists them`},
 		{[]string{"lgin"}, "unknown command \"lgin\" for \"auth\"\n\nDid you mean this?\n\tlogin"},
 	}
 	// wharf login checks its scopes before it asks for the password.
