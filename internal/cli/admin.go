@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -135,6 +138,9 @@ running server.`,
 			if err != nil {
 				return err
 			}
+			if err := storeIsThere(cfg.Database); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := store.Open(ctx, cfg.Database)
 			if err != nil {
@@ -187,6 +193,21 @@ running server.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&parallel, "parallel", 4, "how many blobs to read at once")
 	return failIf(envErr, cmd)
+}
+
+// storeIsThere refuses a SQLite database that does not exist: opening it would make an empty
+// one (and its directory), which fsck would then find whole.
+func storeIsThere(dsn string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s: give the --data (or --database and --storage) of the server to check", path)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // fsck checks every blob of refs, parallel at a time. A blob that cannot be read (the store

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -203,5 +204,20 @@ func TestFsckStoreDown(t *testing.T) {
 	rep, err := fsck(t.Context(), bl, refs, 2)
 	if err == nil || !strings.Contains(err.Error(), "reading blob sha256/") || len(rep.Missing)+len(rep.Corrupt) != 0 {
 		t.Errorf("fsck as the store goes away = %+v, %v; want an error naming a blob, and no findings", rep, err)
+	}
+}
+
+// A data directory or database that is not there is an error, not an empty store made on the
+// spot and reported whole ("0 missing, 0 corrupt": a clean bill for a mistyped --data in cron).
+func TestFsckNeedsAStoreThatIsThere(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "wharf-dat")
+	for _, args := range [][]string{{"--data", typo}, {"--database", filepath.Join(typo, "wharf.db"), "--storage", t.TempDir()}} {
+		out, err := run(t, append([]string{"admin", "fsck"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "no database at "+filepath.Join(typo, "wharf.db")) || strings.Contains(out, "checked") {
+			t.Errorf("wharf admin fsck %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if _, err := os.Stat(typo); !os.IsNotExist(err) {
+			t.Errorf("wharf admin fsck %s made %s (%v)", strings.Join(args, " "), typo, err)
+		}
 	}
 }
