@@ -35,8 +35,8 @@ func condaHome(t *testing.T) (server, tokenDir string) {
 // under the server, and the token it sends ("" for none).
 type condaWant struct{ channel, path, token string }
 
-// checkConda reads ~/.condarc and conda's token directory the way conda reads them
-// (condaemu), and checks, in every order the directory may list the token files, that each
+// checkConda reads ~/.condarc and conda's token directory the way conda 24.11.3 and 26.7.1
+// read them (condaemu), and checks, in every order the directory may list the token files, that each
 // channel's repodata and packages are asked for at the right path with the right token.
 func checkConda(t *testing.T, state, tokenDir string, wants []condaWant) {
 	t.Helper()
@@ -51,12 +51,15 @@ func checkConda(t *testing.T, state, tokenDir string, wants []condaWant) {
 			for _, file := range []string{"repodata.json", "demo-1.0-0.conda"} {
 				bad := map[string]bool{}
 				for _, o := range orders {
-					r, err := o.Fetch(w.channel, subdir, file)
-					if err != nil {
-						t.Fatalf("%s: %v", state, err)
-					}
-					if r.Token != w.token || r.Path() != w.path+"/"+subdir+"/"+file {
-						bad[redactTokens(r.URL, w.token)] = true
+					for _, v := range []string{condaemu.Conda24, condaemu.Conda26} {
+						o.Version = v
+						r, err := o.Fetch(w.channel, subdir, file)
+						if err != nil {
+							t.Fatalf("%s: %v", state, err)
+						}
+						if r.Token != w.token || r.Path() != w.path+"/"+subdir+"/"+file {
+							bad["conda "+v+": "+redactTokens(r.URL, w.token)] = true
+						}
 					}
 				}
 				if len(bad) > 0 {
