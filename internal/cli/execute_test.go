@@ -179,3 +179,24 @@ func TestBadServerEnvironmentStopsOnlyTheCommandsThatReadIt(t *testing.T) {
 		}
 	}
 }
+
+// wharf help with a topic that is not a command fails as the command would, with the names
+// meant; a known topic shows that command's help.
+func TestHelpOfAnUnknownTopic(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		meant   string
+		rc      int
+		helpFor string
+	}{
+		{[]string{"help", "chanel"}, "channel", 1, ""},
+		{[]string{"help", "channel", "lst"}, "list", 1, ""},
+		{[]string{"help", "channel", "list"}, "", 0, "wharf channel list"},
+		{[]string{"help"}, "", 0, "wharf [command]"},
+	} {
+		rc, out, errOut := execute(t, tc.args...)
+		if rc != tc.rc || (tc.meant != "" && !strings.Contains(errOut, "Did you mean this?\n\t"+tc.meant)) || (tc.helpFor != "" && !strings.Contains(out, "Usage:\n  "+tc.helpFor)) {
+			t.Errorf("wharf %s: %d\n%s\n%s", strings.Join(tc.args, " "), rc, out, errOut)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func Root() *cobra.Command {
 	root.AddCommand(loginCmd(), logoutCmd(), siteCmd(), versionCmd())
 	root.InitDefaultCompletionCmd() // now, so that the next line sees it
 	refuseUnknownSubcommands(root)
+	refuseUnknownHelpTopics(root)
 	return root
 }
 
