@@ -221,3 +221,20 @@ func TestFsckNeedsAStoreThatIsThere(t *testing.T) {
 		}
 	}
 }
+
+// wharf admin outbox --to an address with no mail (yet: a server writes it a moment after it
+// answers) says so, rather than print nothing.
+func TestOutboxSaysWhenNoMailIsThereYet(t *testing.T) {
+	data := t.TempDir()
+	if err := os.Mkdir(filepath.Join(data, "outbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root := Root()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"admin", "outbox", "--data", data, "--to", "bob@example.com"})
+	if err := root.ExecuteContext(t.Context()); err != nil || out.Len() != 0 || !strings.Contains(errOut.String(), "no mail to bob@example.com in "+filepath.Join(data, "outbox")+" yet") {
+		t.Errorf("wharf admin outbox --to: %v %q %q", err, out.String(), errOut.String())
+	}
+}

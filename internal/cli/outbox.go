@@ -39,6 +39,11 @@ func outboxCmd() *cobra.Command {
 					out = append(out, mailJSON{m.To, m.Subject, m.Text})
 				}
 			}
+			if len(out) == 0 && to != "" {
+				// A server writes account mail a moment after it answers (the work that
+				// depends on the address is queued): right after wharf signup it may not be there yet.
+				fmt.Fprintf(cmd.ErrOrStderr(), "no mail to %s in %s yet: the server writes it a moment after it answers; run this again\n", to, cfg.OutboxDir())
+			}
 			if asJSON {
 				return printJSON(cmd, out)
 			}
