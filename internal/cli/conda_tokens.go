@@ -83,15 +83,13 @@ func errCondaSubchannel(server, channel string) error {
 		server, channel, top, channel, top, server, top, channel, server, channel)
 }
 
-// planCustomChannels edits rc (a planned ~/.condarc, rc.New already holding earlier edits or
-// nil for none) so that custom_channels holds set, as entries of server, and none of server's
-// entries named in remove (all of them when removeAll). It refuses to replace an entry of the
-// same name that points elsewhere, and entries that would nest with one set.
+// planCustomChannels edits rc.New (a planned ~/.condarc: rc.Old, or what earlier edits made of
+// it, which may be nothing at all) so that custom_channels holds set, as entries of server,
+// and none of server's entries named in remove (all of them when removeAll). It refuses to
+// replace an entry of the same name that points elsewhere, and entries that would nest with
+// one set.
 func planCustomChannels(rc *clientconfig.Change, server string, set []clientconfig.CondaCustomChannel, remove []string, removeAll bool) (warnings []string, err error) {
 	src := rc.New
-	if src == nil {
-		src = rc.Old
-	}
 	have, err := clientconfig.CondarcCustomChannels(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rc.Path, err)

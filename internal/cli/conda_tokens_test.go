@@ -233,3 +233,31 @@ func TestCondaFilesOfOlderVersionsAreMigrated(t *testing.T) {
 	}
 	checkConda(t, "after auth logout", tokenDir, []condaWant{{"acme", "/conda/acme", ""}, {"other", "/conda/other", ""}})
 }
+
+// wharf setup conda --remove undoes wharf setup conda: the token file goes, and a ~/.condarc
+// that holds nothing else goes too (channel_alias and the channels named with it).
+func TestSetupCondaRemoveUndoesSetup(t *testing.T) {
+	server, tokenDir := condaHome(t)
+	site := condaTestToken(t, "site")
+	rcPath := filepath.Join(os.Getenv("HOME"), ".condarc")
+	for _, before := range []string{"", "channel_alias: https://conda.example.com\nchannels:\n  - conda-forge\n"} {
+		if before == "" {
+			os.Remove(rcPath)
+		} else if err := os.WriteFile(rcPath, []byte(before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"setup", "conda", "acme", "--server", server, "--token", site}, {"setup", "conda", "acme", "--server", server, "--remove"}} {
+			if _, errOut, err := loginRun(t, "", args...); err != nil {
+				t.Fatalf("wharf %v: %v\n%s", args[:3], err, errOut)
+			}
+		}
+		after, err := os.ReadFile(rcPath)
+		if before == "" && !os.IsNotExist(err) {
+			t.Errorf("setup conda then --remove left .condarc (%v):\n%s", err, after)
+		}
+		if before != "" && string(after) != "channels:\n  - conda-forge\n" {
+			t.Errorf("setup conda then --remove on\n%sleft\n%s", before, after)
+		}
+		checkConda(t, "after setup conda --remove", tokenDir, []condaWant{{server + "/conda/acme", "/conda/acme", ""}})
+	}
+}
