@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,5 +260,38 @@ func TestSetupCondaRemoveUndoesSetup(t *testing.T) {
 			t.Errorf("setup conda then --remove on\n%sleft\n%s", before, after)
 		}
 		checkConda(t, "after setup conda --remove", tokenDir, []condaWant{{server + "/conda/acme", "/conda/acme", ""}})
+	}
+}
+
+// wharf auth login of a conda channel warns when conda would have read another server's
+// channel of that name until then: channel_alias another server's, or not set (conda's
+// default, conda.anaconda.org); not when channel_alias is this server's.
+func TestCondaAuthLoginWarnsOfTheChannelItTakesOver(t *testing.T) {
+	server, _ := condaHome(t)
+	tok := condaTestToken(t, "acme")
+	rcPath := filepath.Join(os.Getenv("HOME"), ".condarc")
+	for _, tc := range []struct{ condarc, warn string }{
+		{"", "channel_alias is not set (conda's default is https://conda.anaconda.org): conda install -c acme now reads " + server + "/conda/acme"},
+		{"channel_alias: https://conda.example.com\n", "channel_alias is https://conda.example.com: conda install -c acme now reads " + server + "/conda/acme"},
+		{"channel_alias: " + server + "/conda\n", ""},
+	} {
+		os.Remove(rcPath)
+		if tc.condarc != "" {
+			if err := os.WriteFile(rcPath, []byte(tc.condarc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, errOut, err := loginRun(t, "", "auth", "login", server+"/conda/acme", "--token", tok, "--json")
+		var v channelView
+		if err != nil || json.Unmarshal([]byte(out), &v) != nil {
+			t.Fatalf("auth login: %v\n%s%s", err, out, errOut)
+		}
+		got := strings.Join(v.Warnings, "\n")
+		if (tc.warn == "") != (got == "") || !strings.Contains(got, tc.warn) {
+			t.Errorf("auth login with .condarc %q warns %q; want %q", tc.condarc, got, tc.warn)
+		}
+		if _, _, err := loginRun(t, "", "auth", "logout", server+"/conda/acme"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
