@@ -24,33 +24,9 @@ import (
 // upload is told to wait.
 func TestUploadWaitsForAFreeUploadSlot(t *testing.T) {
 	loginStore(t)
-	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "wharf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	bl, err := blob.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bl.Close() })
-	const password = "correct horse battery staple"
-	hash, err := access.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateUser(ctx, store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
-		t.Fatal(err)
-	}
 	spool := filepath.Join(t.TempDir(), "tmp")
-	srv, err := server.New(st, bl, server.Options{TempDir: spool, UploadsPerClient: 1, UploadIdleTimeout: time.Minute, UploadMinRate: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	t.Setenv("WHARF_SERVER", hs.URL)
+	url, password := newRealServer(t, server.Options{TempDir: spool, UploadsPerClient: 1, UploadIdleTimeout: time.Minute, UploadMinRate: -1})
+	t.Setenv("WHARF_SERVER", url)
 	t.Setenv("WHARF_USERNAME", "admin")
 	t.Setenv("WHARF_PASSWORD", password)
 	if out, err := run(t, "channel", "create", "acme"); err != nil {
@@ -58,7 +34,7 @@ func TestUploadWaitsForAFreeUploadSlot(t *testing.T) {
 	}
 
 	// Another upload from this address, stalled after a few bytes, holds the one slot.
-	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +73,39 @@ func TestUploadWaitsForAFreeUploadSlot(t *testing.T) {
 	if err != nil || !strings.Contains(out, "uploaded to acme/noarch/demo-1.0-0.conda") || waits != 1 {
 		t.Errorf("wharf upload while the slot was taken: %v, %d waits\n%s", err, waits, out)
 	}
+}
+
+// newRealServer runs a real server over a new SQLite store and blob directory, with an
+// administrator "admin", and returns its URL and admin's password.
+func newRealServer(t *testing.T, opts server.Options) (url, password string) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "wharf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bl, err := blob.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bl.Close() })
+	password = "correct horse battery staple"
+	hash, err := access.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
+		t.Fatal(err)
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = filepath.Join(t.TempDir(), "tmp")
+	}
+	srv, err := server.New(st, bl, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL, password
 }
