@@ -260,6 +260,9 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 				var removed []string
 				for _, n := range names {
 					if err := c.RemoveToken(ctx, n, o.org); err != nil {
+						if len(removed) > 0 {
+							return fmt.Errorf("%s: %w; removed before it: %s", n, err, strings.Join(removed, ", "))
+						}
 						return fmt.Errorf("%s: %w", n, err)
 					}
 					removed = append(removed, n)

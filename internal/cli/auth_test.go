@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/token"
 )
 
@@ -307,4 +308,24 @@ func sameJSON(a, b string) bool {
 	ax, _ := json.Marshal(x)
 	bx, _ := json.Marshal(y)
 	return string(ax) == string(bx)
+}
+
+// wharf auth --remove of several tokens that stops at one it cannot remove says which it
+// removed before, in the error (the --json error object has nothing else to say it with).
+func TestAuthRemoveSaysWhatItRemovedBeforeAFailure(t *testing.T) {
+	loginStore(t)
+	url, password := newRealServer(t, server.Options{})
+	t.Setenv("WHARF_SERVER", url)
+	t.Setenv("WHARF_USERNAME", "admin")
+	t.Setenv("WHARF_PASSWORD", password)
+	for _, n := range []string{"a", "b"} {
+		if rc, out, errOut := execute(t, "auth", "--create", "--name", n); rc != 0 {
+			t.Fatalf("auth --create %s: %s%s", n, out, errOut)
+		}
+	}
+	rc, out, _ := execute(t, "auth", "--remove", "a", "nope", "b", "--json")
+	var je struct{ Error string }
+	if rc != 1 || json.Unmarshal([]byte(out), &je) != nil || !strings.Contains(je.Error, "nope: server answered 404") || !strings.Contains(je.Error, "removed before it: a") {
+		t.Errorf("auth --remove a nope b --json: %d %s", rc, out)
+	}
 }
