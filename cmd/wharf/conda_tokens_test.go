@@ -13,7 +13,8 @@ import (
 
 // TestCLICondaChannelTokens: after wharf login (bob), wharf setup conda and wharf auth login of
 // two private channels of alice's with tokens that each reach one of them, what conda requests
-// (read from the files wharf wrote the way conda reads them, in every order of the token files)
+// (read from the files wharf wrote the way conda 24.11.3 and 26.7.1 read them, in every order
+// of the token files)
 // is answered by the real server: each channel with its own token, which bob's token could not
 // read; after wharf auth logout the channel goes back to bob's token, which the server refuses.
 func TestCLICondaChannelTokens(t *testing.T) {
@@ -48,14 +49,17 @@ func TestCLICondaChannelTokens(t *testing.T) {
 		}
 		var first condaemu.Request
 		for i, o := range cfg.Orders() {
-			r, err := o.Fetch(channel, "noarch", "repodata.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				first = r
-			} else if r != first {
-				t.Fatalf("%s: conda install -c %s asks for a URL that depends on the order of the token files", state, channel)
+			for _, v := range []string{condaemu.Conda24, condaemu.Conda26} {
+				o.Version = v
+				r, err := o.Fetch(channel, "noarch", "repodata.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 && v == condaemu.Conda24 {
+					first = r
+				} else if r != first {
+					t.Fatalf("%s: conda install -c %s asks for a URL that depends on the order of the token files, or on conda's version", state, channel)
+				}
 			}
 		}
 		if !strings.HasPrefix(first.URL, s.url+"/") || first.Path() != "/conda/"+strings.TrimPrefix(channel, s.url+"/conda/")+"/noarch/repodata.json" {

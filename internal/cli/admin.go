@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +27,7 @@ func adminCmd() *cobra.Command {
 }
 
 func createUserCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var email string
 	var admin, passwordStdin, asJSON bool
 	cmd := &cobra.Command{
@@ -91,7 +94,7 @@ and printed once.`,
 	f.BoolVar(&admin, "admin", false, "make the user a server administrator")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
+	return failIf(envErr, cmd)
 }
 
 // fsckBlob is one blob that fsck found missing or damaged, with the files that name it.
@@ -114,7 +117,7 @@ type fsckReport struct {
 }
 
 func fsckCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var asJSON bool
 	var parallel int
 	cmd := &cobra.Command{
@@ -133,6 +136,9 @@ running server.`,
 			}
 			cfg, err := cfg.Resolve()
 			if err != nil {
+				return err
+			}
+			if err := storeIsThere(cfg.Database); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -186,7 +192,22 @@ running server.`,
 	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "blob storage: a directory, or s3://bucket?endpoint=…&region=… (default <data>/blobs) [WHARF_STORAGE]")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&parallel, "parallel", 4, "how many blobs to read at once")
-	return cmd
+	return failIf(envErr, cmd)
+}
+
+// storeIsThere refuses a SQLite database that does not exist: opening it would make an empty
+// one (and its directory), which fsck would then find whole.
+func storeIsThere(dsn string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s: give the --data (or --database and --storage) of the server to check", path)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // fsck checks every blob of refs, parallel at a time. A blob that cannot be read (the store

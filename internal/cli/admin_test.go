@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -203,5 +204,37 @@ func TestFsckStoreDown(t *testing.T) {
 	rep, err := fsck(t.Context(), bl, refs, 2)
 	if err == nil || !strings.Contains(err.Error(), "reading blob sha256/") || len(rep.Missing)+len(rep.Corrupt) != 0 {
 		t.Errorf("fsck as the store goes away = %+v, %v; want an error naming a blob, and no findings", rep, err)
+	}
+}
+
+// A data directory or database that is not there is an error, not an empty store made on the
+// spot and reported whole ("0 missing, 0 corrupt": a clean bill for a mistyped --data in cron).
+func TestFsckNeedsAStoreThatIsThere(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "wharf-dat")
+	for _, args := range [][]string{{"--data", typo}, {"--database", filepath.Join(typo, "wharf.db"), "--storage", t.TempDir()}} {
+		out, err := run(t, append([]string{"admin", "fsck"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "no database at "+filepath.Join(typo, "wharf.db")) || strings.Contains(out, "checked") {
+			t.Errorf("wharf admin fsck %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if _, err := os.Stat(typo); !os.IsNotExist(err) {
+			t.Errorf("wharf admin fsck %s made %s (%v)", strings.Join(args, " "), typo, err)
+		}
+	}
+}
+
+// wharf admin outbox --to an address with no mail (yet: a server writes it a moment after it
+// answers) says so, rather than print nothing.
+func TestOutboxSaysWhenNoMailIsThereYet(t *testing.T) {
+	data := t.TempDir()
+	if err := os.Mkdir(filepath.Join(data, "outbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root := Root()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"admin", "outbox", "--data", data, "--to", "bob@example.com"})
+	if err := root.ExecuteContext(t.Context()); err != nil || out.Len() != 0 || !strings.Contains(errOut.String(), "no mail to bob@example.com in "+filepath.Join(data, "outbox")+" yet") {
+		t.Errorf("wharf admin outbox --to: %v %q %q", err, out.String(), errOut.String())
 	}
 }

@@ -125,9 +125,9 @@ func checkScopes(scopes []string) error {
 		if access.KnownScope(sc) {
 			continue
 		}
-		msg := fmt.Sprintf("--scopes: unknown scope %q", sc)
+		msg := fmt.Sprintf("--scopes: unknown scope %q;", sc)
 		if near := access.NearestScope(sc); near != "" {
-			msg += fmt.Sprintf("; did you mean %q?", near)
+			msg += fmt.Sprintf(" did you mean %q?", near)
 		}
 		return errors.New(msg + " wharf auth --list-scopes lists them")
 	}
@@ -260,6 +260,9 @@ for one channel, as the conda-auth plugin does (see wharf auth login --help).`,
 				var removed []string
 				for _, n := range names {
 					if err := c.RemoveToken(ctx, n, o.org); err != nil {
+						if len(removed) > 0 {
+							return fmt.Errorf("%s: %w; removed before it: %s", n, err, strings.Join(removed, ", "))
+						}
 						return fmt.Errorf("%s: %w", n, err)
 					}
 					removed = append(removed, n)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/token"
 )
 
@@ -99,7 +100,7 @@ func TestAuthFlagsAreCheckedBeforeAnyRequest(t *testing.T) {
 		{[]string{"--edit", "ci", "--rename", "x", "--out", "f"}, "--out is where the new secret of --reissue goes"},
 		{[]string{"--list", "stray"}, `unexpected argument "stray"`},
 		{[]string{"--create", "--name", "ci", "--scopes", "repos conda:donwload"}, `unknown scope "conda:donwload"; did you mean "conda:download"? wharf auth --list-scopes lists them`},
-		{[]string{"--create", "--name", "ci", "--scopes", "deploy"}, `unknown scope "deploy" wharf auth --list-scopes`},
+		{[]string{"--create", "--name", "ci", "--scopes", "deploy"}, `unknown scope "deploy"; wharf auth --list-scopes lists them`},
 		{[]string{"lgin"}, "unknown command \"lgin\" for \"auth\"\n\nDid you mean this?\n\tlogin"},
 	}
 	// wharf login checks its scopes before it asks for the password.
@@ -307,4 +308,24 @@ func sameJSON(a, b string) bool {
 	ax, _ := json.Marshal(x)
 	bx, _ := json.Marshal(y)
 	return string(ax) == string(bx)
+}
+
+// wharf auth --remove of several tokens that stops at one it cannot remove says which it
+// removed before, in the error (the --json error object has nothing else to say it with).
+func TestAuthRemoveSaysWhatItRemovedBeforeAFailure(t *testing.T) {
+	loginStore(t)
+	url, password := newRealServer(t, server.Options{})
+	t.Setenv("WHARF_SERVER", url)
+	t.Setenv("WHARF_USERNAME", "admin")
+	t.Setenv("WHARF_PASSWORD", password)
+	for _, n := range []string{"a", "b"} {
+		if rc, out, errOut := execute(t, "auth", "--create", "--name", n); rc != 0 {
+			t.Fatalf("auth --create %s: %s%s", n, out, errOut)
+		}
+	}
+	rc, out, _ := execute(t, "auth", "--remove", "a", "nope", "b", "--json")
+	var je struct{ Error string }
+	if rc != 1 || json.Unmarshal([]byte(out), &je) != nil || !strings.Contains(je.Error, "nope: server answered 404") || !strings.Contains(je.Error, "removed before it: a") {
+		t.Errorf("auth --remove a nope b --json: %d %s", rc, out)
+	}
 }

@@ -83,15 +83,13 @@ func errCondaSubchannel(server, channel string) error {
 		server, channel, top, channel, top, server, top, channel, server, channel)
 }
 
-// planCustomChannels edits rc (a planned ~/.condarc, rc.New already holding earlier edits or
-// nil for none) so that custom_channels holds set, as entries of server, and none of server's
-// entries named in remove (all of them when removeAll). It refuses to replace an entry of the
-// same name that points elsewhere, and entries that would nest with one set.
+// planCustomChannels edits rc.New (a planned ~/.condarc: rc.Old, or what earlier edits made of
+// it, which may be nothing at all) so that custom_channels holds set, as entries of server,
+// and none of server's entries named in remove (all of them when removeAll). It refuses to
+// replace an entry of the same name that points elsewhere, and entries that would nest with
+// one set.
 func planCustomChannels(rc *clientconfig.Change, server string, set []clientconfig.CondaCustomChannel, remove []string, removeAll bool) (warnings []string, err error) {
 	src := rc.New
-	if src == nil {
-		src = rc.Old
-	}
 	have, err := clientconfig.CondarcCustomChannels(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rc.Path, err)
@@ -134,13 +132,16 @@ func planCustomChannels(rc *clientconfig.Change, server string, set []clientconf
 	}
 	if len(set) > 0 {
 		rc.Mode = 0o600 // it holds tokens now
-		if alias, _, err := clientconfig.CondarcValues(out); err == nil && alias != "" && clientconfig.CondaLocation(alias) != loc {
-			names := make([]string, len(set))
-			for i, s := range set {
-				names[i] = s.Name
+		// conda read another server's channel of that name until now: channel_alias's, or
+		// with none set conda's default (conda/base/constants.py DEFAULT_CHANNEL_ALIAS).
+		if alias, _, err := clientconfig.CondarcValues(out); err == nil && clientconfig.CondaLocation(alias) != loc {
+			what := "channel_alias is " + redactURLToken(alias)
+			if alias == "" {
+				alias = "https://conda.anaconda.org"
+				what = "channel_alias is not set (conda's default is " + alias + ")"
 			}
-			warnings = append(warnings, fmt.Sprintf("channel_alias is %s: conda install -c %s now reads %s/%s (custom_channels comes before channel_alias); other channel names still go to %s",
-				redactURLToken(alias), names[0], loc, names[0], redactURLToken(alias)))
+			warnings = append(warnings, fmt.Sprintf("%s: conda install -c %s now reads %s/%s (custom_channels comes before channel_alias); other channel names still go to %s",
+				what, set[0].Name, loc, set[0].Name, redactURLToken(alias)))
 		}
 	}
 	return warnings, nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,8 +36,8 @@ func condaHome(t *testing.T) (server, tokenDir string) {
 // under the server, and the token it sends ("" for none).
 type condaWant struct{ channel, path, token string }
 
-// checkConda reads ~/.condarc and conda's token directory the way conda reads them
-// (condaemu), and checks, in every order the directory may list the token files, that each
+// checkConda reads ~/.condarc and conda's token directory the way conda 24.11.3 and 26.7.1
+// read them (condaemu), and checks, in every order the directory may list the token files, that each
 // channel's repodata and packages are asked for at the right path with the right token.
 func checkConda(t *testing.T, state, tokenDir string, wants []condaWant) {
 	t.Helper()
@@ -51,12 +52,15 @@ func checkConda(t *testing.T, state, tokenDir string, wants []condaWant) {
 			for _, file := range []string{"repodata.json", "demo-1.0-0.conda"} {
 				bad := map[string]bool{}
 				for _, o := range orders {
-					r, err := o.Fetch(w.channel, subdir, file)
-					if err != nil {
-						t.Fatalf("%s: %v", state, err)
-					}
-					if r.Token != w.token || r.Path() != w.path+"/"+subdir+"/"+file {
-						bad[redactTokens(r.URL, w.token)] = true
+					for _, v := range []string{condaemu.Conda24, condaemu.Conda26} {
+						o.Version = v
+						r, err := o.Fetch(w.channel, subdir, file)
+						if err != nil {
+							t.Fatalf("%s: %v", state, err)
+						}
+						if r.Token != w.token || r.Path() != w.path+"/"+subdir+"/"+file {
+							bad["conda "+v+": "+redactTokens(r.URL, w.token)] = true
+						}
 					}
 				}
 				if len(bad) > 0 {
@@ -229,4 +233,65 @@ func TestCondaFilesOfOlderVersionsAreMigrated(t *testing.T) {
 		t.Errorf("auth logout left the server's token file holding the channel's token (%v)", err)
 	}
 	checkConda(t, "after auth logout", tokenDir, []condaWant{{"acme", "/conda/acme", ""}, {"other", "/conda/other", ""}})
+}
+
+// wharf setup conda --remove undoes wharf setup conda: the token file goes, and a ~/.condarc
+// that holds nothing else goes too (channel_alias and the channels named with it).
+func TestSetupCondaRemoveUndoesSetup(t *testing.T) {
+	server, tokenDir := condaHome(t)
+	site := condaTestToken(t, "site")
+	rcPath := filepath.Join(os.Getenv("HOME"), ".condarc")
+	for _, before := range []string{"", "channel_alias: https://conda.example.com\nchannels:\n  - conda-forge\n"} {
+		if before == "" {
+			os.Remove(rcPath)
+		} else if err := os.WriteFile(rcPath, []byte(before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"setup", "conda", "acme", "--server", server, "--token", site}, {"setup", "conda", "acme", "--server", server, "--remove"}} {
+			if _, errOut, err := loginRun(t, "", args...); err != nil {
+				t.Fatalf("wharf %v: %v\n%s", args[:3], err, errOut)
+			}
+		}
+		after, err := os.ReadFile(rcPath)
+		if before == "" && !os.IsNotExist(err) {
+			t.Errorf("setup conda then --remove left .condarc (%v):\n%s", err, after)
+		}
+		if before != "" && string(after) != "channels:\n  - conda-forge\n" {
+			t.Errorf("setup conda then --remove on\n%sleft\n%s", before, after)
+		}
+		checkConda(t, "after setup conda --remove", tokenDir, []condaWant{{server + "/conda/acme", "/conda/acme", ""}})
+	}
+}
+
+// wharf auth login of a conda channel warns when conda would have read another server's
+// channel of that name until then: channel_alias another server's, or not set (conda's
+// default, conda.anaconda.org); not when channel_alias is this server's.
+func TestCondaAuthLoginWarnsOfTheChannelItTakesOver(t *testing.T) {
+	server, _ := condaHome(t)
+	tok := condaTestToken(t, "acme")
+	rcPath := filepath.Join(os.Getenv("HOME"), ".condarc")
+	for _, tc := range []struct{ condarc, warn string }{
+		{"", "channel_alias is not set (conda's default is https://conda.anaconda.org): conda install -c acme now reads " + server + "/conda/acme"},
+		{"channel_alias: https://conda.example.com\n", "channel_alias is https://conda.example.com: conda install -c acme now reads " + server + "/conda/acme"},
+		{"channel_alias: " + server + "/conda\n", ""},
+	} {
+		os.Remove(rcPath)
+		if tc.condarc != "" {
+			if err := os.WriteFile(rcPath, []byte(tc.condarc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, errOut, err := loginRun(t, "", "auth", "login", server+"/conda/acme", "--token", tok, "--json")
+		var v channelView
+		if err != nil || json.Unmarshal([]byte(out), &v) != nil {
+			t.Fatalf("auth login: %v\n%s%s", err, out, errOut)
+		}
+		got := strings.Join(v.Warnings, "\n")
+		if (tc.warn == "") != (got == "") || !strings.Contains(got, tc.warn) {
+			t.Errorf("auth login with .condarc %q warns %q; want %q", tc.condarc, got, tc.warn)
+		}
+		if _, _, err := loginRun(t, "", "auth", "logout", server+"/conda/acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -103,6 +103,30 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 	}
 }
 
+// refuseUnknownHelpTopics makes wharf help fail for a topic that is not a command, with the
+// names it might have meant, as the command would: cobra's help says "Unknown help topic" and
+// exits 0 (wharf help chanel).
+func refuseUnknownHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd() // cobra's, kept for its help text and completion
+	for _, h := range root.Commands() {
+		if h.Name() != "help" || h.Run == nil {
+			continue
+		}
+		show := h.Run
+		h.RunE = func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return err // unknown at the top level, with cobra's suggestions
+			}
+			if len(rest) > 0 && cmd.HasSubCommands() {
+				return unknownCommand(cmd, rest[0])
+			}
+			show(c, args)
+			return nil
+		}
+	}
+}
+
 // unknownCommand is cobra's error for an unknown subcommand, with its suggestions.
 func unknownCommand(cmd *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())

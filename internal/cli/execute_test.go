@@ -151,3 +151,52 @@ func TestVersion(t *testing.T) {
 		t.Errorf("wharf version --json = %s (%v)", out, err)
 	}
 }
+
+// A bad WHARF_ value of the server's configuration stops only the commands that read it, with
+// an error Execute reports (as JSON with --json); wharf version and the client commands run.
+func TestBadServerEnvironmentStopsOnlyTheCommandsThatReadIt(t *testing.T) {
+	loginStore(t)
+	t.Setenv("WHARF_BODY_TIMEOUT", "soon")
+	if rc, out, errOut := execute(t, "version"); rc != 0 || !strings.HasPrefix(out, "wharf ") {
+		t.Errorf("wharf version: %d %q %q", rc, out, errOut)
+	}
+	if rc, out, errOut := execute(t, "channel", "list", "--server", "http://127.0.0.1:1", "--json"); rc != 1 || strings.Contains(out, "WHARF_BODY_TIMEOUT") || !strings.Contains(out, "cannot reach") || errOut != "" {
+		t.Errorf("wharf channel list: %d %q %q", rc, out, errOut)
+	}
+	data := t.TempDir()
+	for _, args := range [][]string{{"serve", "--data", data}, {"admin", "fsck", "--data", data}, {"admin", "outbox", "--data", data}, {"admin", "create-user", "x", "--email", "x@example.com", "--data", data}} {
+		rc, out, errOut := execute(t, args...)
+		if rc != 1 || out != "" || !strings.Contains(errOut, `WHARF_BODY_TIMEOUT="soon"`) {
+			t.Errorf("wharf %s: %d %q %q", strings.Join(args, " "), rc, out, errOut)
+		}
+		if args[0] == "serve" {
+			continue // no --json
+		}
+		rc, out, errOut = execute(t, append(args, "--json")...)
+		var je struct{ Error string }
+		if rc != 1 || json.Unmarshal([]byte(out), &je) != nil || !strings.Contains(je.Error, "WHARF_BODY_TIMEOUT") || errOut != "" {
+			t.Errorf("wharf %s --json: %d %q %q", strings.Join(args, " "), rc, out, errOut)
+		}
+	}
+}
+
+// wharf help with a topic that is not a command fails as the command would, with the names
+// meant; a known topic shows that command's help.
+func TestHelpOfAnUnknownTopic(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		meant   string
+		rc      int
+		helpFor string
+	}{
+		{[]string{"help", "chanel"}, "channel", 1, ""},
+		{[]string{"help", "channel", "lst"}, "list", 1, ""},
+		{[]string{"help", "channel", "list"}, "", 0, "wharf channel list"},
+		{[]string{"help"}, "", 0, "wharf [command]"},
+	} {
+		rc, out, errOut := execute(t, tc.args...)
+		if rc != tc.rc || (tc.meant != "" && !strings.Contains(errOut, "Did you mean this?\n\t"+tc.meant)) || (tc.helpFor != "" && !strings.Contains(out, "Usage:\n  "+tc.helpFor)) {
+			t.Errorf("wharf %s: %d\n%s\n%s", strings.Join(tc.args, " "), rc, out, errOut)
+		}
+	}
+}

@@ -253,6 +253,12 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 		return err
 	}
 
+	var oldSecret string // to find the files wharf setup wrote with it
+	if old != nil && old.LoggedIn() {
+		if s, err := st.Site(name); err == nil {
+			oldSecret = s.Token
+		}
+	}
 	site, err := st.SaveSite(credentials.Site{Name: name, Server: key, Username: username, TokenID: info.ID, TokenName: info.Name, TokenExpires: info.ExpiresAt, Token: secret})
 	if err != nil {
 		if rerr := c.RemoveToken(ctx, strconv.FormatInt(info.ID, 10), ""); rerr != nil {
@@ -266,6 +272,7 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 
 	// The token this login replaces, when it was the same account's, is revoked.
 	var replaced map[string]any
+	var stale []staleFile
 	if old != nil && old.LoggedIn() && old.TokenID != 0 && old.TokenID != info.ID {
 		replaced = map[string]any{"id": old.TokenID, "name": old.TokenName, "revoked": false}
 		switch {
@@ -277,6 +284,8 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 			case err == nil:
 				replaced["revoked"] = true
 				fmt.Fprintf(cmd.ErrOrStderr(), "revoked the previous token of site %s (%s, id %d)\n", name, old.TokenName, old.TokenID)
+				stale = filesHolding(oldSecret)
+				sayStale(cmd, stale)
 			case isStatus(err, http.StatusNotFound):
 				replaced["revoked"] = true // gone already
 			default:
@@ -294,6 +303,9 @@ func (o *loginOpts) run(cmd *cobra.Command) error {
 		}
 		if replaced != nil {
 			out["replaced"] = replaced
+		}
+		if len(stale) > 0 {
+			out["stale_files"] = stale
 		}
 		return printJSON(cmd, out)
 	}
@@ -365,6 +377,12 @@ server cannot revoke it (then wharf says so, with how to revoke it later, and ex
 				}
 			}
 			out["revoked"] = revokeErr == nil
+			if revokeErr == nil && site.Token != "" {
+				if stale := filesHolding(site.Token); len(stale) > 0 {
+					out["stale_files"] = stale
+					sayStale(cmd, stale)
+				}
+			}
 
 			forgetErr := st.ForgetToken(name)
 			out["forgotten"] = forgetErr == nil

@@ -219,6 +219,7 @@ WHARF_PASSWORD. Credentials or a /t/TOKEN segment in CHANNEL_URL are not part of
 					return err
 				}
 				plan.Backup = false // a backup would keep tokens that logout takes out
+				plan.New = plan.Old
 				set := []clientconfig.CondaCustomChannel{{Name: condaChannel, URL: clientconfig.CondaCustomChannelURL(condaServer, c.Secret)}}
 				if view.Warnings, err = planCustomChannels(&plan, condaServer, set, nil, false); err != nil {
 					return err
@@ -315,6 +316,7 @@ server's token for it (a token made on the server stays valid there: revoke it w
 					return err
 				}
 				rc.Backup = false // it would keep the token logout takes out
+				rc.New = rc.Old
 				if _, err := planCustomChannels(&rc, condaServer, nil, []string{condaChannel}, false); err != nil {
 					return err
 				}

@@ -14,7 +14,7 @@ import (
 // outboxCmd prints the mails a server without SMTP wrote to <data>/outbox, decoded: the raw
 // .eml files are quoted-printable, where a link's "=" reads "=3D" and long lines are cut.
 func outboxCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	var to string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -39,6 +39,11 @@ func outboxCmd() *cobra.Command {
 					out = append(out, mailJSON{m.To, m.Subject, m.Text})
 				}
 			}
+			if len(out) == 0 && to != "" {
+				// A server writes account mail a moment after it answers (the work that
+				// depends on the address is queued): right after wharf signup it may not be there yet.
+				fmt.Fprintf(cmd.ErrOrStderr(), "no mail to %s in %s yet: the server writes it a moment after it answers; run this again\n", to, cfg.OutboxDir())
+			}
 			if asJSON {
 				return printJSON(cmd, out)
 			}
@@ -53,5 +58,5 @@ func outboxCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory [WHARF_DATA]")
 	f.StringVar(&to, "to", "", "only the mails to this address")
 	f.BoolVar(&asJSON, "json", false, "print the mails as JSON")
-	return cmd
+	return failIf(envErr, cmd)
 }

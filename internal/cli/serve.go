@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -43,6 +42,7 @@ func Root() *cobra.Command {
 	root.AddCommand(loginCmd(), logoutCmd(), siteCmd(), versionCmd())
 	root.InitDefaultCompletionCmd() // now, so that the next line sees it
 	refuseUnknownSubcommands(root)
+	refuseUnknownHelpTopics(root)
 	return root
 }
 
@@ -53,17 +53,24 @@ func storageFlags(cmd *cobra.Command, cfg *config.Config) {
 	f.StringVar(&cfg.Database, "database", cfg.Database, "metadata store: postgres://… for PostgreSQL (default <data>/wharf.db) [WHARF_DATABASE]")
 }
 
-func loadConfig() config.Config {
-	cfg, err := config.Default().FromEnv(os.Getenv)
+// loadConfig is the configuration of the defaults and the environment (WHARF_*), for a command
+// that reads it; failIf makes a bad value that command's error when it runs. Root builds every
+// command at start: a bad WHARF_BODY_TIMEOUT must not stop wharf version or a client command,
+// nor escape Execute (and --json).
+func loadConfig() (config.Config, error) {
+	return config.Default().FromEnv(os.Getenv)
+}
+
+// failIf makes cmd fail with err (when not nil) before it does anything.
+func failIf(err error, cmd *cobra.Command) *cobra.Command {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "wharf:", err)
-		os.Exit(2)
+		cmd.PreRunE = func(*cobra.Command, []string) error { return err }
 	}
-	return cfg
+	return cmd
 }
 
 func serveCmd() *cobra.Command {
-	cfg := loadConfig()
+	cfg, envErr := loadConfig()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server",
@@ -96,7 +103,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.UploadIdleTimeout, "upload-idle-timeout", cfg.UploadIdleTimeout, "longest an upload may send nothing; also its start that --upload-min-rate leaves out [WHARF_UPLOAD_IDLE_TIMEOUT]")
 	f.Int64Var(&cfg.UploadMinRate, "upload-min-rate", cfg.UploadMinRate, "slowest average an upload may arrive at, in bytes a second (0: no minimum) [WHARF_UPLOAD_MIN_RATE]")
 	f.IntVar(&cfg.UploadsPerClient, "uploads-per-client", cfg.UploadsPerClient, "uploads one client address may have in progress at once (0: no bound) [WHARF_UPLOADS_PER_CLIENT]")
-	return cmd
+	return failIf(envErr, cmd)
 }
 
 func newLogger(format string) *slog.Logger {

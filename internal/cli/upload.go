@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -163,7 +164,7 @@ func (u *uploader) one(ctx context.Context, path string) uploadResult {
 			opts.Progress = update
 		}
 	}
-	info, created, err := u.c.Upload(ctx, u.channel, path, opts)
+	info, created, err := u.upload(ctx, path, opts)
 	switch {
 	case err == nil && created:
 		return uploadResult{Path: path, Status: uploadCreated, FileInfo: &info}
@@ -203,11 +204,37 @@ func (u *uploader) replace(ctx context.Context, path string, opts client.UploadO
 	if err := u.c.RemoveFile(ctx, u.channel, refs[0]); err != nil {
 		return failed(path, fmt.Errorf("--force: removing the stored %s: %w", refs[0], err))
 	}
-	info, _, err := u.c.Upload(ctx, u.channel, path, opts)
+	info, _, err := u.upload(ctx, path, opts)
 	if err != nil {
 		return failed(path, fmt.Errorf("--force removed the stored %s, but the upload of the new bytes failed: %w; upload the file again", refs[0], err))
 	}
 	return uploadResult{Path: path, Status: uploadReplaced, FileInfo: &info}
+}
+
+// busyTries bounds how often one file is sent again when the server has as many uploads from
+// this address in progress as it takes (429 too_many_uploads): --parallel above its
+// --uploads-per-client, or other uploads from the same address (CI jobs behind one NAT).
+const busyTries = 30
+
+// busyWait is how long to wait before sending a file again, given the server's Retry-After
+// (0: none sent); tests shorten it.
+var busyWait = func(retryAfter time.Duration) time.Duration { return cmp.Or(retryAfter, 10*time.Second) }
+
+// upload sends one file, again after the server's Retry-After while it has too many uploads
+// from this address in progress.
+func (u *uploader) upload(ctx context.Context, path string, opts client.UploadOptions) (api.FileInfo, bool, error) {
+	for try := 1; ; try++ {
+		info, created, err := u.c.Upload(ctx, u.channel, path, opts)
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Code != "too_many_uploads" || try == busyTries {
+			return info, created, err
+		}
+		select {
+		case <-ctx.Done():
+			return info, created, err
+		case <-time.After(busyWait(ae.RetryAfter)):
+		}
+	}
 }
 
 func failed(path string, err error) uploadResult {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ type APIError struct {
 	Code      string
 	Message   string
 	RequestID string
+	// RetryAfter is the server's Retry-After (429, 503), 0 when it sent none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -257,7 +260,11 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 		if json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
 			e.Error.Message = strings.TrimSpace(string(b))
 		}
-		return resp.StatusCode, c.hint(&APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, RequestID: e.Error.RequestID}, method, path)
+		ae := &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, RequestID: e.Error.RequestID}
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
+			ae.RetryAfter = time.Duration(n) * time.Second
+		}
+		return resp.StatusCode, c.hint(ae, method, path)
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

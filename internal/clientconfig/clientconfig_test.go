@@ -338,3 +338,23 @@ func TestPaths(t *testing.T) {
 		t.Errorf("CondaTokenDir with XDG_CONFIG_HOME = %q (platformdirs honours it)", e.CondaTokenDir())
 	}
 }
+
+// A diff shows no secret, whichever way a file holds it and whether it is the one being
+// written: the token of a token file --remove deletes, the __token__ password of a pip.conf
+// URL, a .pypirc password, and the passwords of other .netrc entries shown as context.
+func TestDiffHidesEverySecret(t *testing.T) {
+	const other = "wrfr-0therT0kenABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"
+	for _, c := range []Change{
+		{Old: []byte(other), Existed: true, Delete: true},
+		{Old: []byte("[global]\nindex-url = https://__token__:" + other + "@h/pypi/acme/simple/\n"), Existed: true, New: []byte("[global]\n")},
+		{Old: []byte("[distutils]\nindex-servers =\n    wharf\n\n[wharf]\nrepository = https://h/pypi/acme/\nusername = __token__\npassword = " + other + "\n"), Existed: true, Delete: true},
+		{Old: []byte("machine github.com login me password hunter2-" + other + "\nmachine h login __token__ password " + other + "\n"), Existed: true,
+			New: []byte("machine github.com login me password hunter2-" + other + "\nmachine h login __token__ password " + tok + "\n"), Secret: tok},
+		{Old: []byte("machine h\n  login bob\n  password " + other + "\n"), Existed: true, New: []byte("machine h\n  login bob\n")},
+	} {
+		d := Diff(c)
+		if strings.Contains(d, other) || strings.Contains(d, tok) || strings.Contains(d, "hunter2") || d == "" {
+			t.Errorf("diff of\n%s\nshows a secret:\n%s", c.Old, d)
+		}
+	}
+}

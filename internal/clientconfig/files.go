@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -222,6 +223,7 @@ func Diff(c Change) string {
 			s = strings.ReplaceAll(s, c.Secret, "<token>")
 		}
 		s = anacondaToken.ReplaceAllString(s, "/t/<token>")
+		s = hideSecrets(s)
 		if s == "" {
 			return nil
 		}
@@ -233,6 +235,25 @@ func Diff(c Change) string {
 		b = redact(c.New)
 	}
 	return unifiedLines(a, b, 2)
+}
+
+// The secrets a diff of the files setup edits could show besides c.Secret: those of the lines
+// taken out (the token file --remove deletes, an index-url with __token__:TOKEN@) and those of
+// other entries shown as context (another machine of .netrc).
+var (
+	wharfToken   = regexp.MustCompile(`wrf[sr]-[A-Za-z0-9]+`)
+	urlPassword  = regexp.MustCompile(`(://[^/\s:@]*):[^/\s@]+@`)
+	iniPassword  = regexp.MustCompile(`(?im)^(\s*password\s*[=:][ \t]*)[^<\s].*$`)
+	netrcSecrets = regexp.MustCompile(`(?i)(\b(?:password|account)[ \t\n]+)[^<\s=:]\S*`)
+)
+
+// hideSecrets shows every other secret in s as <another token> (a Wharf token: not the one
+// written, which is <token>, so that a token replaced shows as a change) or <secret>.
+func hideSecrets(s string) string {
+	s = wharfToken.ReplaceAllString(s, "<another token>")
+	s = urlPassword.ReplaceAllString(s, "$1:<secret>@")
+	s = iniPassword.ReplaceAllString(s, "$1<secret>")
+	return netrcSecrets.ReplaceAllString(s, "$1<secret>")
 }
 
 // unifiedLines is a small line diff (longest common subsequence): the changed lines with ctx

@@ -2,8 +2,9 @@
 // command line into the URL it requests and picks the token it sends, from ~/.condarc
 // (channel_alias, custom_channels) and conda's token files. conda itself cannot be installed
 // where the tests run; this follows its source line by line, for the two versions Wharf is
-// tried with, conda 24.11.3 (commit 36797234) and 26.7.1 (commit 0bf82da1), which agree on
-// every function used here. Each function names the one of conda it stands for.
+// tried with, conda 24.11.3 (commit 36797234) and 26.7.1 (commit 0bf82da1). Each function
+// names the one of conda it stands for. The two agree on all of it but three details, which
+// Config.Version chooses: see Conda24.
 //
 // Left out, as the tests do not need them: migrated_custom_channels and
 // migrated_channel_aliases (empty by default), file:// and path channels, Windows, and the
@@ -23,8 +24,20 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// The conda versions emulated. 24.11.3 differs from 26.7.1 in three details of what is used
+// here: its Channel.urls lets a channel's own platform (-c acme/linux-64) win over the subdirs
+// asked for, its Channel.url drops a file name that comes without a platform, and its
+// parse_conda_channel_url does not percent-decode a channel's name or file name; its URL split
+// also knows .jlap files.
+const (
+	Conda24 = "24.11.3"
+	Conda26 = "26.7.1"
+)
+
 // Config is what conda reads: the condarc's two settings and the token directory.
 type Config struct {
+	// Version is the conda emulated, Conda26 or Conda24; "" is Conda26.
+	Version string
 	// ChannelAlias is channel_alias; "" is conda's default, https://conda.anaconda.org
 	// (conda/base/constants.py DEFAULT_CHANNEL_ALIAS).
 	ChannelAlias string
@@ -119,12 +132,15 @@ func (r Request) Path() string {
 // (SubdirData(Channel(url))), its url_w_credentials (SubdirData.__init__) joined with the file,
 // and then conda/gateways/connection/session.py CondaHttpAuth.add_binstar_token.
 func (c Config) Fetch(channel, subdir, file string) (Request, error) {
+	if c.Version != "" && c.Version != Conda24 && c.Version != Conda26 {
+		return Request{}, fmt.Errorf("condaemu: conda %s is not emulated (%s or %s)", c.Version, Conda24, Conda26)
+	}
 	ctx := c.context()
 	ch, err := ctx.fromValue(channel)
 	if err != nil {
 		return Request{}, err
 	}
-	u := ctx.parseURL(ch.urls(true, subdir)).url(true, ctx)
+	u := ctx.parseURL(ch.urls(true, subdir, ctx)).url(true, ctx)
 	u = ctx.addBinstarToken(joinURL(u, file))
 	return Request{URL: u, Token: CondaToken(u)}, nil
 }
@@ -154,7 +170,7 @@ func (ch channel) url(withCredentials bool, ctx *context) string {
 		if ch.filename != "" {
 			base = append(base, ch.filename)
 		}
-	case ch.filename != "":
+	case ch.filename != "" && !ctx.v24: // 24.11.3 has no such case: the name goes
 		base = append(base, ch.filename)
 	default:
 		base = append(base, ctx.subdir)
@@ -162,8 +178,12 @@ func (ch channel) url(withCredentials bool, ctx *context) string {
 	return ch.withScheme(joinURL(base...), withCredentials)
 }
 
-// urls is Channel.urls(with_credentials, subdirs=[subdir]).
-func (ch channel) urls(withCredentials bool, subdir string) string {
+// urls is Channel.urls(with_credentials, subdirs=[subdir])[0]: in 24.11.3 the channel's own
+// platform, when it names one, comes first whatever the subdirs asked for.
+func (ch channel) urls(withCredentials bool, subdir string, ctx *context) string {
+	if ctx.v24 && ch.platform != "" {
+		subdir = ch.platform
+	}
 	base := []string{ch.location}
 	if withCredentials && ch.token != "" {
 		base = append(base, "t", ch.token)
@@ -185,6 +205,7 @@ type context struct {
 	custom []channel // custom_channels as Context.custom_channels builds it, in dict order
 	tokens []binstarToken
 	subdir string
+	v24    bool // conda 24.11.3's reading, where it differs
 }
 
 type binstarToken struct{ url, token string }
@@ -194,7 +215,7 @@ func (c Config) context() *context {
 	if aliasURL == "" {
 		aliasURL = "https://conda.anaconda.org"
 	}
-	ctx := &context{subdir: "linux-64"}
+	ctx := &context{subdir: "linux-64", v24: c.Version == Conda24}
 	loc, scheme, auth, tok := splitSchemeAuthToken(aliasURL)
 	ctx.alias = channel{scheme: scheme, auth: auth, location: loc, token: tok}
 
@@ -292,12 +313,12 @@ func cutLast(s, sep string) (string, string, bool) {
 
 // parseURL is parse_conda_channel_url.
 func (ctx *context) parseURL(u string) channel {
-	p := splitCondaURLEasyParts(u)
+	p := splitCondaURLEasyParts(u, ctx.v24)
 	loc, name, cScheme, cAuth, cToken := ctx.readChannelConfiguration(p.scheme, p.hostname, p.port, p.path)
-	if name != "" {
-		name = percentDecode(name)
+	if !ctx.v24 { // 26.7.1 decodes the name and file name; 24.11.3 keeps them as given
+		name, p.filename = percentDecode(name), percentDecode(p.filename)
 	}
-	ch := channel{scheme: cScheme, auth: p.auth, location: loc, token: p.token, name: name, platform: p.platform, filename: percentDecode(p.filename)}
+	ch := channel{scheme: cScheme, auth: p.auth, location: loc, token: p.token, name: name, platform: p.platform, filename: p.filename}
 	if ch.scheme == "" {
 		ch.scheme = "https"
 	}
@@ -433,9 +454,9 @@ var knownSubdirs = []string{"noarch", "emscripten-wasm32", "wasi-wasm32", "freeb
 	"linux-armv6l", "linux-armv7l", "linux-ppc64", "linux-ppc64le", "linux-riscv64", "linux-s390x", "osx-64", "osx-arm64",
 	"win-32", "win-64", "win-arm64", "zos-z"} // conda/base/constants.py KNOWN_SUBDIRS
 
-var platformRE = regexp.MustCompile(`/(` + strings.Join(knownSubdirs, "|") + `)(?:/|$)`)
+var platformRE = regexp.MustCompile(`(?i)/(` + strings.Join(knownSubdirs, "|") + `)(?:/|$)`)
 
-// splitPlatform is split_platform.
+// splitPlatform is split_platform (its pattern ignores case).
 func splitPlatform(u string) (string, string) {
 	m := platformRE.FindStringSubmatch(u)
 	if m == nil {
@@ -448,13 +469,17 @@ type easyParts struct {
 	scheme, auth, token, platform, filename, hostname, port, path, query string
 }
 
-// splitCondaURLEasyParts is split_conda_url_easy_parts; the extensions are 24.11.3's
-// KNOWN_EXTENSIONS (26.7.1 has the package extensions and .json, .json.zst).
-func splitCondaURLEasyParts(u string) easyParts {
+// splitCondaURLEasyParts is split_conda_url_easy_parts; the extensions are 26.7.1's (the
+// package extensions and KNOWN_REPODATA_EXTENSIONS), or with v24 24.11.3's KNOWN_EXTENSIONS.
+func splitCondaURLEasyParts(u string, v24 bool) easyParts {
 	clean, tok := splitAnacondaToken(u)
 	clean, platform := splitPlatform(clean)
 	filename := ""
-	for _, ext := range []string{".conda", ".tar.bz2", ".json", ".json.zst"} {
+	exts := []string{".conda", ".tar.bz2", ".json", ".json.zst"}
+	if v24 {
+		exts = []string{".conda", ".tar.bz2", ".json", ".jlap", ".json.zst"}
+	}
+	for _, ext := range exts {
 		if strings.HasSuffix(clean, ext) && strings.Contains(clean, "/") {
 			i := strings.LastIndex(clean, "/")
 			clean, filename = clean[:i], clean[i+1:]

@@ -111,3 +111,37 @@ func quotePlusForTest(s string) string {
 	}
 	return string(b)
 }
+
+// Where conda 24.11.3 and 26.7.1 read a channel differently, each version's answer, as their
+// own source gives it (Channel(ch).urls(True, [subdir])[0], then Channel(url).url(True) joined
+// with the file, then add_binstar_token; run from both tags' source).
+func TestVersionsDiffer(t *testing.T) {
+	acme := Config{CustomChannels: []Custom{{"acme", "http://h:8080/t/TK/conda"}}}
+	for _, tc := range []struct {
+		cfg                   Config
+		channel, subdir, file string
+		conda24, conda26      string
+	}{
+		// 24.11.3: the channel's own platform wins over the subdir asked for.
+		{acme, "acme/linux-64", "noarch", "repodata.json",
+			"http://h:8080/conda/t/TK/acme/linux-64/repodata.json", "http://h:8080/conda/t/TK/acme/noarch/repodata.json"},
+		// 26.7.1 percent-decodes the channel's name.
+		{Config{}, "http://h:8080/conda/ac%41me", "noarch", "repodata.json",
+			"http://h:8080/conda/ac%41me/noarch/repodata.json", "http://h:8080/conda/acAme/noarch/repodata.json"},
+		// A platform is found whatever its case (split_platform ignores it), so it is one.
+		{Config{}, "acme/Linux-64", "noarch", "repodata.json",
+			"https://conda.anaconda.org/acme/Linux-64/repodata.json", "https://conda.anaconda.org/acme/noarch/repodata.json"},
+	} {
+		for v, want := range map[string]string{Conda24: tc.conda24, Conda26: tc.conda26, "": tc.conda26} {
+			cfg := tc.cfg
+			cfg.Version = v
+			got, err := cfg.Fetch(tc.channel, tc.subdir, tc.file)
+			if err != nil || got.URL != want {
+				t.Errorf("conda %q: Fetch(%q, %s) = %s, %v\nwant %s", v, tc.channel, tc.subdir, got.URL, err, want)
+			}
+		}
+	}
+	if _, err := (Config{Version: "25.1.0"}).Fetch("acme", "noarch", "repodata.json"); err == nil {
+		t.Error("conda 25.1.0 emulated")
+	}
+}
