@@ -147,6 +147,9 @@ func Parse(spec string) (*Spec, error) {
 	var version, build string
 	var hasVersion, hasBuild bool
 	if rest = strings.TrimFunc(rest, unicode.IsSpace); rest != "" {
+		if strings.Contains(rest, "[") {
+			return nil, invalid(original, "multiple brackets sections not allowed")
+		}
 		version, build, hasBuild = versionPlusBuild(rest)
 		version, hasVersion = sanitizeVersion(version, hasBuild), true
 	}

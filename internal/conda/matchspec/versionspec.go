@@ -162,14 +162,17 @@ func parseVersionExpr(spec string) (vnode, error) {
 			stack = stack[:len(stack)-1]
 			r, left := output[len(output)-1], output[len(output)-2]
 			output = output[:len(output)-2]
-			// Expressions of the same operator fuse: (a|b)|c is a|b|c.
-			var kids []item
-			for _, x := range []item{left, r} {
-				if x.op == c {
-					kids = append(kids, x.kids...)
-				} else {
-					kids = append(kids, x)
-				}
+			// Expressions of the same operator fuse: (a|b)|c is a|b|c. The left one's kids
+			// grow in place (nothing else holds them), so that a long a|b|c|… is joined in
+			// linear time, not by copying every leaf joined so far at each step.
+			kids := []item{left}
+			if left.op == c {
+				kids = left.kids
+			}
+			if r.op == c {
+				kids = append(kids, r.kids...)
+			} else {
+				kids = append(kids, r)
 			}
 			output = append(output, item{op: c, kids: kids})
 		}
