@@ -43,6 +43,24 @@ type Record struct {
 	Field func(key string) string
 }
 
+// Cost is what one Match of the spec may cost, in version comparisons: one, one for each leaf
+// of its version spec ("1.0|1.2|>2,<3" has four), more for regular expressions and globs
+// (their size). Callers that match specs uploaders wrote against many records bound their
+// work with it.
+func (s *Spec) Cost() int {
+	c := 1 + regexpCost(s.nameRe)
+	if s.version != nil {
+		c += s.version.Cost()
+	}
+	if s.build != nil {
+		c += regexpCost(s.build.re)
+	}
+	for _, m := range s.strs {
+		c += regexpCost(m.re)
+	}
+	return c
+}
+
 // Name returns the package name the spec asks for, and whether it is one name (not a glob).
 func (s *Spec) Name() (string, bool) { return s.name, s.nameRe == nil }
 
@@ -429,17 +447,24 @@ func looksLikeSubdir(s string) bool {
 type strMatch struct {
 	exact string
 	re    *regexp.Regexp
+	all   bool // "*"
 }
 
 func newStrMatch(v string, lower bool) (strMatch, error) {
 	if lower {
 		v = strings.ToLower(v)
 	}
+	if v == "*" {
+		return strMatch{exact: v, all: true}, nil
+	}
 	re, err := globRegexp(v)
 	return strMatch{exact: v, re: re}, err
 }
 
 func (m strMatch) match(v string) bool {
+	if m.all {
+		return true
+	}
 	if m.re != nil {
 		return m.re.MatchString(v)
 	}

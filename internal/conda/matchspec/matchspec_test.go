@@ -309,3 +309,32 @@ func TestParseCostIsLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecCost: what one Match may cost, in version comparisons, grows with the leaves of the
+// version spec and with the size of regular expressions and globs, whose matching takes time
+// in proportion to their size (a 2 KiB "^(.?)…$" takes a millisecond against a long version).
+func TestSpecCost(t *testing.T) {
+	for _, c := range []struct {
+		spec     string
+		min, max int
+	}{
+		{"foo", 1, 1},
+		{"foo 1.0", 2, 2},
+		{"foo 1.0|1.2|>2,<3", 5, 5},
+		{"foo * *", 2, 2},
+		{"foo * py*", 20, 400},
+		{`foo ^1\.[0-9]+$`, 20, 400},
+		{"foo ^" + strings.Repeat(".?", 1000) + "$", 16 * 2000, 16 * 2100},
+		{"foo 1.0 " + strings.Repeat("p*", 1000), 16 * 2000, 16 * 3100},
+		{strings.Repeat("f*", 1000), 16 * 2000, 16 * 3100},
+		{"foo[license='" + strings.Repeat("m*", 1000) + "']", 16 * 2000, 16 * 3100},
+	} {
+		s, err := Parse(c.spec)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.spec, err)
+		}
+		if got := s.Cost(); got < c.min || got > c.max {
+			t.Errorf("Cost(%.40q) = %d, want %d to %d", c.spec, got, c.min, c.max)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 // regular expression ("^1\.[0-9]+$").
 type VersionSpec struct {
 	root vnode
+	cost int
 }
 
 // MaxSpecLen bounds the specs parsed. Real dependency specs are far shorter.
@@ -37,7 +38,40 @@ func ParseVersionSpec(spec string) (*VersionSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &VersionSpec{root: n}, nil
+	return &VersionSpec{root: n, cost: nodeCost(n)}, nil
+}
+
+// Cost is what one Match may cost, in version comparisons: one per leaf, more for a regular
+// expression or glob (regexpCost).
+func (s *VersionSpec) Cost() int { return s.cost }
+
+func nodeCost(n vnode) int {
+	var kids []vnode
+	switch n := n.(type) {
+	case allNode:
+		kids = n
+	case oneNode:
+		kids = n
+	case regexNode:
+		return regexpCost(n.re)
+	default:
+		return 1
+	}
+	c := 0
+	for _, k := range kids {
+		c += nodeCost(k)
+	}
+	return c
+}
+
+// regexpCost is the cost of one match of re in version comparisons. Go's regexp runs in time
+// linear in the pattern's size times the subject's: against a 64-byte version, up to about
+// 0.6 µs per byte of pattern, where a comparison takes some 50 ns.
+func regexpCost(re *regexp.Regexp) int {
+	if re == nil {
+		return 0
+	}
+	return 1 + 16*len(re.String())
 }
 
 // Match reports whether the version v (as written in a record) satisfies the spec. A version
