@@ -506,7 +506,7 @@ func newNumMatch(v string) (*numMatch, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := map[string]op{"==": opEq, "!=": opNe, "<=": opLe, ">=": opGe, "<": opLt, ">": opGt, "=": opStartsWith}[o]
+		n := operators[o]
 		return &numMatch{op: &opNode{op: n, vo: vo}}, nil
 	}
 	return &numMatch{}, nil // conda compares the string with the number: never equal

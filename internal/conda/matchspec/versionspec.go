@@ -306,6 +306,10 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
+// operators are conda's OPERATOR_MAP.
+var operators = map[string]op{"==": opEq, "!=": opNe, "<=": opLe, ">=": opGe, "<": opLt, ">": opGt,
+	"=": opStartsWith, "!=startswith": opNotStartsWith, "~=": opCompatible}
+
 // relation is conda's version_relation_re, ^(=|==|!=|<=|>=|<|>|~=)(?![=<>!~])(\S+)$, by hand
 // (RE2 has no lookahead).
 func relation(s string) (opStr, rest string, ok bool) {
@@ -355,26 +359,8 @@ func parseLeaf(leaf string) (vnode, error) {
 		if err != nil {
 			return nil, invalid(s, "invalid version")
 		}
-		n := opNode{vo: vo}
-		switch o {
-		case "==":
-			n.op = opEq
-		case "!=":
-			n.op = opNe
-		case "<=":
-			n.op = opLe
-		case ">=":
-			n.op = opGe
-		case "<":
-			n.op = opLt
-		case ">":
-			n.op = opGt
-		case "=":
-			n.op = opStartsWith
-		case "!=startswith":
-			n.op = opNotStartsWith
-		case "~=":
-			n.op = opCompatible
+		n := opNode{op: operators[o], vo: vo}
+		if n.op == opCompatible {
 			parts := strings.Split(vo.norm, ".")
 			if n.prefix, err = ParseVersion(strings.Join(parts[:len(parts)-1], ".")); err != nil {
 				return nil, invalid(s, "~= needs a version of two components or more")
