@@ -316,6 +316,11 @@ func keyValues(s, original string) ([][2]string, error) {
 		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 	}
 	delim := func(i int) bool { return i == len(s) || s[i] == ',' || s[i] == ' ' }
+	// stop is where the bare value last looked for ended: the first delimiter or quote at or
+	// after where it started. Values start further right each time, so a value that starts
+	// before stop ends there too, and s is scanned once (a bare value that runs into a quote
+	// fails, and the next key may start inside it: rescanning made "a=a=…a=\"" quadratic).
+	stop := -1
 	var out [][2]string
 	for p := 0; p < len(s); {
 		q := p
@@ -333,12 +338,12 @@ func keyValues(s, original string) ([][2]string, error) {
 				value, end = s[v+1:v+1+r], v+2+r
 			}
 		} else {
-			r := v
-			for r < len(s) && !delim(r) && s[r] != '"' && s[r] != '\'' {
-				r++
+			if stop < v {
+				for stop = v; stop < len(s) && !delim(stop) && s[stop] != '"' && s[stop] != '\''; stop++ {
+				}
 			}
-			if delim(r) {
-				value, end = s[v:r], r
+			if delim(stop) {
+				value, end = s[v:stop], stop
 			}
 		}
 		if end < 0 {
