@@ -269,4 +269,14 @@ func TestCurrentRepodataBoundsDependencyWork(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("current_repodata (-want +got):\n%s", diff)
 	}
+
+	// One dependency can cost more than the budget by itself: a 4 KiB regular expression
+	// (each match costs in proportion to its size) tried against every build, newest
+	// first, before the one it matches. It is given up part way.
+	recs = append(recs[:2000], withDeps("aaa-1.0-0.conda", "aaa", "1.0", `victim ^1\.0$|^`+strings.Repeat("9", 4000)+"$"))
+	got = currentKeys(t, repodata.BuildCurrentRepodata("noarch", recs))["packages.conda"]
+	want = []string{"aaa-1.0-0.conda", "victim-1.1999-0.conda"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("current_repodata with one costly dependency (-want +got):\n%s", diff)
+	}
 }
