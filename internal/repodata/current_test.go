@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -238,5 +239,44 @@ func TestFixtureRecipesCurrentRepodata(t *testing.T) {
 				t.Errorf("%s: legacy_bz2_md5 = %v (present %v), want null", fn, v, ok)
 			}
 		}
+	}
+}
+
+// TestCurrentRepodataBoundsDependencyWork: an uploader writes the depends. A thousand distinct
+// "victim >=0,>=0,…,<0.N", none satisfied, each compared with every one of two thousand
+// builds, would cost 200 million comparisons (seconds of a core at each rebuild); the build
+// stops resolving dependencies past its budget. The newest versions are all still there
+// (conda then reads repodata.json for the rest); what later dependencies need is not.
+func TestCurrentRepodataBoundsDependencyWork(t *testing.T) {
+	var recs []repodata.Record
+	for i := range 2000 {
+		v := fmt.Sprintf("1.%d", i)
+		recs = append(recs, withDeps("victim-"+v+"-0.conda", "victim", v))
+	}
+	var hostile []string
+	for i := range 1000 {
+		hostile = append(hostile, "victim "+strings.Repeat(">=0,", 99)+fmt.Sprintf("<0.%d", i))
+	}
+	recs = append(recs,
+		withDeps("aaa-1.0-0.conda", "aaa", "1.0", hostile...),
+		// Resolved after aaa's: past the budget, lib 1.0 is not looked for.
+		withDeps("zzz-1.0-0.conda", "zzz", "1.0", "lib 1.*"),
+		withDeps("lib-1.0-0.conda", "lib", "1.0"),
+		withDeps("lib-2.0-0.conda", "lib", "2.0"),
+	)
+	got := currentKeys(t, repodata.BuildCurrentRepodata("noarch", recs))["packages.conda"]
+	want := []string{"aaa-1.0-0.conda", "lib-2.0-0.conda", "victim-1.1999-0.conda", "zzz-1.0-0.conda"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("current_repodata (-want +got):\n%s", diff)
+	}
+
+	// One dependency can cost more than the budget by itself: a 4 KiB regular expression
+	// (each match costs in proportion to its size) tried against every build, newest
+	// first, before the one it matches. It is given up part way.
+	recs = append(recs[:2000], withDeps("aaa-1.0-0.conda", "aaa", "1.0", `victim ^1\.0$|^`+strings.Repeat("9", 4000)+"$"))
+	got = currentKeys(t, repodata.BuildCurrentRepodata("noarch", recs))["packages.conda"]
+	want = []string{"aaa-1.0-0.conda", "victim-1.1999-0.conda"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("current_repodata with one costly dependency (-want +got):\n%s", diff)
 	}
 }

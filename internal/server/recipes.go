@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda"
+	"github.com/wharfhq/wharf/internal/fault"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -20,8 +21,10 @@ const recipeBatch = 100
 // BackfillRecipes reads, from their blobs, the recipes of the conda files stored before Wharf
 // read recipes at upload, so that channeldata.json gives their source_url too. New starts it
 // in the background, once; it returns how many files it filled in. A file whose blob cannot
-// be read now is left for the next start; one Wharf cannot read as a package gets {}.
-// Replicas starting together may read the same files; only the first answer is stored.
+// be read now (missing, or of the wrong size) is left for the next start; one Wharf cannot
+// read as a package gets {}. With the blob store or the temporary directory unavailable (or
+// full) it stops at once, with that error: every other file would fail alike. Replicas
+// starting together may read the same files; only the first answer is stored.
 func (s *Server) BackfillRecipes(ctx context.Context) (int, error) {
 	var after int64
 	n := 0
@@ -37,6 +40,9 @@ func (s *Server) BackfillRecipes(ctx context.Context) (int, error) {
 			if err != nil {
 				if ctx.Err() != nil {
 					return n, ctx.Err()
+				}
+				if fault.Of(err) != fault.None {
+					return n, fmt.Errorf("reading %s/%s: %w", f.Subdir, f.Filename, err)
 				}
 				s.log.WarnContext(ctx, "recipe backfill: blob not read, left for the next start",
 					"file", f.Subdir+"/"+f.Filename, "sha256", f.SHA256, "error", err)
@@ -59,6 +65,9 @@ func (s *Server) BackfillRecipes(ctx context.Context) (int, error) {
 func (s *Server) backfillRecipes(ctx context.Context) {
 	n, err := s.BackfillRecipes(ctx)
 	switch {
+	case err != nil && ctx.Err() == nil && fault.Of(err) != fault.None:
+		s.log.WarnContext(ctx, "recipe backfill stopped: the blob store, the database or the temporary directory is unavailable; the rest is read at the next start",
+			"files", n, "error", err)
 	case err != nil && ctx.Err() == nil:
 		s.log.ErrorContext(ctx, "recipe backfill failed", "files", n, "error", err)
 	case n > 0:

@@ -5,11 +5,14 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"path/filepath"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/blob"
+	"github.com/wharfhq/wharf/internal/blob/blobtest"
 	"github.com/wharfhq/wharf/internal/conda"
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/fault"
 	repodatapkg "github.com/wharfhq/wharf/internal/repodata"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -111,5 +114,40 @@ func TestBackfillRecipes(t *testing.T) {
 				t.Errorf("fresh's source_url = %v", got)
 			}
 		})
+	}
+}
+
+// TestBackfillRecipesStopsWhileBlobStoreIsDown: with the object store unreachable, the
+// backfill stops at the first file it cannot read and says why, rather than trying (and
+// logging) every file of the server in turn; once the store is back, a run reads them all.
+func TestBackfillRecipesStopsWhileBlobStoreIsDown(t *testing.T) {
+	var s3 *blobtest.S3Server
+	b := backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
+		s3 = blobtest.NewFakeS3(t)
+		return s3.URL
+	}}
+	opens := &openLog{}
+	e := newEnvWrapped(t, b, func(b blob.Store) blob.Store { opens.Store = b; return opens })
+	e.createChannel("acme", false)
+	for _, name := range []string{"one", "two", "three"} {
+		s := spec(name, "1.0", "0", "noarch", condatest.Conda)
+		s.Noarch = "generic"
+		s.Info = map[string][]byte{"recipe/meta.yaml": []byte("source:\n  url: https://example.org/" + name + ".tgz\n")}
+		e.storeAsBefore("acme", s.Filename(), condatest.Build(t, s), true)
+	}
+	opens.take()
+	s3.Stop()
+	n, err := e.server.BackfillRecipes(t.Context())
+	if n != 0 || fault.Of(err) != fault.Unavailable {
+		t.Errorf("backfill with the object store down = %d, %v; want 0 and an error that says it is unavailable", n, err)
+	}
+	if got := len(opens.take()); got != 1 {
+		t.Errorf("the backfill tried %d blobs with the object store down; want it to stop at the first", got)
+	}
+	if err := s3.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.server.BackfillRecipes(t.Context()); n != 3 || err != nil {
+		t.Errorf("backfill once the object store is back = %d, %v; want 3", n, err)
 	}
 }

@@ -275,10 +275,11 @@ func headOf(p access.Principal, ch store.Channel, current string, canAccess bool
 
 type packageRow struct {
 	Name, Kind, Latest string
-	Private            bool
-	Versions           int
-	Files              int64
-	LastUpload         time.Time
+	// Private is the privacy its readers meet: its own, its channel's or its parent's.
+	Private    bool
+	Versions   int
+	Files      int64
+	LastUpload time.Time
 }
 
 type channelData struct {
@@ -316,7 +317,7 @@ func (s *Server) pageChannel(w http.ResponseWriter, r *http.Request, c *call) er
 		if access.May(p, access.PackageManage, pres) {
 			canAccess = true
 		}
-		d.Packages = append(d.Packages, packageRow{Name: pk.Name, Kind: pk.Kind, Latest: latest(pk.Kind, pk.Versions), Private: pk.Private,
+		d.Packages = append(d.Packages, packageRow{Name: pk.Name, Kind: pk.Kind, Latest: latest(pk.Kind, pk.Versions), Private: pk.Private || private(ch),
 			Versions: len(pk.Versions), Files: pk.Files, LastUpload: pk.LastUpload})
 		kinds[pk.Kind] = true
 		for _, sd := range pk.Subdirs {

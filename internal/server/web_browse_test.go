@@ -683,6 +683,25 @@ func TestWebPackagePagePrivacyAndLabels(t *testing.T) {
 					t.Errorf("%s: a public badge on a package only some may read: %s", c.path, h1)
 				}
 			}
+			// The channel's list of packages says the same: a package of a private channel
+			// (or of a subchannel of one) is not shown as public.
+			for _, c := range []struct {
+				channel, pkg string
+				private      bool
+			}{
+				{"vault", "locked", true}, {"vault", "both", true}, {"vault%2Fopen", "inner", true},
+				{"harbor", "hushed", true}, {"harbor", "demo", false},
+			} {
+				r := olivia.get("/channels/" + c.channel)
+				if r.status != http.StatusOK {
+					t.Fatalf("GET /channels/%s: %d %s", c.channel, r.status, r.text())
+				}
+				row := regexp.MustCompile(`(?s)<tr>\s*<td><a href="[^"]*/packages/` + c.pkg + `">.*?</tr>`).FindString(string(r.body))
+				want := map[bool]string{true: "badge private", false: "badge public"}[c.private]
+				if !strings.Contains(row, want) {
+					t.Errorf("/channels/%s: the row of %s has no %q: %s", c.channel, c.pkg, want, row)
+				}
+			}
 
 			// demo 2.0 is on dev only: main (with 1.10.0, its newest there) comes first, then dev.
 			e.mustUpload("harbor", condatest.Spec{Name: "demo", Version: "2.0", Build: "py_0", Subdir: "noarch"}, "dev")

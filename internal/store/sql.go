@@ -1055,24 +1055,37 @@ func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.
 	set := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		set = 0
+		ids := slices.Sorted(maps.Keys(sources))
+		// The channels first, as every write that changes what a channel serves takes them
+		// (bump): taking a file's row and then its channel would deadlock, on PostgreSQL, with
+		// a removal that holds the channel and waits for the file.
 		changed := map[int64]bool{}
-		for _, id := range slices.Sorted(maps.Keys(sources)) {
+		for _, id := range ids {
 			var channelID int64
-			err := s.row(ctx, tx, `UPDATE files SET recipe_source = ? WHERE id = ? AND recipe_source IS NULL RETURNING channel_id`,
-				[]byte(sources[id]), id).Scan(&channelID)
+			err := s.row(ctx, tx, `SELECT channel_id FROM files WHERE id = ? AND recipe_source IS NULL`, id).Scan(&channelID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // gone, or set meanwhile (by another replica)
 			}
 			if err != nil {
 				return fmt.Errorf("set recipe: %w", err)
 			}
-			set++
 			changed[channelID] = true
 		}
 		for _, ch := range slices.Sorted(maps.Keys(changed)) {
-			if err := s.bump(ctx, tx, ch); err != nil {
+			var nf *NotFoundError
+			if err := s.bump(ctx, tx, ch); errors.As(err, &nf) {
+				continue // removed meanwhile, with its files
+			} else if err != nil {
 				return err
 			}
+		}
+		for _, id := range ids {
+			res, err := s.exec(ctx, tx, `UPDATE files SET recipe_source = ? WHERE id = ? AND recipe_source IS NULL`, []byte(sources[id]), id)
+			if err != nil {
+				return fmt.Errorf("set recipe: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			set += int(n)
 		}
 		return nil
 	})

@@ -71,3 +71,23 @@ func FuzzVersionSpec(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseHostile parses the longest specs of the shapes that once cost time quadratic
+// in their length (a package's depends are whatever its uploader wrote):
+//
+//	go test -run '^$' -bench ParseHostile -benchmem ./internal/conda/matchspec/
+func BenchmarkParseHostile(b *testing.B) {
+	n := MaxSpecLen - 16
+	for _, c := range []struct{ name, spec string }{
+		{"or", "foo " + strings.Repeat("1|", n/2) + "1"},
+		{"and", "foo " + strings.Repeat("1,", n/2) + "1"},
+		{"brackets", "foo[" + strings.Repeat("a=", n/2) + "']"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Parse(c.spec)
+			}
+		})
+	}
+}

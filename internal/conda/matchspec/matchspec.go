@@ -43,6 +43,24 @@ type Record struct {
 	Field func(key string) string
 }
 
+// Cost is what one Match of the spec may cost, in version comparisons: one, one for each leaf
+// of its version spec ("1.0|1.2|>2,<3" has four), more for regular expressions and globs
+// (their size). Callers that match specs uploaders wrote against many records bound their
+// work with it.
+func (s *Spec) Cost() int {
+	c := 1 + regexpCost(s.nameRe)
+	if s.version != nil {
+		c += s.version.Cost()
+	}
+	if s.build != nil {
+		c += regexpCost(s.build.re)
+	}
+	for _, m := range s.strs {
+		c += regexpCost(m.re)
+	}
+	return c
+}
+
 // Name returns the package name the spec asks for, and whether it is one name (not a glob).
 func (s *Spec) Name() (string, bool) { return s.name, s.nameRe == nil }
 
@@ -147,6 +165,9 @@ func Parse(spec string) (*Spec, error) {
 	var version, build string
 	var hasVersion, hasBuild bool
 	if rest = strings.TrimFunc(rest, unicode.IsSpace); rest != "" {
+		if strings.Contains(rest, "[") {
+			return nil, invalid(original, "multiple brackets sections not allowed")
+		}
 		version, build, hasBuild = versionPlusBuild(rest)
 		version, hasVersion = sanitizeVersion(version, hasBuild), true
 	}
@@ -295,6 +316,11 @@ func keyValues(s, original string) ([][2]string, error) {
 		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 	}
 	delim := func(i int) bool { return i == len(s) || s[i] == ',' || s[i] == ' ' }
+	// stop is where the bare value last looked for ended: the first delimiter or quote at or
+	// after where it started. Values start further right each time, so a value that starts
+	// before stop ends there too, and s is scanned once (a bare value that runs into a quote
+	// fails, and the next key may start inside it: rescanning made "a=a=…a=\"" quadratic).
+	stop := -1
 	var out [][2]string
 	for p := 0; p < len(s); {
 		q := p
@@ -312,12 +338,12 @@ func keyValues(s, original string) ([][2]string, error) {
 				value, end = s[v+1:v+1+r], v+2+r
 			}
 		} else {
-			r := v
-			for r < len(s) && !delim(r) && s[r] != '"' && s[r] != '\'' {
-				r++
+			if stop < v {
+				for stop = v; stop < len(s) && !delim(stop) && s[stop] != '"' && s[stop] != '\''; stop++ {
+				}
 			}
-			if delim(r) {
-				value, end = s[v:r], r
+			if delim(stop) {
+				value, end = s[v:stop], stop
 			}
 		}
 		if end < 0 {
@@ -426,17 +452,24 @@ func looksLikeSubdir(s string) bool {
 type strMatch struct {
 	exact string
 	re    *regexp.Regexp
+	all   bool // "*"
 }
 
 func newStrMatch(v string, lower bool) (strMatch, error) {
 	if lower {
 		v = strings.ToLower(v)
 	}
+	if v == "*" {
+		return strMatch{exact: v, all: true}, nil
+	}
 	re, err := globRegexp(v)
 	return strMatch{exact: v, re: re}, err
 }
 
 func (m strMatch) match(v string) bool {
+	if m.all {
+		return true
+	}
 	if m.re != nil {
 		return m.re.MatchString(v)
 	}
@@ -478,7 +511,7 @@ func newNumMatch(v string) (*numMatch, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := map[string]op{"==": opEq, "!=": opNe, "<=": opLe, ">=": opGe, "<": opLt, ">": opGt, "=": opStartsWith}[o]
+		n := operators[o]
 		return &numMatch{op: &opNode{op: n, vo: vo}}, nil
 	}
 	return &numMatch{}, nil // conda compares the string with the number: never equal

@@ -2,6 +2,8 @@ package matchspec
 
 import (
 	"errors"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -178,6 +180,8 @@ func TestParseInvalid(t *testing.T) {
 		"", "!xyz 1.3", ">=1.0", "numpy >=1.0,", "numpy ><1", "numpy 1.0 py27_0[build_number=x y=1]",
 		"foo[version=]", "foo[bogus=1]", "numpy-1.0-0.conda", "https://x/numpy-1.0-0.tar.bz2", "foo\n1",
 		"foo ~=1",
+		// A '[' left after the brackets were taken: conda's "multiple brackets sections".
+		"foo 1.0[", "foo==@[", "foo >=1[a] [build=0]",
 	} {
 		if s, err := Parse(spec); err == nil {
 			t.Errorf("Parse(%q) = %+v, want an error", spec, s)
@@ -286,5 +290,51 @@ func TestSpecMatchFields(t *testing.T) {
 	}
 	if _, exact := s.Name(); exact {
 		t.Error(`"mkl@" names one package`)
+	}
+}
+
+// A package's depends are written by whoever uploads it. Joining the leaves of a long "a|b|c…"
+// or "a,b,c…" copied every leaf joined so far at each step: a 4 KiB spec allocated about
+// 100 MB. The bound below is on bytes allocated per byte of spec, which does not depend on
+// the machine's speed.
+func TestParseCostIsLinear(t *testing.T) {
+	for _, unit := range []string{"1|", "1,", "^|", ">=1.0|", "(1)|"} {
+		spec := "foo " + strings.Repeat(unit, (MaxSpecLen-8)/len(unit)) + "1"
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		Parse(spec)
+		runtime.ReadMemStats(&after)
+		if perByte := (after.TotalAlloc - before.TotalAlloc) / uint64(len(spec)); perByte > 1024 {
+			t.Errorf("parsing %d bytes of %q allocated %d bytes per byte", len(spec), unit, perByte)
+		}
+	}
+}
+
+// TestSpecCost: what one Match may cost, in version comparisons, grows with the leaves of the
+// version spec and with the size of regular expressions and globs, whose matching takes time
+// in proportion to their size (a 2 KiB "^(.?)…$" takes a millisecond against a long version).
+func TestSpecCost(t *testing.T) {
+	for _, c := range []struct {
+		spec     string
+		min, max int
+	}{
+		{"foo", 1, 1},
+		{"foo 1.0", 2, 2},
+		{"foo 1.0|1.2|>2,<3", 5, 5},
+		{"foo * *", 2, 2},
+		{"foo * py*", 20, 400},
+		{`foo ^1\.[0-9]+$`, 20, 400},
+		{"foo ^" + strings.Repeat(".?", 1000) + "$", 16 * 2000, 16 * 2100},
+		{"foo 1.0 " + strings.Repeat("p*", 1000), 16 * 2000, 16 * 3100},
+		{strings.Repeat("f*", 1000), 16 * 2000, 16 * 3100},
+		{"foo[license='" + strings.Repeat("m*", 1000) + "']", 16 * 2000, 16 * 3100},
+	} {
+		s, err := Parse(c.spec)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.spec, err)
+		}
+		if got := s.Cost(); got < c.min || got > c.max {
+			t.Errorf("Cost(%.40q) = %d, want %d to %d", c.spec, got, c.min, c.max)
+		}
 	}
 }
