@@ -40,6 +40,7 @@ const (
 // run_exports (CEP-21): the package's run_exports, {} when it has none, as conda-index
 // 0.12.1 adds it after the index.json keys, so that clients need not fetch run_exports.json.
 // Map keys are otherwise sorted, so the same records and createdAt always give the same bytes.
+// A zero createdAt leaves created_at out.
 func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byte, shards map[string][]byte, err error) {
 	recs = sortedByFilename(recs)
 	byName := map[string][]Record{}
@@ -80,16 +81,16 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 		shards[hex.EncodeToString(out[i].sum[:])] = out[i].z
 		hashes[name] = out[i].sum[:] // []byte: msgpack bin, as CEP-16 says
 	}
-	b, err := marshalSorted(map[string]any{
-		"version": 1,
-		"info": map[string]any{
-			"subdir":          subdir,
-			"base_url":        IndexBaseURL,
-			"shards_base_url": IndexShardsBaseURL,
-			"created_at":      createdAt.UTC().Format(time.RFC3339),
-		},
-		"shards": hashes,
-	})
+	info := map[string]any{
+		"subdir":          subdir,
+		"base_url":        IndexBaseURL,
+		"shards_base_url": IndexShardsBaseURL,
+	}
+	if !createdAt.IsZero() {
+		// Optional to clients; left out rather than dated the year 1.
+		info["created_at"] = createdAt.UTC().Format(time.RFC3339)
+	}
+	b, err := marshalSorted(map[string]any{"version": 1, "info": info, "shards": hashes})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -100,6 +100,16 @@ func TestShards(t *testing.T) {
 	if idx.Version != 1 || idx.Info != wantInfo || len(idx.Shards) != 2 {
 		t.Fatalf("index = %+v", idx)
 	}
+	// No time is no created_at (an optional key), never year 1.
+	undated, _, err := repodata.BuildShards("linux-64", recs, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := repodata.DecodeShardIndex(undated); err != nil {
+		t.Error(err)
+	} else if idx.Info.CreatedAt != "" {
+		t.Errorf("index built without a time: created_at %q, want none", idx.Info.CreatedAt)
+	}
 	// Every record comes back as it went in, integers as integers, with run_exports added
 	// ({} for these packages, which have none).
 	byFn := map[string][]byte{}

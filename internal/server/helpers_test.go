@@ -41,6 +41,9 @@ type countingStore struct {
 	subdirSnapshots atomic.Int64
 	tokenLookups    atomic.Int64
 	beforeAddFile   atomic.Pointer[func()]
+	// timeShift moves the channel's revision time in the snapshots the server reads, as if the
+	// clock had moved on (or stepped back) that far: a stand-in for waiting, in nanoseconds.
+	timeShift atomic.Int64
 }
 
 func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
@@ -59,7 +62,15 @@ func (c *countingStore) AddFile(ctx context.Context, nf store.NewFile) (store.Fi
 
 func (c *countingStore) SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (store.Snapshot, error) {
 	c.subdirSnapshots.Add(1)
-	return c.Store.SubdirSnapshot(ctx, channelID, label, subdir)
+	snap, err := c.Store.SubdirSnapshot(ctx, channelID, label, subdir)
+	snap.UpdatedAt = snap.UpdatedAt.Add(time.Duration(c.timeShift.Load()))
+	return snap, err
+}
+
+func (c *countingStore) ChannelSnapshot(ctx context.Context, channelID int64, label string) (store.ChannelSnapshot, error) {
+	snap, err := c.Store.ChannelSnapshot(ctx, channelID, label)
+	snap.UpdatedAt = snap.UpdatedAt.Add(time.Duration(c.timeShift.Load()))
+	return snap, err
 }
 
 type backend struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,73 @@ func etagOf(b []byte) string {
 // startTime is the Last-Modified of what is built into the binary.
 var startTime = time.Now().UTC().Truncate(time.Second)
 
+// viewTimes dates the views of one cache entry that are filtered (what a reader gets who may
+// not see every package), and is handed from one revision's entry to the next.
+//
+// The channel's time, which dates the unfiltered view, moves with every change, to private
+// packages too; given to a filtered view, it would tell its readers when something they may
+// not see changed (the REST API hides it from them for that reason). So a filtered view keeps
+// its time while its content stays the same, whatever else changes; when its content changed,
+// it takes the time of the revision it was built from, the change itself when the first
+// request after it rebuilds, and never an earlier time than it had. With nothing to go by
+// (its first build since the server started, or an entry not kept), it takes the time of the
+// build, which says nothing of the channel. The shard index's created_at is the same time, so
+// its bytes and ETag, like every other form's, stay the same as long as what the reader sees
+// does.
+type viewTimes struct {
+	mu sync.Mutex
+	m  map[string]viewTime // by visibility key
+}
+
+// viewTime is when a view's content, named by a hash of it, was first seen.
+type viewTime struct {
+	content string
+	mod     time.Time
+}
+
+// maxTimes bounds the views dated per entry; those beyond it are dated afresh at each build.
+const maxTimes = 4 * maxViews
+
+// inherit takes the times old had, with those of the views built on it.
+func (t *viewTimes) inherit(old *viewTimes) {
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m = maps.Clone(old.m)
+}
+
+// mod returns the time of the filtered view key whose content is named by content, built from
+// a snapshot of the channel at revTime, and records it for the next revision's entry.
+func (t *viewTimes) mod(key, content string, revTime time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev, known := t.m[key]
+	var m time.Time
+	switch {
+	case !known:
+		m = time.Now().UTC().Truncate(time.Second)
+	case prev.content == content:
+		m = prev.mod
+	default:
+		m = later(prev.mod, revTime.UTC().Truncate(time.Second))
+	}
+	if t.m == nil {
+		t.m = map[string]viewTime{}
+	}
+	if known || len(t.m) < maxTimes {
+		t.m[key] = viewTime{content: content, mod: m}
+	}
+	return m
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // subdirIndex is one subdir of one label at one revision: every record, and which packages
 // are private. What a reader gets is a view of it (subdirView), one per distinct set of
 // packages a reader may see, built once and shared by every reader with that set.
@@ -80,6 +148,7 @@ type subdirIndex struct {
 	mu    sync.Mutex
 	views map[string]*subdirView
 	sf    singleflight.Group
+	times viewTimes
 	// prevShards is what each view served at the revision before, kept so that a client
 	// holding the previous shard index can still fetch the shards it names.
 	prevShards map[string]*shardSet
@@ -171,6 +240,7 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 		e.private[n] = true
 	}
 	if old != nil {
+		e.times.inherit(&old.times)
 		old.mu.Lock()
 		for k, v := range old.views {
 			if set := v.built.Load(); set != nil {
@@ -226,9 +296,9 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 	}
 	mod := e.mod
 	if vis.allow != nil {
-		// The channel's time moves with changes to packages this reader may not see: a
-		// filtered view answers by ETag only.
-		mod = time.Time{}
+		// repodata.json names every file by its sha256, and the other forms are made from the
+		// same records: its hash stands for all of them.
+		mod = e.times.mod(vis.key, hex.EncodeToString(sum[:]), e.mod)
 	}
 	v := &subdirView{mod: mod, records: records, prevShards: e.prevShards[vis.key],
 		shared: publicChannel && (len(e.private) == 0 || vis.key == "public\x00")}
@@ -342,21 +412,30 @@ type channelIndex struct {
 	private  map[string]bool
 
 	mu    sync.Mutex
-	views map[string]*artefact
+	views map[string]channelView
 	sf    singleflight.Group
+	times viewTimes
+}
+
+type channelView struct {
+	a   *artefact
+	mod time.Time
 }
 
 func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string, p access.Principal) (*artefact, time.Time, error) {
 	key := indexKey{channelID: ch.ID, label: label}
-	e, err := c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, _ *channelIndex) (*channelIndex, error) {
+	e, err := c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, old *channelIndex) (*channelIndex, error) {
 		snap, err := c.store.ChannelSnapshot(ctx, key.channelID, label)
 		if err != nil {
 			return nil, err
 		}
 		e := &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt, keepIt: label == "main" || len(snap.Packages) > 0,
-			packages: snap.Packages, private: map[string]bool{}, views: map[string]*artefact{}}
+			packages: snap.Packages, private: map[string]bool{}, views: map[string]channelView{}}
 		for _, n := range snap.Private {
 			e.private[n] = true
+		}
+		if old != nil {
+			e.times.inherit(&old.times)
 		}
 		return e, nil
 	})
@@ -365,14 +444,10 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 	}
 	vis := visibilityFor(p, resourceOf(ch), e.private)
 	e.mu.Lock()
-	a, ok := e.views[vis.key]
+	v, ok := e.views[vis.key]
 	e.mu.Unlock()
-	mod := e.mod
-	if vis.allow != nil {
-		mod = time.Time{} // see buildView
-	}
 	if ok {
-		return a, mod, nil
+		return v.a, v.mod, nil
 	}
 	r, _, _ := e.sf.Do(vis.key, func() (any, error) {
 		pkgs := e.packages
@@ -384,15 +459,19 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 				}
 			}
 		}
-		a := newArtefact(repodata.BuildChanneldata(pkgs, conda.CompareVersions), "application/json")
+		v := channelView{a: newArtefact(repodata.BuildChanneldata(pkgs, conda.CompareVersions), "application/json"), mod: e.mod}
+		if vis.allow != nil {
+			v.mod = e.times.mod(vis.key, v.a.etag, e.mod) // see viewTimes
+		}
 		e.mu.Lock()
 		if len(e.views) < maxViews {
-			e.views[vis.key] = a
+			e.views[vis.key] = v
 		}
 		e.mu.Unlock()
-		return a, nil
+		return v, nil
 	})
-	return r.(*artefact), mod, nil
+	v = r.(channelView)
+	return v.a, v.mod, nil
 }
 
 func (e *subdirIndex) revision() int64  { return e.rev }
