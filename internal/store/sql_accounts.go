@@ -380,12 +380,17 @@ func (s *sqlStore) Groups(ctx context.Context, orgID int64) ([]Group, error) {
 		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			var name string
-			if err := rows.Scan(&id, &name); err != nil {
+			var confirmed bool
+			if err := rows.Scan(&id, &name, &confirmed); err != nil {
 				return err
 			}
-			out[byID[id]].Members = append(out[byID[id]].Members, name)
+			g := &out[byID[id]]
+			g.Members = append(g.Members, name)
+			if !confirmed {
+				g.Unconfirmed = append(g.Unconfirmed, name)
+			}
 			return nil
-		}, `SELECT gm.group_id, u.name FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
+		}, `SELECT gm.group_id, u.name, u.email_verified FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
 			WHERE g.org_id = ? ORDER BY u.name`, orgID); err != nil {
 			return err
 		}
