@@ -240,12 +240,24 @@ members read, write or manage on the organization's channels, or on one package 
 				}
 				return printJSON(cmd, groups)
 			}
-			say(cmd, "group %s of %s: %s on %s", args[1], args[0], args[3], args[2])
+			// As kept: a package's name lowercase, which names the conda package of that
+			// name and the Python project it spells (Yankee_Lib: yankee_lib and yankee-lib).
+			target := args[2]
+			for _, g := range groups {
+				for _, gr := range g.Grants {
+					if g.Name == args[1] && pkg != "" && strings.EqualFold(gr.Package, pkg) {
+						target = grantTarget(gr)
+					}
+				}
+			}
+			say(cmd, "group %s of %s: %s on %s", args[1], args[0], args[3], target)
 			return nil
 		})
 	grant.Long = `Give a group a level on one of the organization's channels, or on one package of it
 (CHANNEL:PACKAGE), replacing the level it had there. read: see and download; write: also
-upload, label, copy; manage: also remove files, change privacy, read history.`
+upload, label, copy; manage: also remove files, change privacy, read history. A package is
+named in any spelling: a grant on Yankee_Lib reaches the conda package yankee_lib (conda
+names are lowercase) and the Python project yankee-lib (PEP 503), now or once uploaded.`
 
 	revoke := remoteCmd("revoke ORG GROUP CHANNEL[:PACKAGE]", "Take a group's grant on a channel (or one package of it) away", cobra.ExactArgs(3),
 		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {

@@ -131,6 +131,9 @@ type AccountStore interface {
 	// PackagePrivacy says whether a package of a channel is private; a *NotFoundError when the
 	// channel has no package of that name.
 	PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error)
+	// PackageKinds lists the kinds ("conda", "pypi") of a channel's packages named pkg,
+	// sorted; none when there is no such package.
+	PackageKinds(ctx context.Context, channelID int64, pkg string) ([]string, error)
 	// PrivatePackages lists the names of a channel's private packages.
 	PrivatePackages(ctx context.Context, channelID int64) ([]string, error)
 
