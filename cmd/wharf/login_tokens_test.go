@@ -43,6 +43,21 @@ func TestCLILoginTokenMakesNarrowerTokens(t *testing.T) {
 			t.Errorf("refusal lacks %q: %v", want, err)
 		}
 	}
+	// With no scopes: all its owner may, said as docs/cli.md says it, with how to limit it.
+	_, err = wharf(t, env, "", "auth", "--create", "--name", "x")
+	for _, want := range []string{"403", "it has no scope limits, so it allows everything", "--scopes 'repos api'", "--username"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal of a token with no scopes lacks %q: %v", want, err)
+		}
+	}
+	// A channel token makes none, and says what to use instead.
+	chanTok := strings.TrimSpace(mustWharf(t, env, "", "auth", "--create", "--name", "chan", "--resource", "acme:write", "--scopes", "user.token:edit conda"))
+	_, err = wharf(t, env, "", "auth", "--create", "--name", "y", "--scopes", "conda:download", "--token", chanTok)
+	for _, want := range []string{"403", "a token limited to channels (--resource) makes, changes and revokes no tokens", "--username", "wharf login"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal of a channel token making a token lacks %q: %v", want, err)
+		}
+	}
 	// As the refusal says: the password makes it.
 	mustWharf(t, append(env, "WHARF_PASSWORD=secret-password-1"), "", "auth", "--create", "--name", "everything", "--scopes", "all", "--username", "alice")
 }

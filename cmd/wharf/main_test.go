@@ -555,6 +555,12 @@ func TestCLIAccountsOrgsAndPrivacy(t *testing.T) {
 	if out := mustWharf(t, bob, "", "channel", "show", "acme"); !strings.Contains(out, "acme (private") {
 		t.Errorf("bob, with a read grant, sees %q", out)
 	}
+	// A package named in another spelling: said as kept (lowercase: the conda package
+	// yankee_lib, the Python project yankee-lib), and revoked in any case.
+	if out := mustWharf(t, carol, "", "group", "grant", "acme", "devs", "acme:Yankee_Lib", "read"); strings.TrimSpace(out) != "group devs of acme: read on acme:yankee_lib" {
+		t.Errorf("group grant of a package said %q", out)
+	}
+	mustWharf(t, carol, "", "group", "revoke", "acme", "devs", "acme:YANKEE_LIB")
 
 	// A member who is not an owner may not manage the organization's groups.
 	if _, err := wharf(t, bob, "", "group", "create", "acme", "ops"); err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "as bob") {

@@ -55,4 +55,20 @@ func TestCLIWarnsOfUnconfirmedAccounts(t *testing.T) {
 	if _, errOut := run("group", "add", "acme", "devs", "alice"); errOut != "" {
 		t.Errorf("adding a confirmed account warns: %q", errOut)
 	}
+
+	// The lists mark her as the web's org page does, and as their --json does; alice, who
+	// confirmed hers, goes unmarked.
+	const mark = "dora (address not confirmed)"
+	out, _ = run("org", "show", "acme")
+	if !strings.Contains(out, "member "+mark+"\n") || !strings.Contains(out, "group devs: members alice, "+mark+"\n") || strings.Contains(out, "alice (") {
+		t.Errorf("org show does not mark dora alone:\n%s", out)
+	}
+	if out, _ = run("group", "list", "acme"); !strings.Contains(out, "alice,"+mark) || strings.Contains(out, "alice (") {
+		t.Errorf("group list does not mark dora alone:\n%s", out)
+	}
+	out, _ = run("group", "list", "acme", "--json")
+	var groups []struct{ Members, Unconfirmed []string }
+	if err := json.Unmarshal([]byte(out), &groups); err != nil || len(groups) != 1 || strings.Join(groups[0].Unconfirmed, ",") != "dora" {
+		t.Errorf("group list --json: %v, %s", err, out)
+	}
 }

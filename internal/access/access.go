@@ -41,10 +41,14 @@ const (
 	RoleMember = "member"
 )
 
-// PackageKey names a package inside a channel.
+// PackageKey names a package inside a channel. A grant on a package is kept under its name
+// as typed (Kind empty) and under the spelling of each kind's names (Kind "conda": lowercase;
+// "pypi": PEP 503's), so that it reaches the package of either kind it names, in any spelling
+// (the store files it so).
 type PackageKey struct {
 	ChannelID int64
 	Package   string
+	Kind      string
 }
 
 // Grants is what a user holds through organizations and their groups.
@@ -111,9 +115,26 @@ func ownerChannelLevel(p Principal, r Resource) Level {
 func PackageLevel(p Principal, r Resource) Level {
 	l := ChannelLevel(p, r)
 	if r.Package != "" && !p.Disabled {
-		l = max(l, min(p.Packages[PackageKey{r.ChannelID, r.Package}], p.Token.channelCap(r)))
+		l = max(l, min(packageGrant(p, r), p.Token.channelCap(r)))
 	}
 	return l
+}
+
+// packageGrant is the level p's grants give on r's package: one on its name as typed, or on
+// its spelling for r's kind. A resource of no kind (a package name, of either kind or of
+// both) is reached by the conda spelling, the name lowercased: for a name that is a Python
+// project's too (stored normalized), that is within PEP 503's as well.
+func packageGrant(p Principal, r Resource) Level {
+	return max(p.Packages[PackageKey{ChannelID: r.ChannelID, Package: r.Package}],
+		p.Packages[PackageKey{ChannelID: r.ChannelID, Package: r.Package, Kind: grantKind(r)}])
+}
+
+// grantKind is the kind whose spelling of package names a grant lookup for r uses.
+func grantKind(r Resource) string {
+	if r.Kind == "pypi" {
+		return "pypi"
+	}
+	return "conda"
 }
 
 // hasPackageGrant reports whether p holds a grant on some package of r's channel, which
@@ -260,7 +281,7 @@ func ReadableIn(p Principal, r Resource) Readable {
 	}
 	rd := Readable{Public: !r.Private}
 	for k := range p.Packages {
-		if k.ChannelID != r.ChannelID {
+		if k.ChannelID != r.ChannelID || k.Kind != "" && k.Kind != grantKind(r) {
 			continue
 		}
 		pr := r
@@ -270,6 +291,7 @@ func ReadableIn(p Principal, r Resource) Readable {
 		}
 	}
 	slices.Sort(rd.Granted)
+	rd.Granted = slices.Compact(rd.Granted) // a grant's name as typed and as spelt may be one
 	return rd
 }
 

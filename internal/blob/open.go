@@ -49,6 +49,18 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	}
 }
 
+// LocalDir is the directory rawURL names when Open takes it for one on the local filesystem (a
+// plain path, or file:///path), else "".
+func LocalDir(rawURL string) string {
+	if !strings.Contains(rawURL, "://") {
+		return rawURL
+	}
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {
+		return u.Path
+	}
+	return ""
+}
+
 func openS3(ctx context.Context, u *url.URL) (Store, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("open blob store %s: no bucket name", redact(u))

@@ -127,12 +127,19 @@ func fsckCmd() *cobra.Command {
 check it against the size and sha256 the database (or --database) recorded. Missing blobs and
 corrupt ones (of another size, or other bytes) are listed with the files that name them; the
 exit status is 1 when there is any. Downloads check only a blob's size; this reads every byte,
-so it takes as long as reading the whole store once. It changes nothing, and may run beside a
-running server.`,
+so it takes as long as reading the whole store once. With --database, name where its blobs are
+with --storage (or --data, for DIR/blobs). It changes nothing, and may run beside a running
+server: a database that needs migrating is refused (start this version's wharf serve on it
+first), as is a data directory, database or blob directory that is not there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if parallel < 1 {
 				return fmt.Errorf("--parallel %d: read at least 1 blob at a time", parallel)
+			}
+			given := func(flag, env string) bool { return cmd.Flags().Changed(flag) || os.Getenv(env) != "" }
+			if given("database", "WHARF_DATABASE") && !given("storage", "WHARF_STORAGE") && !given("data", "WHARF_DATA") {
+				// The blobs would be looked for in ./wharf-data/blobs, and all found missing.
+				return errors.New("--database names the database but not the blob store: name where its blobs are with --storage (a directory, or s3://…), as the server has it, or --data DIR for DIR/blobs")
 			}
 			cfg, err := cfg.Resolve()
 			if err != nil {
@@ -141,10 +148,15 @@ running server.`,
 			if err := storeIsThere(cfg.Database); err != nil {
 				return err
 			}
+			if dir := blob.LocalDir(cfg.Storage); dir != "" {
+				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("no blob directory at %s: give the --storage (or --data) of the server to check", dir)
+				}
+			}
 			ctx := cmd.Context()
-			st, err := store.Open(ctx, cfg.Database)
+			st, err := store.OpenExisting(ctx, cfg.Database)
 			if err != nil {
-				return err
+				return fsckOpenError(err)
 			}
 			defer st.Close()
 			bl, err := blob.Open(ctx, cfg.Storage)
@@ -180,7 +192,7 @@ running server.`,
 			if bad := len(rep.Missing) + len(rep.Corrupt); bad > 0 {
 				err := fmt.Errorf("%d of %d blobs are missing or corrupt: restore them from a backup, or remove the files that name them", bad, rep.Checked)
 				if asJSON {
-					return &shownError{err} // the report printed lists them
+					return &reportedError{err} // the report printed lists them
 				}
 				return err
 			}
@@ -193,6 +205,20 @@ running server.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&parallel, "parallel", 4, "how many blobs to read at once")
 	return failIf(envErr, cmd)
+}
+
+// fsckOpenError says what to do about a store fsck cannot read as it is.
+func fsckOpenError(err error) error {
+	var se *store.SchemaError
+	switch {
+	case errors.Is(err, store.ErrNoStore):
+		return fmt.Errorf("%w: give the --database (or --data) of the server to check", err)
+	case errors.As(err, &se) && se.NeedsMigration():
+		return fmt.Errorf("%w. wharf admin fsck changes nothing: start this version's wharf serve on it once (it migrates the database), then run fsck again; or run the wharf admin fsck of the version that serves it", err)
+	case errors.As(err, &se):
+		return fmt.Errorf("%w: run the wharf admin fsck of the version that serves it", err)
+	}
+	return err
 }
 
 // storeIsThere refuses a SQLite database that does not exist: opening it would make an empty

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/blob/blobtest"
@@ -161,6 +164,9 @@ func TestFsck(t *testing.T) {
 			if dec.More() {
 				t.Errorf("fsck --json printed more than its report: %s", stdout.String())
 			}
+			if stderr.Len() > 0 { // docs/cli.md: with --json, nothing but the JSON
+				t.Errorf("fsck --json printed on standard error: %s", stderr.String())
+			}
 			var corrupt []string
 			for _, b := range rep.Corrupt {
 				corrupt = append(corrupt, b.Files...)
@@ -218,6 +224,93 @@ func TestFsckNeedsAStoreThatIsThere(t *testing.T) {
 		}
 		if _, err := os.Stat(typo); !os.IsNotExist(err) {
 			t.Errorf("wharf admin fsck %s made %s (%v)", strings.Join(args, " "), typo, err)
+		}
+	}
+}
+
+// --database without --storage (nor --data) is refused: that database's blobs are not in
+// ./wharf-data/blobs, which fsck made and found empty, every blob missing, advising to remove
+// the files. A blob directory that is not there is an error naming it, not one made and
+// found empty.
+func TestFsckNeedsTheBlobStore(t *testing.T) {
+	t.Setenv("WHARF_STORAGE", "")
+	t.Setenv("WHARF_DATA", "")
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	data := t.TempDir()
+	dsn := filepath.Join(data, "wharf.db")
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bl, err := blob.Open(t.Context(), filepath.Join(data, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	storedFiles(t, st, bl)
+	for _, d := range []string{dsn, storetest.Postgres(t)} {
+		out, err := run(t, "admin", "fsck", "--database", d)
+		if err == nil || !strings.Contains(err.Error(), "name where its blobs are with --storage") || strings.Contains(out, "missing") {
+			t.Errorf("fsck --database without --storage: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(cwd, "wharf-data")); !os.IsNotExist(err) {
+			t.Errorf("fsck --database without --storage made ./wharf-data (%v)", err)
+		}
+	}
+	gone := filepath.Join(t.TempDir(), "blobz")
+	out, err := run(t, "admin", "fsck", "--database", dsn, "--storage", gone)
+	if err == nil || !strings.Contains(err.Error(), "no blob directory at "+gone) || strings.Contains(out, "missing") {
+		t.Errorf("fsck --storage of a directory that is not there: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("fsck made the blob directory %s (%v)", gone, err)
+	}
+	// With the data directory, its blobs are the server's: checked.
+	if out, err := run(t, "admin", "fsck", "--data", data, "--database", dsn); err != nil || !strings.Contains(out, "checked 4 blobs") {
+		t.Errorf("fsck --data --database: %v\n%s", err, out)
+	}
+}
+
+// fsck changes nothing: a database that needs migrating is refused and left as it was, and
+// so is a database with no Wharf schema at all, rather than migrated on the way.
+func TestFsckMigratesNothing(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		dsn, driver, dialect := filepath.Join(t.TempDir(), "wharf.db"), "sqlite", goose.DialectSQLite3
+		if pg {
+			dsn, driver, dialect = storetest.Postgres(t), "pgx", goose.DialectPostgres
+		}
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		p, err := goose.NewProvider(dialect, db, store.Migrations(pg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg { // a database without Wharf's tables: refused, and given none
+			out, err := run(t, "admin", "fsck", "--database", dsn, "--storage", t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), "holds no Wharf store") || strings.Contains(out, "checked") {
+				t.Errorf("fsck of an empty database: %v\n%s", err, out)
+			}
+			var table sql.NullString
+			if err := db.QueryRow(`SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil || table.Valid {
+				t.Errorf("fsck of an empty database made %v (%v)", table.String, err)
+			}
+		}
+		sources := p.ListSources()
+		prev := sources[len(sources)-2].Version
+		if _, err := p.UpTo(t.Context(), prev); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(t, "admin", "fsck", "--database", dsn, "--storage", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "needs migrating") || !strings.Contains(err.Error(), "wharf serve") || strings.Contains(out, "checked") {
+			t.Errorf("fsck of a database that needs migrating (postgres %v): %v\n%s", pg, err, out)
+		}
+		if v, err := p.GetDBVersion(t.Context()); err != nil || v != prev {
+			t.Errorf("fsck migrated the database (postgres %v): version %d, %v; want %d", pg, v, err, prev)
 		}
 	}
 }

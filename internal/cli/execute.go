@@ -28,7 +28,10 @@ func Execute(ctx context.Context, root *cobra.Command, args []string) int {
 		cmd = root
 	}
 	var shown *shownError
+	var reported *reportedError
 	switch {
+	case errors.As(err, &reported):
+		// The answer printed is the whole report; the exit status says it failed.
 	case errors.As(err, &shown):
 		// The command printed its answer, with what failed in it, already.
 		fmt.Fprintln(cmd.ErrOrStderr(), "wharf:", err)
@@ -61,6 +64,13 @@ type jsonError struct {
 type shownError struct{ error }
 
 func (e *shownError) Unwrap() error { return e.error }
+
+// reportedError is the failure of a --json command whose answer is the whole report of it (wharf
+// admin fsck, whose report lists what is wrong): Execute prints nothing else, not even on
+// standard error, and exits 1.
+type reportedError struct{ error }
+
+func (e *reportedError) Unwrap() error { return e.error }
 
 // jsonMode says whether the command line asked for --json: the command's flag once parsed,
 // else (the flags could not be parsed, or the command has no such flag) --json among args.

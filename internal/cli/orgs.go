@@ -39,7 +39,7 @@ func orgCmd() *cobra.Command {
 			}
 			say(cmd, "organization %s", o.Name)
 			for _, m := range o.Members {
-				say(cmd, "%s %s", m.Role, m.Name)
+				say(cmd, "%s %s", m.Role, memberName(m.Name, m.Unconfirmed))
 			}
 			for _, g := range o.Groups {
 				printGroup(cmd, g)
@@ -102,11 +102,32 @@ func grantTarget(g store.Grant) string {
 	return g.Channel
 }
 
+// unconfirmedMark follows the name of an account that has not confirmed its address, as the
+// web's organization page marks it.
+const unconfirmedMark = " (address not confirmed)"
+
+// memberName is a member's name as the lists show it: marked when unconfirmed.
+func memberName(name string, unconfirmed bool) string {
+	if unconfirmed {
+		return name + unconfirmedMark
+	}
+	return name
+}
+
+// groupMembers are g's members as the lists show them, joined with sep.
+func groupMembers(g store.Group, sep string) string {
+	names := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		names[i] = memberName(m, g.IsUnconfirmed(m))
+	}
+	return strings.Join(names, sep)
+}
+
 func printGroup(cmd *cobra.Command, g store.Group) {
 	if len(g.Members) == 0 {
 		say(cmd, "group %s: no members", g.Name)
 	} else {
-		say(cmd, "group %s: members %s", g.Name, strings.Join(g.Members, ", "))
+		say(cmd, "group %s: members %s", g.Name, groupMembers(g, ", "))
 	}
 	if len(g.Grants) == 0 {
 		say(cmd, "group %s: no grants", g.Name)
@@ -167,7 +188,7 @@ members read, write or manage on the organization's channels, or on one package 
 				for _, gr := range g.Grants {
 					grants = append(grants, gr.LevelName+" on "+grantTarget(gr))
 				}
-				return []string{g.Name, orDash(strings.Join(g.Members, ",")), orDash(strings.Join(grants, ", "))}
+				return []string{g.Name, orDash(groupMembers(g, ",")), orDash(strings.Join(grants, ", "))}
 			})
 		})
 
@@ -219,12 +240,24 @@ members read, write or manage on the organization's channels, or on one package 
 				}
 				return printJSON(cmd, groups)
 			}
-			say(cmd, "group %s of %s: %s on %s", args[1], args[0], args[3], args[2])
+			// As kept: a package's name lowercase, which names the conda package of that
+			// name and the Python project it spells (Yankee_Lib: yankee_lib and yankee-lib).
+			target := args[2]
+			for _, g := range groups {
+				for _, gr := range g.Grants {
+					if g.Name == args[1] && pkg != "" && strings.EqualFold(gr.Package, pkg) {
+						target = grantTarget(gr)
+					}
+				}
+			}
+			say(cmd, "group %s of %s: %s on %s", args[1], args[0], args[3], target)
 			return nil
 		})
 	grant.Long = `Give a group a level on one of the organization's channels, or on one package of it
 (CHANNEL:PACKAGE), replacing the level it had there. read: see and download; write: also
-upload, label, copy; manage: also remove files, change privacy, read history.`
+upload, label, copy; manage: also remove files, change privacy, read history. A package is
+named in any spelling: a grant on Yankee_Lib reaches the conda package yankee_lib (conda
+names are lowercase) and the Python project yankee-lib (PEP 503), now or once uploaded.`
 
 	revoke := remoteCmd("revoke ORG GROUP CHANNEL[:PACKAGE]", "Take a group's grant on a channel (or one package of it) away", cobra.ExactArgs(3),
 		func(cmd *cobra.Command, c *client.Client, r *remote, args []string) error {

@@ -297,8 +297,8 @@ func setupCmd() *cobra.Command {
 		Short: "Make conda, pip and twine use a Wharf server and token",
 		Long: `Write the settings conda, pip and twine read, so that they use a Wharf server with a token
 and no credentials on their command lines. Existing files are edited (everything else in them
-stays), backed up first as FILE.bak-YYYYMMDD-HHMMSS, and written atomically; --dry-run shows
-the change, --remove undoes it.`,
+stays), backed up first as FILE.bak-YYYYMMDD-HHMMSS (with its tokens left out), and written
+atomically; --dry-run shows the change, --remove undoes it.`,
 	}
 	cmd.AddCommand(setupCondaCmd(), setupPipCmd(), setupTwineCmd())
 	return cmd

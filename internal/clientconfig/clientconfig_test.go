@@ -232,6 +232,23 @@ func TestNetrc(t *testing.T) {
 	}
 }
 
+// A backup keeps a file's settings but none of its tokens: it outlives the logout that takes
+// them out of the file (issue 12, item 4).
+func TestBackupKeepsNoToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".condarc")
+	tok, written := "wrfr-"+strings.Repeat("a1B", 14)+"xyz", "secret-not-wharf-shaped"
+	old := "channel_alias: https://h/conda # mine\ncustom_channels:\n  acme: https://h/t/" + tok + "/conda\n  other: https://h/t/" + written + "/conda\n"
+	b, err := Apply(Change{Path: path, Old: []byte(old), Existed: true, New: []byte("x\n"), Mode: 0o600, Backup: true, Secret: written}, time.Now())
+	if err != nil || b == "" {
+		t.Fatalf("backup %q, %v", b, err)
+	}
+	got, _ := os.ReadFile(b)
+	want := "channel_alias: https://h/conda # mine\ncustom_channels:\n  acme: https://h/t/" + RemovedToken + "/conda\n  other: https://h/t/" + RemovedToken + "/conda\n"
+	if string(got) != want {
+		t.Errorf("backup holds\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestApplyWritesAtomicallyWithBackupAndMode(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "pip.conf")

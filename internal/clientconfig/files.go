@@ -157,7 +157,7 @@ func ReadFile(path string) (data []byte, mode fs.FileMode, existed bool, err err
 }
 
 // Apply makes the change: the old file backed up (when asked) as PATH.bak-YYYYMMDD-HHMMSS,
-// readable by its owner only, then the new contents written to a temporary file in the same
+// readable by its owner only and with its tokens left out (backupOf), then the new contents written to a temporary file in the same
 // directory with the final mode and renamed over it, so that a reader sees the old file or
 // the new one, never half of one. Missing directories are created 0700. It returns the
 // backup's path, if one was made.
@@ -170,7 +170,7 @@ func Apply(c Change, now time.Time) (backup string, err error) {
 		path = real
 	}
 	if c.Existed && c.Backup {
-		if backup, err = writeBackup(path, c.Old, now); err != nil {
+		if backup, err = writeBackup(path, backupOf(c.Old, c.Secret), now); err != nil {
 			return "", err
 		}
 	}
@@ -181,6 +181,20 @@ func Apply(c Change, now time.Time) (backup string, err error) {
 		return backup, nil
 	}
 	return backup, WriteAtomic(path, c.New, c.Mode)
+}
+
+// RemovedToken stands in a backup for each token of the file backed up.
+const RemovedToken = "TOKEN-REMOVED-BY-WHARF"
+
+// backupOf is what a backup keeps of a file's contents: all but its tokens, each Wharf token
+// (and secret, the one being written) replaced with RemovedToken. A backup outlives the wharf
+// auth logout, logout or setup --remove that takes a token out of the file, and nothing
+// would take it out of the backup; setup writes the tokens again.
+func backupOf(old []byte, secret string) []byte {
+	if secret != "" {
+		old = bytes.ReplaceAll(old, []byte(secret), []byte(RemovedToken))
+	}
+	return wharfToken.ReplaceAll(old, []byte(RemovedToken))
 }
 
 func writeBackup(path string, data []byte, now time.Time) (string, error) {
@@ -241,7 +255,7 @@ func Diff(c Change) string {
 // taken out (the token file --remove deletes, an index-url with __token__:TOKEN@) and those of
 // other entries shown as context (another machine of .netrc).
 var (
-	wharfToken   = regexp.MustCompile(`wrf[sr]-[A-Za-z0-9]+`)
+	wharfToken   = regexp.MustCompile(`wrf[sr]-[A-Za-z0-9]+`) // token.New's alphabet
 	urlPassword  = regexp.MustCompile(`(://[^/\s:@]*):[^/\s@]+@`)
 	iniPassword  = regexp.MustCompile(`(?im)^(\s*password\s*[=:][ \t]*)[^<\s].*$`)
 	netrcSecrets = regexp.MustCompile(`(?i)(\b(?:password|account)[ \t\n]+)[^<\s=:]\S*`)

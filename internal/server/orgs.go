@@ -420,11 +420,25 @@ func (s *Server) resolvePackage(r *http.Request, c *call) (access.Resource, erro
 		return access.Resource{}, err
 	}
 	res := packageResource(c.channel, name, priv)
+	if res.Kind, err = s.packageKind(r.Context(), c.channel.ID, name); err != nil {
+		return access.Resource{}, err
+	}
 	if !access.KnowsPackage(c.principal, res) {
 		return access.Resource{}, notFound
 	}
 	c.pkg = name
 	return res, nil
+}
+
+// packageKind is the kind of a channel's packages named pkg when they are of one kind, ""
+// when of both: a grant on the package in another spelling is matched by its kind's rules
+// (access.PackageLevel).
+func (s *Server) packageKind(ctx context.Context, channelID int64, pkg string) (string, error) {
+	kinds, err := s.store.PackageKinds(ctx, channelID, pkg)
+	if err != nil || len(kinds) != 1 {
+		return "", err
+	}
+	return kinds[0], nil
 }
 
 func (s *Server) apiUpdatePackage(w http.ResponseWriter, r *http.Request, c *call) error {

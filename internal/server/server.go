@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -567,9 +568,42 @@ func refuse(p access.Principal, action access.Action, res access.Resource) error
 		return errUnauthorized("sign in: send a username and password with HTTP Basic, or a token")
 	}
 	if p.Token != nil {
+		if msg := tokenRefusal(p.Token, action); msg != "" {
+			return errForbidden(msg)
+		}
 		return errForbidden("this token may not do this: its scopes or channels do not allow it, or its owner may not")
 	}
 	return errForbidden(whoMay(action, res))
+}
+
+// tokenRefusal says why a token may not list or change tokens, which its owner always may:
+// its channel limits or its scopes, and what to use instead. "" for other actions.
+func tokenRefusal(t *access.TokenLimits, action access.Action) string {
+	var what string
+	switch action {
+	case access.TokenEdit:
+		what = "making, changing or revoking tokens"
+	case access.TokenView:
+		what = "listing tokens"
+	default:
+		return ""
+	}
+	instead := "sign in with your password instead (wharf: --username NAME with WHARF_PASSWORD)"
+	if t.Resources != nil && action == access.TokenEdit {
+		return "a token limited to channels (--resource) makes, changes and revokes no tokens: " + instead +
+			", or with a token that has no channel limits and may (wharf login)"
+	}
+	if len(t.Scopes) == 0 {
+		return ""
+	}
+	var allow []string
+	for _, sc := range access.Scopes {
+		if slices.Contains(sc.Actions, action) {
+			allow = append(allow, sc.Name)
+		}
+	}
+	return "this token's scopes (" + strings.Join(t.Scopes, " ") + ") do not allow " + what + ", which takes one of " +
+		strings.Join(allow, ", ") + ": " + instead + ", or with a token that has one (wharf login --scopes …)"
 }
 
 // refuseRead answers a request for a package p may not read: refused (403) when only the

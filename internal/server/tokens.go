@@ -407,9 +407,6 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 			return "", api.TokenInfo{}, errUnknownScope(sc)
 		}
 	}
-	if len(req.Scopes) == 0 && len(req.Resources) == 0 {
-		limits.Scopes = []string{"all"} // as the owner, and say so
-	}
 	var resources []store.TokenResource
 	channels := map[int64]store.Channel{} // the new token's, by id
 	if len(req.Resources) > 0 {
@@ -431,8 +428,17 @@ func (s *Server) createToken(r *http.Request, c *call, req api.NewTokenRequest) 
 			channels[ch.ID] = ch
 		}
 	}
+	// Compared as asked: with no scopes, "it has no scope limits", as the docs say.
 	if b := access.Compare(limits, c.principal.Token, func(id int64) int64 { return channels[id].ParentID }); b.Wider() {
-		return "", api.TokenInfo{}, broaderError("a token may only make tokens no broader than itself, and the new one would be broader", b, c.principal.Token)
+		fix := ""
+		if len(limits.Scopes) == 0 && len(b.Actions) > 0 {
+			fix = "Give it scopes within those of the token asking (\"scopes\" in the API; wharf auth --create --scopes '" +
+				strings.Join(c.principal.Token.Scopes, " ") + "')"
+		}
+		return "", api.TokenInfo{}, broaderError("a token may only make tokens no broader than itself, and the new one would be broader", b, c.principal.Token, fix)
+	}
+	if limits.Scopes == nil && limits.Resources == nil {
+		limits.Scopes = []string{"all"} // as the owner, and say so
 	}
 	now := s.opts.Now()
 	expires := now.Add(365 * 24 * time.Hour)
@@ -510,7 +516,8 @@ func pastMaxExpiry(c *call, maxExp time.Time) string {
 
 // broaderError is the refusal of a token that would allow more than the one asking: it says
 // which part is broader, and how to do it anyway.
-func broaderError(what string, b access.Breadth, asking *access.TokenLimits) error {
+// fix, when not empty, is a first way out, said before the others.
+func broaderError(what string, b access.Breadth, asking *access.TokenLimits, fix string) error {
 	var parts []string
 	if len(b.Actions) > 0 {
 		acts := b.Actions
@@ -528,8 +535,12 @@ func broaderError(what string, b access.Breadth, asking *access.TokenLimits) err
 		// Only scope tokens make tokens (resource tokens may not), so this is for safety.
 		parts = append(parts, "it reaches channels the token asking does not")
 	}
+	ways := "Sign in with your password instead"
+	if fix != "" {
+		ways = fix + ", or sign in with your password instead"
+	}
 	return errForbidden(what + ": " + strings.Join(parts, "; ") +
-		". Sign in with your password instead (wharf: --username NAME with WHARF_PASSWORD), or with a token that allows it (wharf login --scopes …)")
+		". " + ways + " (wharf: --username NAME with WHARF_PASSWORD), or with a token that allows it (wharf login --scopes …)")
 }
 
 func newSecret(kind byte, strength string) (string, error) {
@@ -665,7 +676,7 @@ func (s *Server) editToken(ctx context.Context, c *call, t store.Token, owner st
 		}
 		lim := limitsOf(t)
 		if b := access.Compare(lim, c.principal.Token, parents); b.Wider() {
-			return "", api.TokenInfo{}, broaderError("a token may only extend or reissue tokens no broader than itself, and token "+t.Name+" is broader", b, c.principal.Token)
+			return "", api.TokenInfo{}, broaderError("a token may only extend or reissue tokens no broader than itself, and token "+t.Name+" is broader", b, c.principal.Token, "")
 		}
 	}
 	var up store.TokenUpdate

@@ -72,7 +72,10 @@ func TestLoginTokenMakesNarrowerTokens(t *testing.T) {
 		says []string
 	}{
 		{map[string]any{"name": "all", "scopes": []string{"all"}}, []string{"its scopes all allow everything", "repos api", "--username", "wharf login --scopes"}},
-		{map[string]any{"name": "nolimit"}, []string{"its scopes all allow"}}, // no scopes and no resources: all
+		// No scopes and no resources: all its owner may, said as the docs say it, with how
+		// to limit it.
+		{map[string]any{"name": "nolimit"}, []string{"it has no scope limits, so it allows everything", "(repos api) do not",
+			"Give it scopes within those of the token asking", "--scopes 'repos api'", "--username"}},
 	} {
 		r := e.postAs("POST", "/api/v1/tokens", login, c.req)
 		if r.status != 403 {
@@ -111,8 +114,25 @@ func TestLoginTokenMakesNarrowerTokens(t *testing.T) {
 	}
 	channelTok := e.newToken(alice, map[string]any{"name": "chan", "scopes": []string{"user.token:edit", "conda"},
 		"resources": []map[string]string{{"channel": "acme-private", "level": "write"}}})
-	if r := e.postAs("POST", "/api/v1/tokens", channelTok, map[string]any{"name": "from-chan", "scopes": []string{"conda:download"}}); r.status != 403 {
-		t.Errorf("a resource token making a token: %d, want 403", r.status)
+	// A token limited to channels makes no tokens, whatever its scopes, and is told so, with
+	// what to use instead; so is one whose scopes do not reach tokens.
+	for name, tok := range map[string]string{
+		"a resource token": channelTok,
+		"a conda token":    e.newToken(alice, map[string]any{"name": "conda-only", "scopes": []string{"conda"}}),
+	} {
+		r := e.postAs("POST", "/api/v1/tokens", tok, map[string]any{"name": "from-" + name, "scopes": []string{"conda:download"}})
+		says := []string{"a token limited to channels (--resource) makes, changes and revokes no tokens", "--username", "wharf login"}
+		if name == "a conda token" {
+			says = []string{"this token's scopes (conda) do not allow making, changing or revoking tokens", "user.token:edit", "--username", "wharf login --scopes"}
+		}
+		if r.status != 403 {
+			t.Errorf("%s making a token: %d, want 403", name, r.status)
+		}
+		for _, s := range says {
+			if !strings.Contains(string(r.body), s) {
+				t.Errorf("%s making a token: %q missing from %s", name, s, r.body)
+			}
+		}
 	}
 	// Extending or reissuing a broader token: refused, saying why.
 	e.newToken(alice, map[string]any{"name": "wide", "scopes": []string{"all"}})

@@ -98,6 +98,15 @@ func TestUnconfirmedAccounts(t *testing.T) {
 			if strings.Contains(page.text(), "Warning:") {
 				t.Errorf("group page after adding bob warns: %s", page.text())
 			}
+			// The group's page and its listing mark carol, as the org's page does; bob not.
+			if !strings.Contains(page.text(), "carol address not confirmed") || strings.Contains(page.text(), "bob address not confirmed") {
+				t.Errorf("group page does not mark carol alone: %s", page.text())
+			}
+			var groups []struct{ Members, Unconfirmed []string }
+			e.mustDo("GET", "/api/v1/orgs/acme/groups", alice, nil, 200).json(t, &groups)
+			if len(groups) != 1 || strings.Join(groups[0].Members, " ") != "bob carol" || strings.Join(groups[0].Unconfirmed, " ") != "carol" {
+				t.Errorf("groups: %+v; want members bob carol, carol unconfirmed", groups)
+			}
 
 			// Confirmed, carol is listed like anyone.
 			_, tok := e.lastLink("carol@example.com")

@@ -311,6 +311,7 @@ func (s *Server) pageChannel(w http.ResponseWriter, r *http.Request, c *call) er
 	kinds := map[string]bool{}
 	for _, pk := range pkgs {
 		pres := packageResource(ch, pk.Name, pk.Private)
+		pres.Kind = pk.Kind
 		if !access.CanRead(p, pres) {
 			continue
 		}
@@ -521,7 +522,7 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	res := packageResource(ch, c.pkg, priv)
 	d := packageData{Channel: ch, Name: c.pkg, Private: priv, ChannelPrivate: private(ch), NeedsToken: private(ch) || priv,
-		CanManage: access.May(p, access.PackageManage, res), PrivateWhy: privateWhy(ch, priv)}
+		PrivateWhy: privateWhy(ch, priv)}
 	kind := "conda"
 	for _, f := range files {
 		if !slices.Contains(d.Kinds, f.Kind) {
@@ -531,7 +532,9 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request, c *call) er
 	slices.Sort(d.Kinds)
 	if len(d.Kinds) == 1 {
 		kind = d.Kinds[0]
+		res.Kind = kind // a grant in another spelling is matched by its kind's rules
 	}
+	d.CanManage = access.May(p, access.PackageManage, res)
 	// Versions, newest first.
 	byVersion := map[string]*versionRow{}
 	for _, f := range files {
@@ -888,7 +891,9 @@ func (s *Server) manageable(ctx context.Context, p access.Principal, ch store.Ch
 	}
 	var out []accessRow
 	for _, pk := range pkgs {
-		if !access.May(p, access.PackageManage, packageResource(ch, pk.Name, pk.Private)) {
+		pres := packageResource(ch, pk.Name, pk.Private)
+		pres.Kind = pk.Kind
+		if !access.May(p, access.PackageManage, pres) {
 			continue
 		}
 		v := latest(pk.Kind, pk.Versions)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
@@ -35,8 +36,13 @@ type Group struct {
 	OrgID   int64    `json:"-"`
 	Name    string   `json:"name"`
 	Members []string `json:"members"`
-	Grants  []Grant  `json:"grants"`
+	// Unconfirmed are the members whose account has not confirmed its address.
+	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	Grants      []Grant  `json:"grants"`
 }
+
+// IsUnconfirmed reports whether member name of g has not confirmed its address.
+func (g Group) IsUnconfirmed(name string) bool { return slices.Contains(g.Unconfirmed, name) }
 
 // Grant gives a group a level on a channel, or on one package of it when Package is set.
 type Grant struct {
@@ -125,6 +131,9 @@ type AccountStore interface {
 	// PackagePrivacy says whether a package of a channel is private; a *NotFoundError when the
 	// channel has no package of that name.
 	PackagePrivacy(ctx context.Context, channelID int64, pkg string) (bool, error)
+	// PackageKinds lists the kinds ("conda", "pypi") of a channel's packages named pkg,
+	// sorted; none when there is no such package.
+	PackageKinds(ctx context.Context, channelID int64, pkg string) ([]string, error)
 	// PrivatePackages lists the names of a channel's private packages.
 	PrivatePackages(ctx context.Context, channelID int64) ([]string, error)
 

@@ -25,22 +25,60 @@ var migrations embed.FS
 // postgres:// or postgresql:// is PostgreSQL; anything else is a SQLite file path (or
 // sqlite:PATH).
 func Open(ctx context.Context, dsn string) (Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return openPostgres(ctx, dsn)
-	}
-	return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	return open(ctx, dsn, true)
 }
 
-func openSQLite(ctx context.Context, path string) (Store, error) {
+// OpenExisting opens the store named by dsn as it is, for tools that change nothing (wharf
+// admin fsck): no migration is applied, and no file or directory made. A database without a
+// Wharf store is ErrNoStore; one whose schema is not this version's, a *SchemaError.
+func OpenExisting(ctx context.Context, dsn string) (Store, error) {
+	return open(ctx, dsn, false)
+}
+
+func open(ctx context.Context, dsn string, migrate bool) (Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn, migrate)
+	}
+	return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"), migrate)
+}
+
+// ErrNoStore says a database holds no Wharf store: no migration was ever applied to it.
+var ErrNoStore = errors.New("the database holds no Wharf store")
+
+// SchemaError says a database's schema is not the one this version of Wharf reads: older
+// (it needs the migrations Open applies) or newer (a later version migrated it).
+type SchemaError struct {
+	Version, Want int64  // the database's schema version, and this version's
+	What          string // what else is left to do, when the versions are equal
+}
+
+func (e *SchemaError) Error() string {
+	if e.Version > e.Want {
+		return fmt.Sprintf("the database was migrated by a newer version of Wharf (schema version %d; this one reads %d)", e.Version, e.Want)
+	}
+	msg := fmt.Sprintf("the database needs migrating (schema version %d; this version of Wharf reads %d)", e.Version, e.Want)
+	if e.What != "" {
+		msg += ": " + e.What
+	}
+	return msg
+}
+
+// NeedsMigration reports whether the database is older than this version of Wharf.
+func (e *SchemaError) NeedsMigration() bool { return e.Version <= e.Want }
+
+func openSQLite(ctx context.Context, path string, migrate bool) (Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
-	if dir := filepath.Dir(path); dir != "" {
+	if dir := filepath.Dir(path); dir != "" && migrate {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
 	q := url.Values{}
+	if !migrate {
+		q.Set("mode", "rw") // not rwc: a file that is not there is an error, not made
+	}
 	q.Add("_pragma", "busy_timeout(15000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
@@ -65,6 +103,13 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	s := &sqlStore{w: w, r: r, d: sqliteDialect{}}
+	if !migrate {
+		if err := s.checkSchema(ctx, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if err := s.migrate(ctx, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
 		s.Close()
 		return nil, err
@@ -72,7 +117,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, dsn string) (Store, error) {
+func openPostgres(ctx context.Context, dsn string, migrate bool) (Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -83,6 +128,13 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	s := &sqlStore{w: db, r: db, d: postgresDialect{}}
+	if !migrate {
+		if err := s.checkSchema(ctx, goose.DialectPostgres, "migrations/postgres"); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	// Replicas starting together take turns at the migrations.
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
@@ -110,6 +162,51 @@ func (s *sqlStore) migrate(ctx context.Context, dialect goose.Dialect, dir strin
 	}
 	// What the SQL of migration 10 cannot compute: the keys of Python files stored before it.
 	return s.fillDistKeys(ctx)
+}
+
+// checkSchema is migrate's check alone: nil when the database is at this version's schema,
+// with nothing left for migrate to do; it changes nothing (goose would make its version
+// table in a database without one, so that is looked for first).
+func (s *sqlStore) checkSchema(ctx context.Context, dialect goose.Dialect, dir string) error {
+	q := `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version')`
+	if dialect == goose.DialectPostgres {
+		q = `SELECT to_regclass('goose_db_version') IS NOT NULL`
+	}
+	var found bool
+	if err := s.row(ctx, s.r, q).Scan(&found); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if !found {
+		return ErrNoStore
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.r, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if current != target {
+		return &SchemaError{Version: current, Want: target}
+	}
+	if pending, err := p.HasPending(ctx); err != nil || pending {
+		if err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		return &SchemaError{Version: current, Want: target, What: "migrations below its version were never applied"}
+	}
+	if pending, err := s.distKeysPending(ctx); err != nil || pending {
+		if err != nil {
+			return err
+		}
+		return &SchemaError{Version: current, Want: target, What: "Python files stored before schema version 10 lack their distribution keys"}
+	}
+	return nil
 }
 
 // Migrations is the schema's migrations for PostgreSQL or SQLite, for tools and upgrade tests.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/access"
 	"github.com/wharfhq/wharf/internal/names"
+	"github.com/wharfhq/wharf/internal/pypi"
 )
 
 // ---- users
@@ -380,12 +381,17 @@ func (s *sqlStore) Groups(ctx context.Context, orgID int64) ([]Group, error) {
 		if err := s.eachRow(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			var name string
-			if err := rows.Scan(&id, &name); err != nil {
+			var confirmed bool
+			if err := rows.Scan(&id, &name, &confirmed); err != nil {
 				return err
 			}
-			out[byID[id]].Members = append(out[byID[id]].Members, name)
+			g := &out[byID[id]]
+			g.Members = append(g.Members, name)
+			if !confirmed {
+				g.Unconfirmed = append(g.Unconfirmed, name)
+			}
 			return nil
-		}, `SELECT gm.group_id, u.name FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
+		}, `SELECT gm.group_id, u.name, u.email_verified FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
 			WHERE g.org_id = ? ORDER BY u.name`, orgID); err != nil {
 			return err
 		}
@@ -459,6 +465,22 @@ func grantDetail(group, pkg string, level access.Level) map[string]any {
 	return d
 }
 
+// packageGrantKeys are the keys a grant on package pkg of channel ch is filed under: pkg as
+// stored, and its spelling as each kind spells names, so that a grant reaches the package it
+// names whatever spelling it was given in (Yankee_Lib: the conda package yankee_lib and the
+// Python project yankee-lib). Grants stored as typed by earlier versions are read so too.
+func packageGrantKeys(ch int64, pkg string) []ChannelPackage {
+	return []ChannelPackage{
+		{ChannelID: ch, Package: pkg},
+		{ChannelID: ch, Package: strings.ToLower(pkg), Kind: "conda"}, // conda names are lowercase
+		{ChannelID: ch, Package: pypi.NormalizeName(pkg), Kind: "pypi"},
+	}
+}
+
+// grantPackage is how a grant's package is stored: lowercase, which both kinds' names ignore
+// the case of.
+func grantPackage(pkg string) string { return strings.ToLower(pkg) }
+
 func (s *sqlStore) SetGrant(ctx context.Context, orgID int64, group string, channelID int64, pkg string, level access.Level, actorID int64) error {
 	if level < access.Read || level > access.Manage {
 		return fmt.Errorf("store: invalid level %d", level)
@@ -466,6 +488,12 @@ func (s *sqlStore) SetGrant(ctx context.Context, orgID int64, group string, chan
 	return s.write(ctx, func(tx *sql.Tx) error {
 		gid, err := s.groupID(ctx, tx, orgID, group)
 		if err != nil {
+			return err
+		}
+		pkg = grantPackage(pkg)
+		// The grant replaces one on another case of the name (stored as typed before), which
+		// would otherwise keep its level.
+		if _, err := s.exec(ctx, tx, `DELETE FROM grants WHERE group_id = ? AND channel_id = ? AND lower(package) = ? AND package <> ?`, gid, channelID, pkg, pkg); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO grants (group_id, channel_id, package, level, created_at) VALUES (?, ?, ?, ?, ?)
@@ -482,7 +510,8 @@ func (s *sqlStore) RemoveGrant(ctx context.Context, orgID int64, group string, c
 		if err != nil {
 			return err
 		}
-		res, err := s.exec(ctx, tx, `DELETE FROM grants WHERE group_id = ? AND channel_id = ? AND package = ?`, gid, channelID, pkg)
+		pkg = grantPackage(pkg) // in any case, as stored before or now
+		res, err := s.exec(ctx, tx, `DELETE FROM grants WHERE group_id = ? AND channel_id = ? AND lower(package) = ?`, gid, channelID, pkg)
 		if err != nil {
 			return err
 		}
@@ -532,8 +561,9 @@ func (s *sqlStore) grantsOf(ctx context.Context, db queryer, userID int64, lock 
 		if pkg == "" {
 			g.Channels[ch] = max(g.Channels[ch], level)
 		} else {
-			k := ChannelPackage{ChannelID: ch, Package: pkg}
-			g.Packages[k] = max(g.Packages[k], level)
+			for _, k := range packageGrantKeys(ch, pkg) {
+				g.Packages[k] = max(g.Packages[k], level)
+			}
 		}
 		return nil
 	}, `SELECT gr.channel_id, gr.package, gr.level FROM grants gr JOIN group_members gm ON gm.group_id = gr.group_id
@@ -570,6 +600,10 @@ func (s *sqlStore) PackagePrivacy(ctx context.Context, channelID int64, pkg stri
 		return false, &NotFoundError{Kind: "package", Name: pkg}
 	}
 	return priv > 0, nil
+}
+
+func (s *sqlStore) PackageKinds(ctx context.Context, channelID int64, pkg string) ([]string, error) {
+	return queryRows(ctx, s, s.r, scanValue[string], `SELECT DISTINCT kind FROM packages WHERE channel_id = ? AND name = ? ORDER BY kind`, channelID, pkg)
 }
 
 func (s *sqlStore) PrivatePackages(ctx context.Context, channelID int64) ([]string, error) {

@@ -104,6 +104,16 @@ func legacyDistKey(filename string) string {
 	return f.Key()
 }
 
+// distKeysPending reports whether some Python file lacks its distribution key.
+func (s *sqlStore) distKeysPending(ctx context.Context) (bool, error) {
+	var pending bool
+	if err := s.row(ctx, s.w, `SELECT EXISTS (SELECT 1 FROM files WHERE subdir = ? AND dist_key IS NULL)
+		OR EXISTS (SELECT 1 FROM removed_files WHERE dist_key IS NULL)`, PyPISubdir).Scan(&pending); err != nil {
+		return false, fmt.Errorf("look for files without a distribution key: %w", err)
+	}
+	return pending, nil
+}
+
 // fillDistKeys gives the Python files and removals recorded before migration 10 their
 // distribution key. Of look-alikes already in one channel (two spellings of one
 // distribution, which uploads now refuse), the first uploaded holds the key; each later one
@@ -111,13 +121,8 @@ func legacyDistKey(filename string) string {
 // pin its hash), and a file.lookalike event in the channel's history names both, for the
 // owner to remove the one that should not be there. Nothing is renamed or removed.
 func (s *sqlStore) fillDistKeys(ctx context.Context) error {
-	var pending bool
-	if err := s.row(ctx, s.w, `SELECT EXISTS (SELECT 1 FROM files WHERE subdir = ? AND dist_key IS NULL)
-		OR EXISTS (SELECT 1 FROM removed_files WHERE dist_key IS NULL)`, PyPISubdir).Scan(&pending); err != nil {
-		return fmt.Errorf("look for files without a distribution key: %w", err)
-	}
-	if !pending {
-		return nil
+	if pending, err := s.distKeysPending(ctx); err != nil || !pending {
+		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if q := s.d.lockTables("files, removed_files"); q != "" {

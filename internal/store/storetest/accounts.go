@@ -622,3 +622,66 @@ func testUnconfirmedOwners(t *testing.T, s store.Store) {
 		t.Errorf("unconfirmed after confirming: %v, want %v", got, want)
 	}
 }
+
+// A grant on a package is kept lowercase (both kinds' names ignore case), replaces or is taken
+// away in any case, and is filed under the spelling of each kind's names: Yankee_Lib reaches
+// the conda package yankee_lib and the Python project yankee-lib. PackageKinds says which
+// kinds a name holds.
+func testPackageGrantSpellings(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	org, err := s.CreateOrg(ctx, "acme", alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := s.ChannelByName(ctx, "acme")
+	if _, err := s.CreateGroup(ctx, org.ID, "devs", alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddGroupMember(ctx, org.ID, "devs", bob.ID, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pkg   string
+		level access.Level
+	}{{"Yankee_Lib", access.Read}, {"YANKEE_LIB", access.Manage}} {
+		if err := s.SetGrant(ctx, org.ID, "devs", ch.ID, c.pkg, c.level, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		groups, err := s.Groups(ctx, org.ID)
+		if err != nil || len(groups) != 1 || len(groups[0].Grants) != 1 || groups[0].Grants[0].Package != "yankee_lib" || groups[0].Grants[0].Level != c.level {
+			b, _ := json.Marshal(groups)
+			t.Errorf("after a grant on %s: %s, %v; want one grant on yankee_lib, %v", c.pkg, b, err, c.level)
+		}
+		g, err := s.GrantsOf(ctx, bob.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []store.ChannelPackage{{ChannelID: ch.ID, Package: "yankee_lib", Kind: "conda"}, {ChannelID: ch.ID, Package: "yankee-lib", Kind: "pypi"}} {
+			if g.Packages[k] != c.level {
+				t.Errorf("after a grant on %s: %+v is %v, want %v (%v)", c.pkg, k, g.Packages[k], c.level, g.Packages)
+			}
+		}
+		if g.Packages[store.ChannelPackage{ChannelID: ch.ID, Package: "yankee-lib", Kind: "conda"}] != access.None {
+			t.Errorf("a grant on %s reaches the conda package yankee-lib", c.pkg)
+		}
+	}
+	if err := s.RemoveGrant(ctx, org.ID, "devs", ch.ID, "Yankee_LIB", alice.ID); err != nil {
+		t.Errorf("removing the grant in another case: %v", err)
+	}
+	if g, _ := s.GrantsOf(ctx, bob.ID); len(g.Packages) != 0 {
+		t.Errorf("package grants after the removal: %v", g.Packages)
+	}
+
+	if _, _, err := s.AddFile(ctx, file(ch, "noarch", "yankee-lib", "1.0", "conda")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddFile(ctx, pypiFile(ch, "yankee-lib", "1.0", "yankee_lib-1.0-py3-none-any.whl", "pypi")); err != nil {
+		t.Fatal(err)
+	}
+	for pkg, want := range map[string]string{"yankee-lib": "conda pypi", "Yankee_Lib": "", "other": ""} {
+		if kinds, err := s.PackageKinds(ctx, ch.ID, pkg); err != nil || strings.Join(kinds, " ") != want {
+			t.Errorf("PackageKinds(%s) = %v, %v; want %q", pkg, kinds, err, want)
+		}
+	}
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EmailTokensAreSingleUse", testEmailTokens},
 		{"Orgs", testOrgs},
 		{"GroupsAndGrants", testGroupsAndGrants},
+		{"PackageGrantSpellings", testPackageGrantSpellings},
 		{"GroupsByteWiseOrder", testGroupOrder},
 		{"Privacy", testPrivacy},
 		{"LastOwnerUnderConcurrency", testLastOwnerRace},
