@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -422,6 +423,7 @@ func (s *Server) routes() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if _, err := s.store.AccessEpoch(ctx); err != nil { // one row: the store answers
+			w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry.Seconds())))
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 			return
 		}
