@@ -164,11 +164,7 @@ first), as is a data directory, database or blob directory that is not there.`,
 				return err
 			}
 			defer bl.Close()
-			refs, err := st.Blobs(ctx)
-			if err != nil {
-				return fmt.Errorf("listing the stored files: %w", err)
-			}
-			rep, err := fsck(ctx, bl, refs, parallel)
+			rep, err := fsck(ctx, st, bl, parallel, fsckPage)
 			if err != nil {
 				return err
 			}
@@ -236,11 +232,43 @@ func storeIsThere(dsn string) error {
 	return nil
 }
 
-// fsck checks every blob of refs, parallel at a time. A blob that cannot be read (the store
-// unreachable, an I/O error) stops it with an error naming the blob, rather than a report that
-// would list every blob of an unreachable store as damaged.
-func fsck(ctx context.Context, bl blob.Store, refs []store.BlobRef, parallel int) (fsckReport, error) {
+// fsckPage is how many blobs fsck lists from the store at once: what it holds in memory is a
+// page and its findings, whatever the size of the store (a million files listed at once
+// would be some 200 MB).
+const fsckPage = 1000
+
+// blobLister is what fsck needs of the metadata store.
+type blobLister interface {
+	Blobs(ctx context.Context, after string, limit int) ([]store.BlobRef, error)
+}
+
+// fsck checks every blob that st's files name, listed page blobs at a time and read parallel
+// at a time. A blob that cannot be read (the store unreachable, an I/O error) stops it with an
+// error naming the blob, rather than a report that would list every blob of an unreachable
+// store as damaged.
+func fsck(ctx context.Context, st blobLister, bl blob.Store, parallel, page int) (fsckReport, error) {
 	rep := fsckReport{Missing: []fsckBlob{}, Corrupt: []fsckBlob{}}
+	for after := ""; ; {
+		refs, err := st.Blobs(ctx, after, page)
+		if err != nil {
+			return rep, fmt.Errorf("listing the stored files: %w", err)
+		}
+		if len(refs) == 0 {
+			break
+		}
+		if err := fsckRefs(ctx, bl, refs, parallel, &rep); err != nil {
+			return rep, err
+		}
+		after = refs[len(refs)-1].SHA256
+	}
+	byKey := func(a, b fsckBlob) int { return strings.Compare(a.SHA256, b.SHA256) }
+	slices.SortFunc(rep.Missing, byKey)
+	slices.SortFunc(rep.Corrupt, byKey)
+	return rep, nil
+}
+
+// fsckRefs checks the blobs of refs, parallel at a time, and adds what it finds to rep.
+func fsckRefs(ctx context.Context, bl blob.Store, refs []store.BlobRef, parallel int, rep *fsckReport) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
@@ -275,11 +303,5 @@ func fsck(ctx context.Context, bl blob.Store, refs []store.BlobRef, parallel int
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return rep, err
-	}
-	byKey := func(a, b fsckBlob) int { return strings.Compare(a.SHA256, b.SHA256) }
-	slices.SortFunc(rep.Missing, byKey)
-	slices.SortFunc(rep.Corrupt, byKey)
-	return rep, nil
+	return g.Wait()
 }

@@ -176,6 +176,14 @@ func TestFsck(t *testing.T) {
 				!slices.Equal(corrupt, []string{"acme/noarch/flipped-1.0-0.conda", "acme/noarch/short-1.0-0.conda"}) {
 				t.Errorf("fsck --json = %+v", rep)
 			}
+			// The store is listed a page at a time: pages of any size find the same.
+			whole, _ := json.Marshal(rep)
+			for _, page := range []int{1, 3} {
+				paged, err := fsck(t.Context(), st, bl, 2, page)
+				if got, _ := json.Marshal(paged); err != nil || !bytes.Equal(got, whole) {
+					t.Errorf("fsck in pages of %d = %s, %v; want %s", page, got, err, whole)
+				}
+			}
 		})
 	}
 }
@@ -203,11 +211,7 @@ func TestFsckStoreDown(t *testing.T) {
 		t.Errorf("fsck with the store down: %v\n%s", err, out)
 	}
 	// A store that goes away during the run stops it too.
-	refs, err := st.Blobs(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := fsck(t.Context(), bl, refs, 2)
+	rep, err := fsck(t.Context(), st, bl, 2, fsckPage)
 	if err == nil || !strings.Contains(err.Error(), "reading blob sha256/") || len(rep.Missing)+len(rep.Corrupt) != 0 {
 		t.Errorf("fsck as the store goes away = %+v, %v; want an error naming a blob, and no findings", rep, err)
 	}

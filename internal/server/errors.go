@@ -121,6 +121,11 @@ func userFault(err error) (*httpError, bool) {
 // writeError is the one place an error becomes an HTTP answer (and, for 5xx, a log line).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	he := classify(err)
+	if he.status >= 500 && r.Context().Err() != nil {
+		// net/http ends a request's context when its connection fails: the client left, and
+		// what failed then (a write to it, a store call cut short) is not the server's fault.
+		he = classify(errClientGone)
+	}
 	// Messages may quote what the client sent (a channel name, a path): a token in it must not
 	// come back, where logs and proxies of the answer would keep it.
 	if m := redactSecrets(he.message); m != he.message {

@@ -14,15 +14,17 @@ import (
 // costs the same, and none waits on an SMTP server.
 //
 // A job that fails is logged as an error, with what it was for. The queue lives in memory:
-// Close runs what is queued before the server stops, and logs each job it could not run.
+// Close runs what is queued before the server stops, and logs each job it could not run or
+// finish.
 type mailQueue struct {
 	log  *slog.Logger
 	jobs chan mailJob
 
 	mu      sync.Mutex
 	closed  bool
-	pending int           // queued or running
-	idle    chan struct{} // closed while pending is 0
+	pending int               // queued or running
+	running map[*mailJob]bool // taken by a worker, not yet done
+	idle    chan struct{}     // closed while pending is 0
 	workers sync.WaitGroup
 	senders sync.WaitGroup // adds on their way into jobs
 
@@ -48,7 +50,7 @@ const mailJobTimeout = 2 * time.Minute
 
 // newMailQueue starts a queue of size jobs run by workers goroutines.
 func newMailQueue(log *slog.Logger, workers, size int) *mailQueue {
-	q := &mailQueue{log: log, jobs: make(chan mailJob, size), idle: make(chan struct{}), fullWait: time.Minute}
+	q := &mailQueue{log: log, jobs: make(chan mailJob, size), idle: make(chan struct{}), fullWait: time.Minute, running: map[*mailJob]bool{}}
 	close(q.idle)
 	for range workers {
 		q.workers.Add(1)
@@ -65,12 +67,18 @@ func (q *mailQueue) work() {
 }
 
 func (q *mailQueue) run(j mailJob) {
+	q.mu.Lock()
+	q.running[&j] = true
+	q.mu.Unlock()
 	time.Sleep(time.Until(j.added.Add(mailJobDelay)))
 	ctx, cancel := context.WithTimeout(j.ctx, mailJobTimeout)
 	defer cancel()
 	if err := j.run(ctx); err != nil {
 		q.log.ErrorContext(ctx, "account mail not sent", "request_id", requestID(ctx), "work", j.what, "err", err)
 	}
+	q.mu.Lock()
+	delete(q.running, &j)
+	q.mu.Unlock()
 	q.done()
 }
 
@@ -162,6 +170,13 @@ func (q *mailQueue) close(grace time.Duration) {
 		for j := range q.jobs { // what the workers have not taken yet
 			q.log.ErrorContext(j.ctx, "account mail not sent", "request_id", requestID(j.ctx), "work", j.what, "err", "the server stopped before it was sent")
 			q.done()
+		}
+		// What the workers are still at (an SMTP server that does not answer) ends with the
+		// process: it may or may not have gone out.
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		for j := range q.running {
+			q.log.ErrorContext(j.ctx, "account mail not sent", "request_id", requestID(j.ctx), "work", j.what, "err", "the server stopped while it was being sent; it may not have gone out")
 		}
 	}
 }

@@ -95,9 +95,10 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+	if w.status != 0 {
+		return // the answer has started: nothing can be said any more
 	}
+	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
 

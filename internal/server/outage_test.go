@@ -197,10 +197,13 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
 		wantUnavailable(t, rq.name, r)
 	}
-	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusServiceUnavailable {
-		t.Errorf("/healthz during the outage: %d", r.status)
+	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Errorf("/healthz during the outage: %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
 	proxy.Start(t)
+	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
+		t.Errorf("/healthz once the database is back: %d %s", r.status, r.body)
+	}
 	for _, rq := range requests {
 		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
 			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -423,6 +424,7 @@ func (s *Server) routes() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if _, err := s.store.AccessEpoch(ctx); err != nil { // one row: the store answers
+			w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry.Seconds())))
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 			return
 		}

@@ -1098,7 +1098,7 @@ func (s *sqlStore) BlobInUse(ctx context.Context, sha256 string) (bool, error) {
 	return n > 0, err
 }
 
-func (s *sqlStore) Blobs(ctx context.Context) ([]BlobRef, error) {
+func (s *sqlStore) Blobs(ctx context.Context, after string, limit int) ([]BlobRef, error) {
 	out := []BlobRef{}
 	err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
 		var sha, channel, subdir, filename string
@@ -1113,7 +1113,9 @@ func (s *sqlStore) Blobs(ctx context.Context) ([]BlobRef, error) {
 		last := &out[len(out)-1]
 		last.Files = append(last.Files, channel+"/"+subdir+"/"+filename)
 		return nil
-	}, `SELECT f.sha256, f.size, c.name, f.subdir, f.filename FROM files f JOIN channels c ON c.id = f.channel_id ORDER BY f.sha256, f.size`)
+	}, `SELECT f.sha256, f.size, c.name, f.subdir, f.filename FROM files f JOIN channels c ON c.id = f.channel_id
+		WHERE f.sha256 IN (SELECT DISTINCT sha256 FROM files WHERE sha256 > ? ORDER BY sha256 LIMIT ?)
+		ORDER BY f.sha256, f.size`, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -282,9 +282,10 @@ type Store interface {
 	Labels(ctx context.Context, channelID int64) ([]LabelCount, error)
 	// BlobInUse reports whether any file still names the blob of this sha256.
 	BlobInUse(ctx context.Context, sha256 string) (bool, error)
-	// Blobs lists every blob that a stored file names, by sha256, with the files naming it:
-	// what wharf admin fsck checks.
-	Blobs(ctx context.Context) ([]BlobRef, error)
+	// Blobs lists, in sha256 order, the blobs that stored files name whose sha256 sorts after
+	// after ("" for the first), those of at most limit sha256s, each with all the files naming
+	// it: what wharf admin fsck checks, a page at a time.
+	Blobs(ctx context.Context, after string, limit int) ([]BlobRef, error)
 	// FilesWithoutRecipe lists conda files stored before their recipe was read (NewFile's
 	// RecipeSource nil), those with an id above afterID, at most limit, in id order.
 	FilesWithoutRecipe(ctx context.Context, afterID int64, limit int) ([]UnreadRecipe, error)

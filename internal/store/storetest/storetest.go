@@ -659,7 +659,7 @@ func testDeleteChannel(t *testing.T, s store.Store) {
 
 func testBlobs(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if got, err := s.Blobs(ctx); err != nil || len(got) != 0 {
+	if got, err := s.Blobs(ctx, "", 10); err != nil || len(got) != 0 {
 		t.Fatalf("Blobs of an empty store = %v, %v", got, err)
 	}
 	acme, dev := mustChannel(t, s, "acme"), mustChannel(t, s, "acme/dev")
@@ -675,7 +675,7 @@ func testBlobs(t *testing.T, s store.Store) {
 		ToChannelID: dev.ID, ToLabels: []string{"main"}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Blobs(ctx)
+	got, err := s.Blobs(ctx, "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -687,11 +687,34 @@ func testBlobs(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Blobs (-want +got):\n%s", diff)
 	}
+	// Page by page, one blob at a time: each blob comes once, with all the files that name
+	// it, whatever the page size.
+	var paged []store.BlobRef
+	for after := ""; ; {
+		page, err := s.Blobs(ctx, after, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 1 {
+			t.Fatalf("Blobs(%q, 1) = %d blobs", after, len(page))
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1].SHA256
+	}
+	if diff := cmp.Diff(want, paged); diff != "" {
+		t.Errorf("Blobs page by page (-want +got):\n%s", diff)
+	}
+	if got, err := s.Blobs(ctx, want[0].SHA256, 10); err != nil || len(got) != 1 || got[0].SHA256 != want[1].SHA256 {
+		t.Errorf("Blobs after the first = %+v, %v; want the second only", got, err)
+	}
 	// A removed file's blob is named by nobody.
 	if err := s.RemoveFile(ctx, acme.ID, store.FileRef{Subdir: "linux-64", Filename: two.Filename}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Blobs(ctx); err != nil || len(got) != 1 || got[0].SHA256 != one.SHA256 {
+	if got, err := s.Blobs(ctx, "", 10); err != nil || len(got) != 1 || got[0].SHA256 != one.SHA256 {
 		t.Errorf("Blobs after a removal = %+v, %v", got, err)
 	}
 }
