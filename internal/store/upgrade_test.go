@@ -2,81 +2,32 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/storetest"
 )
 
-// upgradeBackend is a database of each kind, made at an old migration version, and then
-// opened by store.Open, which migrates it the rest of the way.
-type upgradeBackend struct {
-	name, driver string
-	dialect      goose.Dialect
-	dsn          func(t *testing.T) (driverDSN, storeDSN string)
-}
-
-var upgradeBackends = []upgradeBackend{
-	{"sqlite", "sqlite", goose.DialectSQLite3, func(t *testing.T) (string, string) {
-		p := filepath.Join(t.TempDir(), "old.db")
-		return "file:" + p, p
-	}},
-	{"postgres", "pgx", goose.DialectPostgres, func(t *testing.T) (string, string) {
-		d := storetest.Postgres(t)
-		return d, d
-	}},
-}
-
-// oldDatabase makes b's database at migration version and runs stmts in it; it returns the
-// DSN for store.Open.
-func oldDatabase(t *testing.T, b upgradeBackend, version int64, stmts ...string) string {
-	t.Helper()
-	ctx := context.Background()
-	driverDSN, storeDSN := b.dsn(t)
-	db, err := sql.Open(b.driver, driverDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := goose.NewProvider(b.dialect, db, store.Migrations(b.driver == "pgx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, version); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range stmts {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return storeDSN
-}
-
 // A database made before the access model (migration 3) upgrades: accounts that shared an
 // address keep it marked rather than failing the new unique index, and users get the
 // channel of their name where it is free.
 func TestUpgradeFromBeforeAccounts(t *testing.T) {
-	for _, b := range upgradeBackends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			storeDSN := oldDatabase(t, b, 3,
+			old := b.Make(t, 3)
+			for _, q := range []string{
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops', 'ops@example.com', 'h', 1)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops2', 'OPS@example.com', 'h', 2)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('taken', 't@example.com', 'h', 3)`,
 				`INSERT INTO channels (name, created_at, updated_at) VALUES ('taken', 1, 1)`,
-			)
-			st, err := store.Open(ctx, storeDSN)
+			} {
+				old.Exec(t, q)
+			}
+			st, err := store.Open(ctx, old.DSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
 			}
@@ -105,9 +56,10 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 	// names the rules never allowed (upper case, long runs), to hold the SQL key to names.Key.
 	channels := []string{"acme", "foo-bar", "acme_", "foo_bar", "acme.", "Mixed_CASE.x", "long" + strings.Repeat("_", 60) + "run", "x-_-.y-"}
 	subchannels := []string{"acme/dev", "acme/dev_", "acme_/dev", "acme/Dev."}
-	for _, b := range upgradeBackends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
+			old := b.Make(t, 9)
 			stmts := []string{
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob', 'bob@example.com', 'h', 1)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob-', 'bob2@example.com', 'h', 2)`,
@@ -121,7 +73,10 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 				parent, _, _ := strings.Cut(n, "/")
 				stmts = append(stmts, `INSERT INTO channels (name, parent_id, created_at, updated_at) SELECT '`+n+`', id, 1, 1 FROM channels WHERE name = '`+parent+`'`)
 			}
-			st, err := store.Open(ctx, oldDatabase(t, b, 9, stmts...))
+			for _, q := range stmts {
+				old.Exec(t, q)
+			}
+			st, err := store.Open(ctx, old.DSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
 			}
