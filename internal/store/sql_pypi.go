@@ -112,8 +112,10 @@ func legacyDistKey(filename string) string {
 // owner to remove the one that should not be there. Nothing is renamed or removed.
 func (s *sqlStore) fillDistKeys(ctx context.Context) error {
 	var pending bool
-	if err := s.row(ctx, s.w, `SELECT EXISTS (SELECT 1 FROM files WHERE subdir = ? AND dist_key IS NULL)
-		OR EXISTS (SELECT 1 FROM removed_files WHERE dist_key IS NULL)`, PyPISubdir).Scan(&pending); err != nil {
+	// The subdir is written out, not bound, so that both databases see that the partial
+	// index files_dist_unkeyed (migration 17) answers: without it this reads every file.
+	if err := s.row(ctx, s.w, `SELECT EXISTS (SELECT 1 FROM files WHERE subdir = '`+PyPISubdir+`' AND dist_key IS NULL)
+		OR EXISTS (SELECT 1 FROM removed_files WHERE dist_key IS NULL)`).Scan(&pending); err != nil {
 		return fmt.Errorf("look for files without a distribution key: %w", err)
 	}
 	if !pending {
@@ -134,7 +136,7 @@ func (s *sqlStore) fillDistKeys(ctx context.Context) error {
 			var l legacy
 			err := sc.Scan(&l.id, &l.channelID, &l.filename)
 			return l, err
-		}, `SELECT id, channel_id, filename FROM files WHERE subdir = ? AND dist_key IS NULL ORDER BY id`, PyPISubdir)
+		}, `SELECT id, channel_id, filename FROM files WHERE subdir = '`+PyPISubdir+`' AND dist_key IS NULL ORDER BY id`)
 		if err != nil {
 			return err
 		}

@@ -128,3 +128,81 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 		})
 	}
 }
+
+// oldInsertChannel is how the Wharf before migration 11 inserts a channel (its insertChannel):
+// without a name key. A replica not yet upgraded still does, on a database a newer one has
+// migrated, and so does a binary rolled back.
+const oldInsertChannel = `INSERT INTO channels (name, parent_id, owner_user_id, owner_org_id, private, created_at, updated_at)
+	VALUES (?, (SELECT id FROM channels WHERE name = ?), NULL, NULL, FALSE, 1, 1)`
+
+// Channels an older Wharf inserts into a migrated database get their key from the database
+// itself: the older replica may go on creating names (not only the first), the names it
+// creates are found by other spellings and guard against look-alikes, and a look-alike of a
+// name that is there is refused to it too.
+func TestOlderWriterAfterUpgrade(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 9)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"first", "Second_One.", "acme/dev"} {
+				parent, _, _ := strings.Cut(n, "/")
+				if _, err := old.DB.ExecContext(ctx, old.Rebind(oldInsertChannel), n, parent); err != nil {
+					t.Fatalf("an older Wharf creates %s: %v", n, err)
+				}
+			}
+			for asked, want := range map[string]string{"FIRST-": "first", "second-one": "Second_One.", "acme/DEV_": "acme/dev"} {
+				if ch, err := st.ChannelByName(ctx, asked); err != nil || ch.Name != want {
+					t.Errorf("ChannelByName(%s) = %q, %v; want %s, made by an older Wharf", asked, ch.Name, err, want)
+				}
+			}
+			for _, n := range []string{"first_", "acme/dev."} {
+				if _, err := st.CreateChannel(ctx, store.NewChannel{Name: n}); !store.IsConflict(err) {
+					t.Errorf("CreateChannel(%s) beside a name an older Wharf made = %v; want a conflict", n, err)
+				}
+			}
+			if _, err := old.DB.ExecContext(ctx, old.Rebind(oldInsertChannel), "acme_", ""); err == nil {
+				t.Error("an older Wharf created acme_ beside acme")
+			}
+			if groups, err := st.LookAlikes(ctx); err != nil || len(groups) != 0 {
+				t.Errorf("LookAlikes = %q, %v; want none", groups, err)
+			}
+		})
+	}
+}
+
+// Channels an older Wharf inserted, without a key, into a database at migration 11 to 16 are
+// keyed when the store opens: the first of a key holds it, a look-alike of a name that was
+// there is reported with it.
+func TestUpgradeKeysChannelsOfOlderWriters(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 15)
+			old.Exec(t, `INSERT INTO channels (name, name_key, created_at, updated_at) VALUES ('acme', 'acme', 1, 1)`)
+			old.Exec(t, oldInsertChannel, "acme_", "")         // the top level's one key-less row
+			old.Exec(t, oldInsertChannel, "acme/Dev_", "acme") // and acme's
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			defer st.Close()
+			if groups, err := st.LookAlikes(ctx); err != nil || !reflect.DeepEqual(groups, [][]string{{"acme", "acme_"}}) {
+				t.Errorf("LookAlikes = %q, %v; want acme with acme_", groups, err)
+			}
+			if ch, err := st.ChannelByName(ctx, "acme/dev"); err != nil || ch.Name != "acme/Dev_" {
+				t.Errorf("ChannelByName(acme/dev) = %q, %v", ch.Name, err)
+			}
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme/dev"}); !store.IsConflict(err) {
+				t.Errorf("CreateChannel(acme/dev) = %v; want a conflict", err)
+			}
+		})
+	}
+}
