@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,6 +205,85 @@ func TestUpgradeKeysChannelsOfOlderWriters(t *testing.T) {
 			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme/dev"}); !store.IsConflict(err) {
 				t.Errorf("CreateChannel(acme/dev) = %v; want a conflict", err)
 			}
+		})
+	}
+}
+
+// The key the SQL of the migrations computes (migration 11 for the names there before it,
+// migration 17's trigger for those an older Wharf inserts after it) is names.Key of the last
+// segment, on odd names too: upper case, non-ASCII letters (which neither folds), long runs
+// of separators, names made only of separators, and random mixtures.
+func TestNameKeySQLMatchesGo(t *testing.T) {
+	odd := []string{"ACME", "Foo_Bar.", "caf\u00e9_", "CAF\u00c9", "\u212aelvin", "stra\u00dfe", "\u0130stanbul", "\uff21cme", "x\u2010y",
+		"a" + strings.Repeat("_", 62) + "b", "a" + strings.Repeat("-.", 60) + "b", strings.Repeat("Ab_", 30), "___", "-", "._.", "9.9", "a--b__c..d"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "Z", "-", "_", ".", "\u00e9", "\u212a", "0"}
+	for len(odd) < 300 {
+		var b strings.Builder
+		for range 1 + rng.IntN(20) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		if !slices.Contains(odd, b.String()) {
+			odd = append(odd, b.String())
+		}
+	}
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			check := func(old storetest.OldDatabase, how string, want map[string]bool) {
+				t.Helper()
+				r, err := old.DB.QueryContext(ctx, `SELECT name, name_key FROM channels`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				n := 0
+				for r.Next() {
+					var name, key string
+					if err := r.Scan(&name, &key); err != nil {
+						t.Fatal(err)
+					}
+					if !want[name] {
+						continue
+					}
+					n++
+					if key != names.Key(name) {
+						t.Errorf("%s: the key of %q is %q in SQL, %q in Go", how, name, key, names.Key(name))
+					}
+				}
+				if n == 0 {
+					t.Errorf("%s: no names to compare", how)
+				}
+			}
+			// Names there before migration 11, keyed by it.
+			old := b.Make(t, 10)
+			all := map[string]bool{}
+			for _, n := range odd {
+				old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES (?, 1, 1)`, n)
+				all[n] = true
+			}
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			st.Close()
+			check(old, "migration 11", all)
+
+			// Names an older Wharf inserts later, keyed by the trigger; a look-alike of one
+			// inserted before is refused as a taken name.
+			later := b.Make(t, 1)
+			st, err = store.Open(ctx, later.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			inserted := map[string]bool{}
+			for _, n := range odd {
+				if _, err := later.DB.ExecContext(ctx, later.Rebind(oldInsertChannel), n, ""); err == nil {
+					inserted[n] = true
+				}
+			}
+			check(later, "trigger", inserted)
 		})
 	}
 }
