@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/names"
@@ -284,6 +285,64 @@ func TestNameKeySQLMatchesGo(t *testing.T) {
 				}
 			}
 			check(later, "trigger", inserted)
+		})
+	}
+}
+
+// Two processes opening one old database at once (wharf serve and wharf admin after an
+// upgrade) both get a migrated store: on SQLite, where goose takes no lock, the one that
+// finds the other's migration applied goes on from there instead of failing.
+func TestConcurrentOpensMigrate(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			rounds := 4 // the race is SQLite's; PostgreSQL's openers take turns (a second each)
+			if b.Name == "postgres" {
+				rounds = 1
+			}
+			for round := range rounds {
+				old := b.Make(t, 9)
+				old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES ('acme', 1, 1)`)
+				old.Exec(t, `INSERT INTO packages (channel_id, kind, name, created_at) VALUES (1, 'pypi', 'demo', 1)`)
+				old.Exec(t, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+					INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
+					SELECT 1, 1, 'pypi', 'demo_' || i || '-1.0-py3-none-any.whl', 'sha', 'md5', 1, '1.0', '', 0, 0, '{}', i FROM n`)
+				errs := make([]error, 3)
+				var wg sync.WaitGroup
+				for i := range errs {
+					wg.Go(func() {
+						st, err := store.Open(context.Background(), old.DSN)
+						if err == nil {
+							st.Close()
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Errorf("round %d, opening %d: %v", round, i, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A migration that fails by itself (here on a column someone added by hand) still stops the
+// opening with its error: going on after a race does not retry it forever.
+func TestFailingMigrationStopsOpen(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			old := b.Make(t, 10)
+			old.Exec(t, `ALTER TABLE channels ADD COLUMN name_shadowed INTEGER`)
+			st, err := store.Open(context.Background(), old.DSN)
+			if err == nil {
+				st.Close()
+				t.Fatal("the store opened though migration 11 cannot run")
+			}
+			if !strings.Contains(err.Error(), "migrate") || !strings.Contains(err.Error(), "name_shadowed") {
+				t.Errorf("the error %q does not say which migration failed on what", err)
+			}
 		})
 	}
 }
