@@ -112,3 +112,68 @@ func TestUpgradeKeepsPyPILookalikes(t *testing.T) {
 		})
 	}
 }
+
+// Python files an older Wharf stores in a migrated database (a replica not yet upgraded) have
+// no distribution key; the next opening keys them: a look-alike of a file the newer Wharf
+// stored is reported beside it, the others hold their distributions.
+func TestUpgradeKeysFilesOfOlderWriters(t *testing.T) {
+	sha := func(c byte) string { return strings.Repeat(string(c), 64) }
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 9)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nf := func(fn, sum string) store.NewFile {
+				return store.NewFile{ChannelID: ch.ID, Kind: "pypi", Package: "col-lide", Subdir: store.PyPISubdir, Filename: fn,
+					SHA256: sum, MD5: sum[:32], Size: 1, Version: "1.0", Record: []byte(`{}`)}
+			}
+			held, _, err := st.AddFile(ctx, nf("Col_Lide-1.0-py3-none-any.whl", sha('a')))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			// As the Wharf before migration 10 inserts a file: no key.
+			for i, fn := range []string{"col.lide-1.0-py3-none-any.whl", "col.lide-2.0-py3-none-any.whl", "COL_LIDE-2.0-py3-none-any.whl"} {
+				old.Exec(t, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
+					SELECT ?, package_id, 'pypi', ?, ?, '', 1, '1.0', '', 0, 0, record, 1 FROM files WHERE id = ?`, ch.ID, fn, sha(byte('b'+i)), held.ID)
+				old.Exec(t, `INSERT INTO file_labels (file_id, label) SELECT id, 'main' FROM files WHERE filename = ?`, fn)
+			}
+			st, err = store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			snap, err := st.PyPIProjectFiles(ctx, ch.ID, "col-lide")
+			if err != nil || len(snap.Files) != 4 {
+				t.Fatalf("the project lists %+v, %v; want the 4 files", snap.Files, err)
+			}
+			events, err := st.Events(ctx, ch.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lookalikes []string
+			for _, e := range events {
+				if e.Action == "file.lookalike" {
+					lookalikes = append(lookalikes, string(e.Detail))
+				}
+			}
+			if len(lookalikes) != 2 || !strings.Contains(strings.Join(lookalikes, " "), `"file":"pypi/col.lide-1.0-py3-none-any.whl","note"`) ||
+				!strings.Contains(strings.Join(lookalikes, " "), `"same_as":"pypi/`+held.Filename+`"`) ||
+				!strings.Contains(strings.Join(lookalikes, " "), `"file":"pypi/COL_LIDE-2.0-py3-none-any.whl"`) {
+				t.Errorf("look-alike events %q; want col.lide-1.0 beside %s, COL_LIDE-2.0 beside col.lide-2.0", lookalikes, held.Filename)
+			}
+			for fn, holder := range map[string]string{"COL.lide-1.0-py3-none-any.whl": held.Filename, "col_lide-2.0-py3-none-any.whl": "col.lide-2.0-py3-none-any.whl"} {
+				if _, _, err := st.AddFile(ctx, nf(fn, sha('z'))); !store.IsConflict(err) || !strings.Contains(err.Error(), holder) {
+					t.Errorf("%s with other bytes: %v; want a conflict naming %s", fn, err, holder)
+				}
+			}
+		})
+	}
+}
