@@ -49,3 +49,50 @@ func BenchmarkUpgrade(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNameLookups finds names in a store of many channels by another spelling, or not at
+// all (a 404): the lookups a request or a creation makes, which the name keys' index should
+// answer without reading every channel.
+func BenchmarkNameLookups(b *testing.B) {
+	const n = 50000
+	for _, be := range storetest.OldBackends {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			old := be.Make(b, 1)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); err != nil {
+				b.Fatal(err)
+			}
+			old.Exec(b, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < `+fmt.Sprint(n)+`)
+				INSERT INTO channels (name, name_key, parent_id, created_at, updated_at)
+				SELECT 'acme/sub' || i, 'sub' || i, (SELECT id FROM channels WHERE name = 'acme'), 1, 1 FROM n`)
+			old.Exec(b, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < `+fmt.Sprint(n)+`)
+				INSERT INTO channels (name, name_key, created_at, updated_at) SELECT 'chan' || i, 'chan' || i, 1, 1 FROM n`)
+			for _, c := range []struct {
+				name string
+				do   func() error
+			}{
+				{"subchannel-other-spelling", func() error { _, err := st.ChannelByName(ctx, "acme/SUB77_"); return err }},
+				{"subchannel-missing", func() error {
+					if _, err := st.ChannelByName(ctx, "acme/nope"); !store.IsNotFound(err) {
+						return fmt.Errorf("acme/nope: %v", err)
+					}
+					return nil
+				}},
+				{"name-free", func() error { return st.NameFree(ctx, "fresh-name") }},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					for b.Loop() {
+						if err := c.do(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
