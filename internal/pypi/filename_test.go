@@ -126,6 +126,7 @@ func TestCanonicalFilename(t *testing.T) {
 		{"foo-1.0.0b0.post0.tar.gz", "foo-1.0.0b0.post0.tar.gz", "foo-1.0b0.post0.tar.gz"},
 		{"foo-1!2.0+Local.0.tar.gz", "foo-1!2.0+local.0.tar.gz", ""},
 		{"foo-1!2+local_0.tar.gz", "foo-1!2+local.0.tar.gz", "foo-1!2.0+Local.0.tar.gz"},
+		{"foo-1!2+local.00.tar.gz", "foo-1!2+local.0.tar.gz", "foo-1!2.0+Local.0.tar.gz"},
 	} {
 		canonical, key, err := pypi.CanonicalFilename(c.fn)
 		if err != nil || canonical != c.canonical {

@@ -29,14 +29,24 @@ func parseVersion(v string) (pep440.Version, error) {
 	// The library lowercases the local segment but neither normalizes its separators nor
 	// splits it at them, so "1.0+a-1" and "1.0+a.1" would differ. PEP 440 makes '-', '_' and
 	// '.' equivalent there; the local segment's grammar accepts each where it accepts the
-	// others, so this rewrite neither makes an invalid version valid nor the reverse.
+	// others, so this rewrite neither makes an invalid version valid nor the reverse. A part
+	// of digits only is a number there ("1.0+local.00" is "1.0+local.0", as packaging
+	// prints it); a part with letters stays as it is ("1.0+foo0100").
 	if i := strings.IndexByte(v, '+'); i >= 0 {
-		v = v[:i+1] + strings.Map(func(r rune) rune {
+		parts := strings.Split(strings.Map(func(r rune) rune {
 			if r == '-' || r == '_' {
 				return '.'
 			}
 			return r
-		}, v[i+1:])
+		}, v[i+1:]), ".")
+		for j, p := range parts {
+			if len(p) > 1 && strings.Trim(p, "0123456789") == "" {
+				if parts[j] = strings.TrimLeft(p, "0"); parts[j] == "" {
+					parts[j] = "0"
+				}
+			}
+		}
+		v = v[:i+1] + strings.Join(parts, ".")
 	}
 	pv, err := pep440.Parse(v)
 	if err != nil {

@@ -32,7 +32,10 @@ func TestParseVersion(t *testing.T) {
 		"1.0rc1.post2.dev3": "1.0rc1.post2.dev3",
 		"1.0+Ubuntu-1":      "1.0+ubuntu.1",
 		"1.0+abc_def.7":     "1.0+abc.def.7",
-		"2024.10.1":         "2024.10.1",
+		// A local segment of digits is a number (PEP 440's integer normalization); one of
+		// letters and digits stays as it is.
+		"1.0+local.00": "1.0+local.0", "1.0+007": "1.0+7", "1.0+0.a00": "1.0+0.a00", "1.0+foo0100": "1.0+foo0100",
+		"2024.10.1": "2024.10.1",
 	} {
 		got, err := pypi.ParseVersion(in)
 		if err != nil || got != want {

@@ -3,23 +3,20 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/conda/condatest"
 	"github.com/wharfhq/wharf/internal/pypi/pypitest"
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/storetest"
 )
 
 // Every way of making a name refuses another spelling of a name that is there (case, '-',
@@ -223,25 +220,11 @@ func (e *env) repodataAs(auth, path string) repodata {
 // group in a warning when it starts.
 func TestLookAlikesFromBeforeTheRule(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, store.Migrations(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 9); err != nil {
-		t.Fatal(err)
-	}
+	old := storetest.OldSQLite(t, 9)
 	for _, n := range []string{"acme", "acme_", "foo-bar", "foo.bar"} {
-		if _, err := db.ExecContext(ctx, `INSERT INTO channels (name, created_at, updated_at) VALUES (?, 1, 1)`, n); err != nil {
-			t.Fatal(err)
-		}
+		old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES (?, 1, 1)`, n)
 	}
-	db.Close()
-	st, err := store.Open(ctx, path)
+	st, err := store.Open(ctx, old.DSN)
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}

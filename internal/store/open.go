@@ -136,7 +136,9 @@ func openPostgres(ctx context.Context, dsn string, migrate bool) (Store, error) 
 		return s, nil
 	}
 	// Replicas starting together take turns at the migrations.
-	locker, err := lock.NewPostgresSessionLocker()
+	// The replicas waiting look again each second (goose's default is every 5 s), for up to
+	// 15 minutes (default 5): a large database's migration may take that long.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 900))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -157,8 +159,23 @@ func (s *sqlStore) migrate(ctx context.Context, dialect goose.Dialect, dir strin
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	// Goose takes no lock on SQLite: two processes opening one database at once (wharf
+	// serve, and wharf admin beside it) may both start a migration, and the second then fails
+	// on what the first made ("duplicate column name"). Each failure after which the version
+	// has moved on is such a race: go on from the version the other reached. An error at a
+	// version that does not move is the migration's own.
+	for {
+		before, err := p.GetDBVersion(ctx)
+		if err != nil {
+			before = -1 // no version table yet
+		}
+		_, err = p.Up(ctx)
+		if err == nil {
+			break
+		}
+		if after, verr := p.GetDBVersion(ctx); verr != nil || after == before {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
 	// What the SQL of migration 10 cannot compute: the keys of Python files stored before it.
 	return s.fillDistKeys(ctx)

@@ -3,60 +3,13 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/storetest"
 )
-
-// migratedDB is a database of each backend migrated up to version, for an upgrade test:
-// db to fill it, dsn to open it with store.Open.
-type migratedDB struct {
-	name string
-	db   *sql.DB
-	dsn  string
-}
-
-func oldDatabases(t *testing.T, version int64) []migratedDB {
-	t.Helper()
-	var out []migratedDB
-	for _, b := range []struct {
-		name, driver string
-		dialect      goose.Dialect
-		dsn          func() (driverDSN, storeDSN string)
-	}{
-		{"sqlite", "sqlite", goose.DialectSQLite3, func() (string, string) {
-			p := filepath.Join(t.TempDir(), "old.db")
-			return "file:" + p + "?_pragma=busy_timeout(15000)", p
-		}},
-		{"postgres", "pgx", goose.DialectPostgres, func() (string, string) {
-			d := storetest.Postgres(t)
-			return d, d
-		}},
-	} {
-		driverDSN, storeDSN := b.dsn()
-		db, err := sql.Open(b.driver, driverDSN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		p, err := goose.NewProvider(b.dialect, db, store.Migrations(b.driver == "pgx"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.UpTo(t.Context(), version); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, migratedDB{name: b.name, db: db, dsn: storeDSN})
-	}
-	return out
-}
 
 // A database that holds look-alike Python filenames from before they were refused (two
 // spellings of one distribution with other bytes) upgrades: every file stays listed and
@@ -64,17 +17,16 @@ func oldDatabases(t *testing.T, version int64) []migratedDB {
 // look-alike, and from then on any other spelling is refused, by the database too.
 func TestUpgradeKeepsPyPILookalikes(t *testing.T) {
 	sha := func(c byte) string { return strings.Repeat(string(c), 64) }
-	for _, old := range oldDatabases(t, 9) {
-		t.Run(old.name, func(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
+			old := b.Make(t, 9)
 			for _, q := range []string{
 				`INSERT INTO channels (name, created_at, updated_at) VALUES ('acme', 1, 1)`,
 				`INSERT INTO packages (channel_id, kind, name, created_at) VALUES (1, 'pypi', 'col-lide', 1)`,
 				`INSERT INTO packages (channel_id, kind, name, created_at) VALUES (1, 'conda', 'tool', 1)`,
 			} {
-				if _, err := old.db.ExecContext(ctx, q); err != nil {
-					t.Fatal(err)
-				}
+				old.Exec(t, q)
 			}
 			for i, f := range []struct{ pkg, subdir, name, sha string }{
 				{"1", "pypi", "Col_Lide-1.0-py3-none-any.whl", sha('a')},
@@ -83,19 +35,13 @@ func TestUpgradeKeepsPyPILookalikes(t *testing.T) {
 				{"2", "noarch", "tool-1.0-0.conda", sha('d')},
 			} {
 				id := int64(i + 1)
-				if _, err := old.db.ExecContext(ctx, rebind(old.name, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
-					VALUES (1, ?, ?, ?, ?, '', 1, '1.0', '', 0, 0, ?, ?)`), f.pkg, f.subdir, f.name, f.sha, []byte("{}"), id); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := old.db.ExecContext(ctx, rebind(old.name, `INSERT INTO file_labels (file_id, label) VALUES (?, 'main')`), id); err != nil {
-					t.Fatal(err)
-				}
+				old.Exec(t, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
+					VALUES (1, ?, ?, ?, ?, '', 1, '1.0', '', 0, 0, ?, ?)`, f.pkg, f.subdir, f.name, f.sha, []byte("{}"), id)
+				old.Exec(t, `INSERT INTO file_labels (file_id, label) VALUES (?, 'main')`, id)
 			}
-			if _, err := old.db.ExecContext(ctx, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at) VALUES (1, 'pypi', 'COL.LIDE-2.0-py3-none-any.whl', '`+sha('e')+`', 1)`); err != nil {
-				t.Fatal(err)
-			}
+			old.Exec(t, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at) VALUES (1, 'pypi', 'COL.LIDE-2.0-py3-none-any.whl', ?, 1)`, sha('e'))
 
-			st, err := store.Open(ctx, old.dsn)
+			st, err := store.Open(ctx, old.DSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
 			}
@@ -152,35 +98,82 @@ func TestUpgradeKeepsPyPILookalikes(t *testing.T) {
 			}
 			// The database itself refuses a second file for a distribution.
 			var key string
-			if err := old.db.QueryRowContext(ctx, `SELECT dist_key FROM files WHERE filename = 'col_lide-1.0.tar.gz'`).Scan(&key); err != nil || key == "" {
+			if err := old.DB.QueryRowContext(ctx, `SELECT dist_key FROM files WHERE filename = 'col_lide-1.0.tar.gz'`).Scan(&key); err != nil || key == "" {
 				t.Fatalf("the sdist's key = %q, %v", key, err)
 			}
-			if _, err := old.db.ExecContext(ctx, rebind(old.name, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at, dist_key)
+			if _, err := old.DB.ExecContext(ctx, old.Rebind(`INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at, dist_key)
 				VALUES (1, 1, 'pypi', 'Col.Lide-1.0.zip', ?, '', 1, '1.0', '', 0, 0, ?, 9, ?)`), sha('i'), []byte("{}"), key); err == nil {
 				t.Error("the database took a second file for one distribution")
 			}
 			var conda sql.NullString
-			if err := old.db.QueryRowContext(ctx, `SELECT dist_key FROM files WHERE filename = 'tool-1.0-0.conda'`).Scan(&conda); err != nil || conda.Valid {
+			if err := old.DB.QueryRowContext(ctx, `SELECT dist_key FROM files WHERE filename = 'tool-1.0-0.conda'`).Scan(&conda); err != nil || conda.Valid {
 				t.Errorf("a conda package's key = %+v, %v; want NULL", conda, err)
 			}
 		})
 	}
 }
 
-// rebind writes ? placeholders as PostgreSQL's $n.
-func rebind(backend, q string) string {
-	if backend != "postgres" {
-		return q
+// Python files an older Wharf stores in a migrated database (a replica not yet upgraded) have
+// no distribution key; the next opening keys them: a look-alike of a file the newer Wharf
+// stored is reported beside it, the others hold their distributions.
+func TestUpgradeKeysFilesOfOlderWriters(t *testing.T) {
+	sha := func(c byte) string { return strings.Repeat(string(c), 64) }
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 9)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nf := func(fn, sum string) store.NewFile {
+				return store.NewFile{ChannelID: ch.ID, Kind: "pypi", Package: "col-lide", Subdir: store.PyPISubdir, Filename: fn,
+					SHA256: sum, MD5: sum[:32], Size: 1, Version: "1.0", Record: []byte(`{}`)}
+			}
+			held, _, err := st.AddFile(ctx, nf("Col_Lide-1.0-py3-none-any.whl", sha('a')))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			// As the Wharf before migration 10 inserts a file: no key.
+			for i, fn := range []string{"col.lide-1.0-py3-none-any.whl", "col.lide-2.0-py3-none-any.whl", "COL_LIDE-2.0-py3-none-any.whl"} {
+				old.Exec(t, `INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
+					SELECT ?, package_id, 'pypi', ?, ?, '', 1, '1.0', '', 0, 0, record, 1 FROM files WHERE id = ?`, ch.ID, fn, sha(byte('b'+i)), held.ID)
+				old.Exec(t, `INSERT INTO file_labels (file_id, label) SELECT id, 'main' FROM files WHERE filename = ?`, fn)
+			}
+			st, err = store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			snap, err := st.PyPIProjectFiles(ctx, ch.ID, "col-lide")
+			if err != nil || len(snap.Files) != 4 {
+				t.Fatalf("the project lists %+v, %v; want the 4 files", snap.Files, err)
+			}
+			events, err := st.Events(ctx, ch.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lookalikes []string
+			for _, e := range events {
+				if e.Action == "file.lookalike" {
+					lookalikes = append(lookalikes, string(e.Detail))
+				}
+			}
+			if len(lookalikes) != 2 || !strings.Contains(strings.Join(lookalikes, " "), `"file":"pypi/col.lide-1.0-py3-none-any.whl","note"`) ||
+				!strings.Contains(strings.Join(lookalikes, " "), `"same_as":"pypi/`+held.Filename+`"`) ||
+				!strings.Contains(strings.Join(lookalikes, " "), `"file":"pypi/COL_LIDE-2.0-py3-none-any.whl"`) {
+				t.Errorf("look-alike events %q; want col.lide-1.0 beside %s, COL_LIDE-2.0 beside col.lide-2.0", lookalikes, held.Filename)
+			}
+			for fn, holder := range map[string]string{"COL.lide-1.0-py3-none-any.whl": held.Filename, "col_lide-2.0-py3-none-any.whl": "col.lide-2.0-py3-none-any.whl"} {
+				if _, _, err := st.AddFile(ctx, nf(fn, sha('z'))); !store.IsConflict(err) || !strings.Contains(err.Error(), holder) {
+					t.Errorf("%s with other bytes: %v; want a conflict naming %s", fn, err, holder)
+				}
+			}
+		})
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -2,81 +2,35 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
-	"path/filepath"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/storetest"
 )
 
-// upgradeBackend is a database of each kind, made at an old migration version, and then
-// opened by store.Open, which migrates it the rest of the way.
-type upgradeBackend struct {
-	name, driver string
-	dialect      goose.Dialect
-	dsn          func(t *testing.T) (driverDSN, storeDSN string)
-}
-
-var upgradeBackends = []upgradeBackend{
-	{"sqlite", "sqlite", goose.DialectSQLite3, func(t *testing.T) (string, string) {
-		p := filepath.Join(t.TempDir(), "old.db")
-		return "file:" + p, p
-	}},
-	{"postgres", "pgx", goose.DialectPostgres, func(t *testing.T) (string, string) {
-		d := storetest.Postgres(t)
-		return d, d
-	}},
-}
-
-// oldDatabase makes b's database at migration version and runs stmts in it; it returns the
-// DSN for store.Open.
-func oldDatabase(t *testing.T, b upgradeBackend, version int64, stmts ...string) string {
-	t.Helper()
-	ctx := context.Background()
-	driverDSN, storeDSN := b.dsn(t)
-	db, err := sql.Open(b.driver, driverDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := goose.NewProvider(b.dialect, db, store.Migrations(b.driver == "pgx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, version); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range stmts {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return storeDSN
-}
-
 // A database made before the access model (migration 3) upgrades: accounts that shared an
 // address keep it marked rather than failing the new unique index, and users get the
 // channel of their name where it is free.
 func TestUpgradeFromBeforeAccounts(t *testing.T) {
-	for _, b := range upgradeBackends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			storeDSN := oldDatabase(t, b, 3,
+			old := b.Make(t, 3)
+			for _, q := range []string{
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops', 'ops@example.com', 'h', 1)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('ops2', 'OPS@example.com', 'h', 2)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('taken', 't@example.com', 'h', 3)`,
 				`INSERT INTO channels (name, created_at, updated_at) VALUES ('taken', 1, 1)`,
-			)
-			st, err := store.Open(ctx, storeDSN)
+			} {
+				old.Exec(t, q)
+			}
+			st, err := store.Open(ctx, old.DSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
 			}
@@ -105,9 +59,10 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 	// names the rules never allowed (upper case, long runs), to hold the SQL key to names.Key.
 	channels := []string{"acme", "foo-bar", "acme_", "foo_bar", "acme.", "Mixed_CASE.x", "long" + strings.Repeat("_", 60) + "run", "x-_-.y-"}
 	subchannels := []string{"acme/dev", "acme/dev_", "acme_/dev", "acme/Dev."}
-	for _, b := range upgradeBackends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
+			old := b.Make(t, 9)
 			stmts := []string{
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob', 'bob@example.com', 'h', 1)`,
 				`INSERT INTO users (name, email, password_hash, created_at) VALUES ('bob-', 'bob2@example.com', 'h', 2)`,
@@ -121,7 +76,10 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 				parent, _, _ := strings.Cut(n, "/")
 				stmts = append(stmts, `INSERT INTO channels (name, parent_id, created_at, updated_at) SELECT '`+n+`', id, 1, 1 FROM channels WHERE name = '`+parent+`'`)
 			}
-			st, err := store.Open(ctx, oldDatabase(t, b, 9, stmts...))
+			for _, q := range stmts {
+				old.Exec(t, q)
+			}
+			st, err := store.Open(ctx, old.DSN)
 			if err != nil {
 				t.Fatalf("upgrade: %v", err)
 			}
@@ -169,6 +127,221 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 			want = [][]string{{"acme_", "acme."}, {"bob", "bob-"}, {"foo-bar", "foo_bar"}}
 			if err != nil || !reflect.DeepEqual(groups, want) {
 				t.Errorf("LookAlikes after a removal = %q, %v; want %q", groups, err, want)
+			}
+		})
+	}
+}
+
+// oldInsertChannel is how the Wharf before migration 11 inserts a channel (its insertChannel):
+// without a name key. A replica not yet upgraded still does, on a database a newer one has
+// migrated, and so does a binary rolled back.
+const oldInsertChannel = `INSERT INTO channels (name, parent_id, owner_user_id, owner_org_id, private, created_at, updated_at)
+	VALUES (?, (SELECT id FROM channels WHERE name = ?), NULL, NULL, FALSE, 1, 1)`
+
+// Channels an older Wharf inserts into a migrated database get their key from the database
+// itself: the older replica may go on creating names (not only the first), the names it
+// creates are found by other spellings and guard against look-alikes, and a look-alike of a
+// name that is there is refused to it too.
+func TestOlderWriterAfterUpgrade(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 9)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"first", "Second_One.", "acme/dev"} {
+				parent, _, _ := strings.Cut(n, "/")
+				if _, err := old.DB.ExecContext(ctx, old.Rebind(oldInsertChannel), n, parent); err != nil {
+					t.Fatalf("an older Wharf creates %s: %v", n, err)
+				}
+			}
+			for asked, want := range map[string]string{"FIRST-": "first", "second-one": "Second_One.", "acme/DEV_": "acme/dev"} {
+				if ch, err := st.ChannelByName(ctx, asked); err != nil || ch.Name != want {
+					t.Errorf("ChannelByName(%s) = %q, %v; want %s, made by an older Wharf", asked, ch.Name, err, want)
+				}
+			}
+			for _, n := range []string{"first_", "acme/dev."} {
+				if _, err := st.CreateChannel(ctx, store.NewChannel{Name: n}); !store.IsConflict(err) {
+					t.Errorf("CreateChannel(%s) beside a name an older Wharf made = %v; want a conflict", n, err)
+				}
+			}
+			if _, err := old.DB.ExecContext(ctx, old.Rebind(oldInsertChannel), "acme_", ""); err == nil {
+				t.Error("an older Wharf created acme_ beside acme")
+			}
+			if groups, err := st.LookAlikes(ctx); err != nil || len(groups) != 0 {
+				t.Errorf("LookAlikes = %q, %v; want none", groups, err)
+			}
+		})
+	}
+}
+
+// Channels an older Wharf inserted, without a key, into a database at migration 11 to 16 are
+// keyed when the store opens: the first of a key holds it, a look-alike of a name that was
+// there is reported with it.
+func TestUpgradeKeysChannelsOfOlderWriters(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 15)
+			old.Exec(t, `INSERT INTO channels (name, name_key, created_at, updated_at) VALUES ('acme', 'acme', 1, 1)`)
+			old.Exec(t, oldInsertChannel, "acme_", "")         // the top level's one key-less row
+			old.Exec(t, oldInsertChannel, "acme/Dev_", "acme") // and acme's
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			defer st.Close()
+			if groups, err := st.LookAlikes(ctx); err != nil || !reflect.DeepEqual(groups, [][]string{{"acme", "acme_"}}) {
+				t.Errorf("LookAlikes = %q, %v; want acme with acme_", groups, err)
+			}
+			if ch, err := st.ChannelByName(ctx, "acme/dev"); err != nil || ch.Name != "acme/Dev_" {
+				t.Errorf("ChannelByName(acme/dev) = %q, %v", ch.Name, err)
+			}
+			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme/dev"}); !store.IsConflict(err) {
+				t.Errorf("CreateChannel(acme/dev) = %v; want a conflict", err)
+			}
+		})
+	}
+}
+
+// The key the SQL of the migrations computes (migration 11 for the names there before it,
+// migration 17's trigger for those an older Wharf inserts after it) is names.Key of the last
+// segment, on odd names too: upper case, non-ASCII letters (which neither folds), long runs
+// of separators, names made only of separators, and random mixtures.
+func TestNameKeySQLMatchesGo(t *testing.T) {
+	odd := []string{"ACME", "Foo_Bar.", "caf\u00e9_", "CAF\u00c9", "\u212aelvin", "stra\u00dfe", "\u0130stanbul", "\uff21cme", "x\u2010y",
+		"a" + strings.Repeat("_", 62) + "b", "a" + strings.Repeat("-.", 60) + "b", strings.Repeat("Ab_", 30), "___", "-", "._.", "9.9", "a--b__c..d"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "Z", "-", "_", ".", "\u00e9", "\u212a", "0"}
+	for len(odd) < 300 {
+		var b strings.Builder
+		for range 1 + rng.IntN(20) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		if !slices.Contains(odd, b.String()) {
+			odd = append(odd, b.String())
+		}
+	}
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			check := func(old storetest.OldDatabase, how string, want map[string]bool) {
+				t.Helper()
+				r, err := old.DB.QueryContext(ctx, `SELECT name, name_key FROM channels`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				n := 0
+				for r.Next() {
+					var name, key string
+					if err := r.Scan(&name, &key); err != nil {
+						t.Fatal(err)
+					}
+					if !want[name] {
+						continue
+					}
+					n++
+					if key != names.Key(name) {
+						t.Errorf("%s: the key of %q is %q in SQL, %q in Go", how, name, key, names.Key(name))
+					}
+				}
+				if n == 0 {
+					t.Errorf("%s: no names to compare", how)
+				}
+			}
+			// Names there before migration 11, keyed by it.
+			old := b.Make(t, 10)
+			all := map[string]bool{}
+			for _, n := range odd {
+				old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES (?, 1, 1)`, n)
+				all[n] = true
+			}
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			st.Close()
+			check(old, "migration 11", all)
+
+			// Names an older Wharf inserts later, keyed by the trigger; a look-alike of one
+			// inserted before is refused as a taken name.
+			later := b.Make(t, 1)
+			st, err = store.Open(ctx, later.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			inserted := map[string]bool{}
+			for _, n := range odd {
+				if _, err := later.DB.ExecContext(ctx, later.Rebind(oldInsertChannel), n, ""); err == nil {
+					inserted[n] = true
+				}
+			}
+			check(later, "trigger", inserted)
+		})
+	}
+}
+
+// Two processes opening one old database at once (wharf serve and wharf admin after an
+// upgrade) both get a migrated store: on SQLite, where goose takes no lock, the one that
+// finds the other's migration applied goes on from there instead of failing.
+func TestConcurrentOpensMigrate(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			rounds := 4 // the race is SQLite's; PostgreSQL's openers take turns (a second each)
+			if b.Name == "postgres" {
+				rounds = 1
+			}
+			for round := range rounds {
+				old := b.Make(t, 9)
+				old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES ('acme', 1, 1)`)
+				old.Exec(t, `INSERT INTO packages (channel_id, kind, name, created_at) VALUES (1, 'pypi', 'demo', 1)`)
+				old.Exec(t, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+					INSERT INTO files (channel_id, package_id, subdir, filename, sha256, md5, size, version, build, build_number, timestamp, record, created_at)
+					SELECT 1, 1, 'pypi', 'demo_' || i || '-1.0-py3-none-any.whl', 'sha', 'md5', 1, '1.0', '', 0, 0, '{}', i FROM n`)
+				errs := make([]error, 3)
+				var wg sync.WaitGroup
+				for i := range errs {
+					wg.Go(func() {
+						st, err := store.Open(context.Background(), old.DSN)
+						if err == nil {
+							st.Close()
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Errorf("round %d, opening %d: %v", round, i, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A migration that fails by itself (here on a column someone added by hand) still stops the
+// opening with its error: going on after a race does not retry it forever.
+func TestFailingMigrationStopsOpen(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			old := b.Make(t, 10)
+			old.Exec(t, `ALTER TABLE channels ADD COLUMN name_shadowed INTEGER`)
+			st, err := store.Open(context.Background(), old.DSN)
+			if err == nil {
+				st.Close()
+				t.Fatal("the store opened though migration 11 cannot run")
+			}
+			if !strings.Contains(err.Error(), "migrate") || !strings.Contains(err.Error(), "name_shadowed") {
+				t.Errorf("the error %q does not say which migration failed on what", err)
 			}
 		})
 	}

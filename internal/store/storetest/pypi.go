@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -249,5 +250,57 @@ func testConcurrentLookalikes(t *testing.T, s store.Store) {
 	snap, err := s.PyPIProjectFiles(t.Context(), ch.ID, "col-lide")
 	if wins != 1 || err != nil || len(snap.Files) != 1 {
 		t.Errorf("%d uploads won, the page lists %d files (%v); want one", wins, len(snap.Files), err)
+	}
+}
+
+// testConcurrentCopyAndUpload: one distribution reaching a channel at once under two
+// spellings, by an upload and by a copy from another channel: with other bytes one wins and
+// the other is a conflict; with the same bytes both answer with the one stored file.
+func testConcurrentCopyAndUpload(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	src := mustChannel(t, s, "src")
+	for round := range 8 {
+		dst := mustChannel(t, s, fmt.Sprintf("dst%d", round))
+		version := fmt.Sprintf("1.%d", round)
+		copied := fmt.Sprintf("Col.Lide-%s-py3-none-any.whl", version)
+		srcFile, _, err := s.AddFile(ctx, pypiFile(src, "col-lide", version, copied, "copied"+version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes := round%2 == 1
+		seed := "uploaded" + version
+		if sameBytes {
+			seed = "copied" + version
+		}
+		var wg sync.WaitGroup
+		var upErr, copyErr error
+		var upCreated bool
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, upCreated, upErr = s.AddFile(ctx, pypiFile(dst, "col-lide", version, fmt.Sprintf("COL__lide-%s.0-py3-none-any.whl", version), seed))
+		}()
+		go func() {
+			defer wg.Done()
+			_, copyErr = s.CopyFiles(ctx, store.CopyRequest{FromChannelID: src.ID, ToChannelID: dst.ID,
+				Files: []store.FileRef{{Subdir: store.PyPISubdir, Filename: srcFile.Filename}}})
+		}()
+		wg.Wait()
+		snap, err := s.PyPIProjectFiles(ctx, dst.ID, "col-lide")
+		if err != nil || len(snap.Files) != 1 {
+			t.Fatalf("round %d: the channel lists %+v, %v; want one file", round, snap.Files, err)
+		}
+		if sameBytes {
+			if upErr != nil || copyErr != nil || snap.Files[0].SHA256 != srcFile.SHA256 {
+				t.Errorf("round %d, same bytes: upload %v (created %v), copy %v; want both to find the one file", round, upErr, upCreated, copyErr)
+			}
+			continue
+		}
+		if (upErr == nil) == (copyErr == nil) || upErr != nil && !store.IsConflict(upErr) || copyErr != nil && !store.IsConflict(copyErr) {
+			t.Errorf("round %d, other bytes: upload %v, copy %v; want one to win and the other a conflict", round, upErr, copyErr)
+		}
+		if won := snap.Files[0].SHA256 == srcFile.SHA256; won != (copyErr == nil) {
+			t.Errorf("round %d: the channel holds the %s bytes, but the copy answered %v", round, map[bool]string{true: "copied", false: "uploaded"}[won], copyErr)
+		}
 	}
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PyPI", testPyPI},
 		{"PyPILookalikes", testPyPILookalikes},
 		{"ConcurrentPyPILookalikes", testConcurrentLookalikes},
+		{"ConcurrentCopyAndUpload", testConcurrentCopyAndUpload},
 		{"DeleteChannel", testDeleteChannel},
 		{"Sessions", testSessions},
 		{"Settings", testSettings},
