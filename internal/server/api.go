@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,14 +66,20 @@ func readJSON(r *http.Request, v any) error {
 			return errBadRequest("send the body as application/json")
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
-	} else if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("data after the JSON value")
+	// The body is read whole before it is parsed: one that stops short of its length is
+	// answered 408 when its deadline passes, whatever came before (bytes that are no JSON yet,
+	// or a whole value with the rest missing), not 400 for bytes the client had not finished.
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("more than one JSON value")
+		} else if err == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = errors.New("data after the JSON value")
+			}
 		}
 	}
 	var mbe *http.MaxBytesError

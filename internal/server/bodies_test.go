@@ -254,3 +254,31 @@ func waitFiles(t *testing.T, dir string, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A body that stops short of its Content-Length is answered 408 once the body deadline
+// passes, whatever arrived before it: bytes that are not JSON yet ("{{" may be the start of
+// anything the client meant to send), or a whole JSON value with the rest of the declared
+// length missing. Both were answered 400 "invalid JSON body" after the deadline.
+func TestBodyCutByTheDeadlineIs408(t *testing.T) {
+	e := newEnv(t, backends[0], func(o *server.Options) { o.BodyTimeout = 300 * time.Millisecond })
+	for _, tc := range []struct{ name, method, path, ctype, sent string }{
+		{"JSON, not yet valid", "POST", "/api/v1/tokens", "application/json", `{{`},
+		{"JSON, a whole value", "POST", "/api/v1/tokens", "application/json", `{"name":"cut"}`},
+		{"form", "POST", "/login", "application/x-www-form-urlencoded", "username=admin&pass"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := e.rawRequest(tc.method, tc.path, "Authorization", "Basic "+basic("admin", adminPassword),
+				"Content-Type", tc.ctype, "Content-Length", "200")
+			if _, err := io.WriteString(conn, tc.sent); err != nil {
+				t.Fatal(err)
+			}
+			res, msg := answer(t, conn, 15*time.Second)
+			if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(msg, "did not arrive") {
+				t.Errorf("%q of 200 bytes, then nothing: %d %s, want 408 saying the body did not arrive in time", tc.sent, res.StatusCode, msg)
+			}
+		})
+	}
+	if r := e.do("GET", "/api/v1/tokens", admin, nil); r.status != http.StatusOK || strings.Contains(string(r.body), `"cut"`) {
+		t.Errorf("tokens after the cut bodies: %d %s, want none made", r.status, r.body)
+	}
+}
