@@ -265,7 +265,6 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 	if isPyPIFilename(fn) {
 		f, err := pypi.ParseFilename(fn)
 		if err != nil {
-			drain(r.Body)
 			return access.Resource{}, errBadRequest(err.Error())
 		}
 		res := packageResource(c.channel, pypi.NormalizeName(f.Project), false)
@@ -275,7 +274,6 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 	}
 	name, _, _, _, err := conda.ParseFilename(fn)
 	if err != nil {
-		drain(r.Body)
 		return access.Resource{}, errBadRequest(err.Error())
 	}
 	res := packageResource(c.channel, name, false)
@@ -409,9 +407,4 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return writeJSON(w, http.StatusOK, evs)
-}
-
-// drain reads what is left of a request body so the connection can be reused, within reason.
-func drain(r io.Reader) {
-	io.CopyN(io.Discard, r, 1<<20)
 }

@@ -282,3 +282,109 @@ func TestBodyCutByTheDeadlineIs408(t *testing.T) {
 		t.Errorf("tokens after the cut bodies: %d %s, want none made", r.status, r.body)
 	}
 }
+
+// wantClosed checks that the server closes conn (after its answer) cleanly: a read ends with
+// EOF, not with a reset, which may discard an answer the client has not read yet.
+func wantClosed(t *testing.T, conn net.Conn, limit time.Duration) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(limit))
+	n, err := conn.Read(make([]byte, 1))
+	if err != io.EOF {
+		t.Errorf("after the answer: read %d bytes, %v; want the connection closed (EOF)", n, err)
+	}
+}
+
+// A request refused before its body is read is answered at once, and its connection closed:
+// net/http would otherwise read what is left of a body under 256 KiB before it sends the
+// status line, waiting for as long as the body deadline lets a client that trickles, or that
+// waits for the answer before it sends the rest. The body deadlines here are an hour: an
+// answer that waits for them does not come within the test's bound.
+func TestRefusalWithBodyUnreadIsAnsweredAtOnce(t *testing.T) {
+	e := newEnv(t, backends[0], func(o *server.Options) {
+		o.BodyTimeout = time.Hour
+		o.UploadIdleTimeout = time.Hour
+		o.UploadMinRate = -1
+		o.UploadsPerClient = 1
+		o.MaxUploadBytes = 50000
+	})
+	e.createChannel("acme", false)
+	e.user("bob", "bob-password-long")
+	declared := "40000" // what each request says it sends; it sends 100 bytes, then waits
+	pkg := spec("demo", "1.0", "0", "noarch", condatest.Conda).Filename()
+	put := func(auth, path string) []string {
+		return []string{"PUT", path, "Authorization", "Basic " + auth, "Content-Length", declared}
+	}
+	refused := func(t *testing.T, status int, req []string) {
+		t.Helper()
+		conn := e.rawRequest(req[0], req[1], req[2:]...)
+		if _, err := conn.Write(bytes.Repeat([]byte{'x'}, 100)); err != nil {
+			t.Fatal(err)
+		}
+		res, msg := answer(t, conn, 10*time.Second)
+		if res.StatusCode != status {
+			t.Errorf("%d %s, want %d", res.StatusCode, msg, status)
+		}
+		if !res.Close {
+			t.Errorf("the answer does not say Connection: close")
+		}
+		wantClosed(t, conn, 10*time.Second)
+	}
+
+	t.Run("429, too many uploads", func(t *testing.T) {
+		req := put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg)
+		held := e.rawRequest(req[0], req[1], req[2:]...)
+		held.Write([]byte("x"))
+		waitFiles(t, e.tempDir, 1) // it holds the one slot
+		refused(t, http.StatusTooManyRequests, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg))
+		held.Close()
+		waitFiles(t, e.tempDir, 0)
+	})
+	e.createChannel("secret", true)
+	twine := func(auth, channel string) []string {
+		return []string{"POST", "/pypi/" + channel + "/", "Authorization", "Basic " + auth,
+			"Content-Type", "multipart/form-data; boundary=b", "Content-Length", declared}
+	}
+	for _, tc := range []struct {
+		name   string
+		status int
+		req    []string
+	}{
+		{"401, wrong password", http.StatusUnauthorized, put(basic("admin", "wrong"), "/api/v1/channels/acme/files/"+pkg)},
+		{"403, no write access", http.StatusForbidden, put(basic("bob", "bob-password-long"), "/api/v1/channels/acme/files/"+pkg)},
+		{"404, no such channel", http.StatusNotFound, put(basic("admin", adminPassword), "/api/v1/channels/nope/files/"+pkg)},
+		{"413, declared too large", http.StatusRequestEntityTooLarge, append(put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg)[:4], "Content-Length", "60000")},
+		{"400, not a package's name", http.StatusBadRequest, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/notes.txt")},
+		{"400, bad label", http.StatusBadRequest, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg+"?label=-x")},
+		{"twine, 401", http.StatusUnauthorized, twine(basic("admin", "wrong"), "acme")},
+		// (A 403 for twine comes after the form's fields, which name the project: a grant on
+		// that one project may allow it.)
+		{"twine, 404", http.StatusNotFound, twine(basic("bob", "bob-password-long"), "secret")},
+		{"JSON of another type", http.StatusBadRequest, []string{"POST", "/api/v1/tokens", "Authorization", "Basic " + basic("admin", adminPassword),
+			"Content-Type", "text/plain", "Content-Length", declared}},
+		{"form from another site", http.StatusForbidden, []string{"POST", "/login", "Origin", "https://elsewhere.example",
+			"Content-Type", "application/x-www-form-urlencoded", "Content-Length", declared}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { refused(t, tc.status, tc.req) })
+	}
+
+	// A client that sends its whole body before it reads (as twine does) gets the refusal and
+	// then the end of the connection, not a reset that could discard the answer unread.
+	conn := e.rawRequest("PUT", "/api/v1/channels/acme/files/"+pkg, "Authorization", "Basic "+basic("admin", "wrong"), "Content-Length", declared)
+	if _, err := conn.Write(bytes.Repeat([]byte{'x'}, 40000)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the answer and the body cross
+	if res, msg := answer(t, conn, 10*time.Second); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("refused upload sent whole: %d %s, want 401", res.StatusCode, msg)
+	}
+	wantClosed(t, conn, 10*time.Second)
+
+	// A body read whole keeps its connection: a refusal after it does not close it.
+	body := []byte(`{"name":"x","scopes":["no-such-scope"]}`)
+	conn = e.rawRequest("POST", "/api/v1/tokens", "Authorization", "Basic "+basic("admin", adminPassword),
+		"Content-Type", "application/json", "Content-Length", fmt.Sprint(len(body)))
+	conn.Write(body)
+	if res, msg := answer(t, conn, 10*time.Second); res.StatusCode != http.StatusBadRequest || res.Close {
+		t.Errorf("refused token, body read whole: %d (close %v) %s, want 400 on a connection kept open", res.StatusCode, res.Close, msg)
+	}
+}

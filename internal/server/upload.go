@@ -31,11 +31,9 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	filename := r.PathValue("filename")
 	if isPyPIFilename(filename) {
 		if _, err := pypi.ParseFilename(filename); err != nil {
-			drain(r.Body)
 			return errBadRequest(err.Error())
 		}
 	} else if _, _, _, _, err := conda.ParseFilename(filename); err != nil {
-		drain(r.Body)
 		if !strings.HasSuffix(filename, ".conda") && !strings.HasSuffix(filename, ".tar.bz2") {
 			return errBadRequest(fmt.Sprintf("%q is neither a conda package (.conda, .tar.bz2) nor a Python distribution (.whl, .tar.gz, .zip)", filename))
 		}
@@ -45,12 +43,10 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	labels := q["label"]
 	for _, l := range labels {
 		if !conda.ValidLabel(l) {
-			drain(r.Body)
 			return errBadRequest("invalid label " + strconv.Quote(l) + ": start with a letter; then letters, digits, '_', '-', '.', '/'")
 		}
 	}
 	if sd := q.Get("subdir"); sd != "" && !s.validSubdir(sd) {
-		drain(r.Body)
 		return errBadRequest("unknown subdir " + strconv.Quote(sd))
 	}
 	c.subdir = q.Get("subdir")
