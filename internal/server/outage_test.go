@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -443,5 +444,100 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	}
 	if r := e.upload("acme", s.Filename(), data); r.status != http.StatusCreated {
 		t.Errorf("upload once the lock is released: %d %s", r.status, r.body)
+	}
+}
+
+// renameDatabase renames a PostgreSQL database, ending the sessions connected to it first
+// (the server under test reconnects meanwhile: it is tried again until it takes).
+func renameDatabase(t *testing.T, admin *sql.DB, from, to string) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if _, err = admin.ExecContext(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+			t.Fatal(err)
+		}
+		if _, err = admin.ExecContext(t.Context(), `ALTER DATABASE `+from+` RENAME TO `+to); err == nil {
+			return
+		}
+	}
+	t.Fatalf("rename database %s to %s: %v", from, to, err)
+}
+
+// A PostgreSQL server that is there but refuses to connect (its database renamed away: "database
+// does not exist", SQLSTATE 3D000) is an outage like one that cannot be reached: every request
+// is answered 503 with Retry-After, each logged as an ERROR that says what is wrong; once the
+// database is back under its name, the server serves again by itself.
+func TestMissingDatabaseAnswers503(t *testing.T) {
+	adminDSN := os.Getenv("WHARF_TEST_POSTGRES")
+	if adminDSN == "" {
+		adminDSN = storetest.DefaultPostgres
+	}
+	var name string
+	b := backend{"postgres", func(t testing.TB) string {
+		dsn := storetest.Postgres(t)
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = strings.TrimPrefix(u.Path, "/")
+		return dsn
+	}, func(t testing.TB) string { return t.TempDir() }}
+	logs := &syncBuffer{}
+	e := newEnv(t, b, func(o *server.Options) { o.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
+	e.createChannel("acme", false)
+	cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+	e.mustUpload("acme", cs)
+	e.user("bob", "bob-password-long")
+	tok := e.newToken("bob:bob-password-long", map[string]any{"name": "ci"})
+	late := spec("demo", "2.0", "0", "noarch", condatest.Conda)
+	requests := []outageRequest{
+		{"anonymous repodata", "GET", "/conda/acme/noarch/repodata.json", "", nil, nil, 200},
+		{"anonymous package", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, nil, 200},
+		{"password", "GET", "/api/v1/user", "bob:bob-password-long", nil, nil, 200},
+		{"token", "GET", "/api/v1/tokens", "", nil, []string{"Authorization", "token " + tok}, 200},
+		{"new token", "POST", "/api/v1/tokens", "bob:bob-password-long", []byte(`{"name":"during"}`), []string{"Content-Type", "application/json"}, 201},
+		{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
+		{"web page", "GET", "/channels/acme", "", nil, nil, 200},
+	}
+
+	pg, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	away := name + "_away"
+	renameDatabase(t, pg, name, away)
+	back := false
+	defer func() {
+		if !back { // the test database is dropped by its name
+			renameDatabase(t, pg, away, name)
+		}
+	}()
+	// Twice: the first requests may meet the pool's sessions that the rename ended (57P01),
+	// the second connect anew.
+	for _, rq := range requests {
+		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
+		wantUnavailable(t, rq.name, r)
+	}
+	mark := len(logLines(t, logs))
+	for _, rq := range requests {
+		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
+		wantUnavailable(t, rq.name+", again", r)
+	}
+	said := 0
+	for _, m := range logLines(t, logs)[mark:] {
+		if m["level"] == "ERROR" && strings.Contains(fmt.Sprint(m), "database does not exist") {
+			said++
+		}
+	}
+	if said < len(requests) {
+		t.Errorf("%d ERROR log lines say the database does not exist, want one for each of the %d requests:\n%s", said, len(requests), logs.String())
+	}
+	renameDatabase(t, pg, away, name)
+	back = true
+	for _, rq := range requests {
+		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
+		}
 	}
 }
