@@ -135,6 +135,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		id := hex.EncodeToString(idb)
 		ri := &reqInfo{}
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyInfo, ri)
+		// Every store call made for the request waits at most StoreTimeout for the database:
+		// one that does not answer (a host that accepts connections and never answers, a lock
+		// held elsewhere) makes the request a 503, not a hang.
+		ctx = store.WithCallTimeout(ctx, s.opts.StoreTimeout)
 		w.Header().Set("X-Request-Id", id)
 
 		// "GET //t/<token>/…" parses with "t" as a host and the token as the first path

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/blob/blobtest"
@@ -539,5 +540,180 @@ func TestMissingDatabaseAnswers503(t *testing.T) {
 		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
 			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
 		}
+	}
+}
+
+// holdProxy relays TCP connections to a real server (PostgreSQL here) and can make that
+// server a black hole, as a hung host is: it accepts connections and never answers. Hold
+// silences every connection, those relayed already (a pooled connection that stops
+// answering) and those made from then on (a fresh one): what the client sends is read and
+// dropped, nothing comes back. Release closes the held connections and relays again.
+type holdProxy struct {
+	target, addr string
+	held         atomic.Bool
+	// Bytes that clients sent into silence, on connections relayed before Hold (pooled) and
+	// on connections made while held (fresh).
+	pooled, fresh atomic.Int64
+	mu            sync.Mutex
+	ln            net.Listener
+	conns         map[net.Conn]struct{}
+}
+
+func newHoldProxy(t *testing.T, target string) *holdProxy {
+	t.Helper()
+	p := &holdProxy{target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ln, p.addr = ln, ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.relay(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.closeAll() })
+	return p
+}
+
+func (p *holdProxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+}
+
+func (p *holdProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *holdProxy) relay(c net.Conn) {
+	if p.held.Load() {
+		p.track(c)
+		io.Copy(counter{&p.fresh}, c) // accepted, never answered
+		return
+	}
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.track(c, up)
+	go p.pump(up, c, &p.pooled)
+	p.pump(c, up, nil)
+}
+
+// pump copies from src to dst until either fails; while held it drops what it reads,
+// counting it in silenced (when not nil).
+func (p *holdProxy) pump(dst, src net.Conn, silenced *atomic.Int64) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if p.held.Load() {
+				if silenced != nil {
+					silenced.Add(int64(n))
+				}
+			} else if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *holdProxy) Hold() { p.held.Store(true) }
+
+// Cut closes every connection relayed so far, and holds: the pool's connections are gone,
+// and new ones meet the black hole.
+func (p *holdProxy) Cut() { p.held.Store(true); p.closeAll() }
+
+func (p *holdProxy) Release() { p.closeAll(); p.held.Store(false) }
+
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(b []byte) (int, error) { c.n.Add(int64(len(b))); return len(b), nil }
+
+// A database host that accepts connections and never answers (a black hole) does not hang
+// requests: a store call made for a request that gets no answer within the store timeout
+// ends, and the request is answered 503 with Retry-After; on a pooled connection that stops
+// answering as on a fresh connection that never does. Once the host answers again, the
+// server serves by itself. (The client's bound is far longer than the store timeout: without
+// it, these requests never end.)
+func TestUnansweringDatabaseAnswers503(t *testing.T) {
+	pgAdmin := os.Getenv("WHARF_TEST_POSTGRES")
+	if pgAdmin == "" {
+		pgAdmin = storetest.DefaultPostgres
+	}
+	u, err := url.Parse(pgAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(p *holdProxy)
+		met   func(p *holdProxy) int64 // bytes sent into silence on the kind of connection tested
+	}{
+		{"pooled connection", (*holdProxy).Hold, func(p *holdProxy) int64 { return p.pooled.Load() }},
+		{"fresh connection", (*holdProxy).Cut, func(p *holdProxy) int64 { return p.fresh.Load() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := newHoldProxy(t, u.Host)
+			b := backend{"postgres-via-black-hole", func(t testing.TB) string {
+				dsn, err := url.Parse(storetest.Postgres(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dsn.Host = proxy.addr
+				return dsn.String()
+			}, func(t testing.TB) string { return t.TempDir() }}
+			logs := &syncBuffer{}
+			e := newEnv(t, b, func(o *server.Options) {
+				o.StoreTimeout = time.Second
+				o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			})
+			e.client = &http.Client{Transport: e.srv.Client().Transport, Timeout: time.Minute}
+			e.createChannel("acme", false)
+			cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+			e.mustUpload("acme", cs)
+			late := spec("demo", "2.0", "0", "noarch", condatest.Conda)
+			requests := []outageRequest{
+				{"anonymous repodata", "GET", "/conda/acme/noarch/repodata.json", "", nil, nil, 200},
+				{"anonymous package", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, nil, 200},
+				{"password", "GET", "/api/v1/user", admin, nil, nil, 200},
+				{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
+				{"web page", "GET", "/channels/acme", "", nil, nil, 200},
+			}
+			tc.start(proxy)
+			for _, rq := range requests {
+				wantUnavailable(t, rq.name, e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
+			}
+			if tc.met(proxy) == 0 {
+				t.Errorf("no request met a %s to the black hole", tc.name)
+			}
+			if !strings.Contains(logs.String(), "the database did not answer within 1s") {
+				t.Errorf("no log line says the database did not answer in time:\n%s", logs.String())
+			}
+			proxy.Release()
+			for _, rq := range requests {
+				if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+					t.Errorf("%s once the database answers again: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
+				}
+			}
+		})
 	}
 }
