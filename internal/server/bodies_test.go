@@ -361,6 +361,7 @@ func TestRefusalWithBodyUnreadIsAnsweredAtOnce(t *testing.T) {
 		{"twine, 404", http.StatusNotFound, twine(basic("bob", "bob-password-long"), "secret")},
 		{"JSON of another type", http.StatusBadRequest, []string{"POST", "/api/v1/tokens", "Authorization", "Basic " + basic("admin", adminPassword),
 			"Content-Type", "text/plain", "Content-Length", declared}},
+		{"a path that is not canonical", http.StatusNotFound, []string{"POST", "/api/v1//tokens", "Content-Type", "application/json", "Content-Length", declared}},
 		{"form from another site", http.StatusForbidden, []string{"POST", "/login", "Origin", "https://elsewhere.example",
 			"Content-Type", "application/x-www-form-urlencoded", "Content-Length", declared}},
 	} {

@@ -103,17 +103,22 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	if code >= 400 && w.body != nil && !w.body.done.Load() {
-		// A refusal before the body was read to its end closes the connection: without this,
-		// net/http reads what is left of a body under 256 KiB before it sends the status
-		// line (chunkWriter.writeHeader skips that only when closeAfterReply is set, which
-		// "Connection: close" in the handler's header does), and the answer waits for as
-		// long as the body deadline lets a client that trickles, or that waits for the
-		// answer before it sends the rest. Once the answer is out, net/http still reads up to
-		// 256 KiB of the body before it closes (body.Close): refusalLinger bounds that.
-		w.Header().Set("Connection", "close")
-		_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now().Add(refusalLinger))
+		closeAfterRefusal(w.ResponseWriter)
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// closeAfterRefusal is for a refusal (an HTTP/1 answer of 400 or more) sent before its
+// request's body was read to its end: it closes the connection. Without it, net/http reads
+// what is left of a body under 256 KiB before it sends the status line (chunkWriter.writeHeader
+// skips that only when closeAfterReply is set, which "Connection: close" in the handler's
+// header does), and the answer waits for as long as the body deadline lets a client that
+// trickles, or that waits for the answer before it sends the rest. Once the answer is out,
+// net/http still reads up to 256 KiB of the body before it closes (body.Close): refusalLinger
+// bounds that.
+func closeAfterRefusal(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusalLinger))
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
@@ -145,6 +150,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		// segment, where redaction would not see it: such paths are refused unlogged.
 		if strings.HasPrefix(r.RequestURI, "//") || !canonical(r.URL.Path) {
 			s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", "<non-canonical>", "status", http.StatusNotFound)
+			if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+				closeAfterRefusal(w)
+			}
 			s.writeError(w, r.WithContext(ctx), errNotFound("not a canonical path: no empty, '.' or '..' segments"))
 			return
 		}
