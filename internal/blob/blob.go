@@ -29,7 +29,10 @@ type Reader interface {
 type Store interface {
 	// Put stores exactly size bytes read from r under key. When it returns nil the blob is
 	// durable (fsynced, or acknowledged by the object store) and a reader sees all of it or
-	// nothing: a crash or a cancelled ctx never leaves a partial blob under key.
+	// nothing: a crash or a cancelled ctx never leaves a partial blob under key. A Put over
+	// an existing blob replaces it whole (a rename on the filesystem, a whole-object PUT on
+	// S3): a reader that opened it before reads the old bytes, one that opens it after the
+	// new ones.
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Open reads length bytes from offset; length < 0 reads to the end. The reader's Size is
 	// the whole blob's, whatever range it reads, so that one call both opens a blob and checks

@@ -126,7 +126,8 @@ func fsckCmd() *cobra.Command {
 		Long: `Read every blob that a stored file names, from the blob directory (or --storage), and
 check it against the size and sha256 the database (or --database) recorded. Missing blobs and
 corrupt ones (of another size, or other bytes) are listed with the files that name them; the
-exit status is 1 when there is any. Downloads check only a blob's size; this reads every byte,
+exit status is 1 when there is any; uploading one of the files named again (the same file)
+writes its blob anew. Downloads check only a blob's size; this reads every byte,
 so it takes as long as reading the whole store once. With --database, name where its blobs are
 with --storage (or --data, for DIR/blobs). It changes nothing, and may run beside a running
 server: a database that needs migrating is refused (start this version's wharf serve on it
@@ -186,7 +187,7 @@ first), as is a data directory, database or blob directory that is not there.`,
 				say(cmd, "checked %d blobs (%d bytes) named by %d files: %d missing, %d corrupt", rep.Checked, rep.Bytes, rep.Files, len(rep.Missing), len(rep.Corrupt))
 			}
 			if bad := len(rep.Missing) + len(rep.Corrupt); bad > 0 {
-				err := fmt.Errorf("%d of %d blobs are missing or corrupt: restore them from a backup, or remove the files that name them", bad, rep.Checked)
+				err := fmt.Errorf("%d of %d blobs are missing or corrupt: upload a file that names each again (the same file, with wharf upload, twine or the API: the upload writes its blob anew), or restore the blobs from a backup, or remove the files that name them", bad, rep.Checked)
 				if asJSON {
 					return &reportedError{err} // the report printed lists them
 				}

@@ -131,6 +131,8 @@ func TestFsck(t *testing.T) {
 			out, err = run(t, append([]string{"admin", "fsck"}, args...)...)
 			if err == nil || !strings.Contains(err.Error(), "3 of 4 blobs are missing or corrupt") {
 				t.Errorf("fsck of a damaged store: err = %v; want 3 of 4 named", err)
+			} else if !strings.Contains(err.Error(), "upload a file that names each again") {
+				t.Errorf("fsck of a damaged store: err = %v; want it to say that uploading the file again repairs it", err)
 			}
 			for _, want := range []string{
 				"missing  " + keyOf(files["gone-1.0-0.conda"]) + "  (4096 bytes) named by acme/noarch/gone-1.0-0.conda, other/noarch/gone-1.0-0.conda",

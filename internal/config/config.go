@@ -50,6 +50,10 @@ type Config struct {
 	UploadIdleTimeout time.Duration
 	UploadMinRate     int64
 	UploadsPerClient  int
+
+	// StoreTimeout is how long a store call made for a request may wait for the database
+	// before the request is answered 503.
+	StoreTimeout time.Duration
 }
 
 // Default returns the configuration `wharf serve` uses with no flags.
@@ -66,6 +70,7 @@ func Default() Config {
 		UploadIdleTimeout: time.Minute,
 		UploadMinRate:     4096,
 		UploadsPerClient:  8,
+		StoreTimeout:      15 * time.Second,
 	}
 }
 
@@ -100,7 +105,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.MaxUploadBytes = n
 	}
-	for key, dst := range map[string]*time.Duration{"WHARF_BODY_TIMEOUT": &c.BodyTimeout, "WHARF_UPLOAD_IDLE_TIMEOUT": &c.UploadIdleTimeout} {
+	for key, dst := range map[string]*time.Duration{"WHARF_BODY_TIMEOUT": &c.BodyTimeout, "WHARF_UPLOAD_IDLE_TIMEOUT": &c.UploadIdleTimeout, "WHARF_STORE_TIMEOUT": &c.StoreTimeout} {
 		if v := getenv(key); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -170,6 +175,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.UploadIdleTimeout <= 0 {
 		return c, fmt.Errorf("upload idle timeout %s: want a positive duration", c.UploadIdleTimeout)
+	}
+	if c.StoreTimeout <= 0 {
+		return c, fmt.Errorf("store timeout %s: want a positive duration", c.StoreTimeout)
 	}
 	if c.UploadMinRate < 0 {
 		return c, fmt.Errorf("upload minimum rate %d: want bytes a second, or 0 for no minimum", c.UploadMinRate)

@@ -66,7 +66,7 @@ func TestTokenLifetime(t *testing.T) {
 }
 
 func TestSlowClientLimits(t *testing.T) {
-	env := map[string]string{"WHARF_BODY_TIMEOUT": "5s", "WHARF_UPLOAD_IDLE_TIMEOUT": "2m", "WHARF_UPLOAD_MIN_RATE": "0", "WHARF_UPLOADS_PER_CLIENT": "3"}
+	env := map[string]string{"WHARF_BODY_TIMEOUT": "5s", "WHARF_UPLOAD_IDLE_TIMEOUT": "2m", "WHARF_UPLOAD_MIN_RATE": "0", "WHARF_UPLOADS_PER_CLIENT": "3", "WHARF_STORE_TIMEOUT": "1m"}
 	c, err := Default().FromEnv(func(k string) string { return env[k] })
 	if err == nil {
 		c, err = c.Resolve()
@@ -74,13 +74,14 @@ func TestSlowClientLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BodyTimeout != 5*time.Second || c.UploadIdleTimeout != 2*time.Minute || c.ServerUploadMinRate() != -1 || c.ServerUploadsPerClient() != 3 {
+	if c.BodyTimeout != 5*time.Second || c.UploadIdleTimeout != 2*time.Minute || c.ServerUploadMinRate() != -1 || c.ServerUploadsPerClient() != 3 || c.StoreTimeout != time.Minute {
 		t.Errorf("from env = %+v", c)
 	}
-	if d := Default(); d.ServerUploadMinRate() != 4096 || d.ServerUploadsPerClient() != 8 {
-		t.Errorf("defaults: min rate %d, per client %d", d.ServerUploadMinRate(), d.ServerUploadsPerClient())
+	if d := Default(); d.ServerUploadMinRate() != 4096 || d.ServerUploadsPerClient() != 8 || d.StoreTimeout != 15*time.Second {
+		t.Errorf("defaults: min rate %d, per client %d, store timeout %s", d.ServerUploadMinRate(), d.ServerUploadsPerClient(), d.StoreTimeout)
 	}
-	for k, v := range map[string]string{"WHARF_BODY_TIMEOUT": "soon", "WHARF_UPLOAD_IDLE_TIMEOUT": "0s", "WHARF_UPLOAD_MIN_RATE": "-5", "WHARF_UPLOADS_PER_CLIENT": "many"} {
+	for k, v := range map[string]string{"WHARF_BODY_TIMEOUT": "soon", "WHARF_UPLOAD_IDLE_TIMEOUT": "0s", "WHARF_UPLOAD_MIN_RATE": "-5", "WHARF_UPLOADS_PER_CLIENT": "many",
+		"WHARF_STORE_TIMEOUT": "0s"} {
 		c, err := Default().FromEnv(func(key string) string {
 			if key == k {
 				return v

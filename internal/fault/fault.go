@@ -72,13 +72,17 @@ func Of(err error) Kind {
 		}
 		return None
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return postgresState(pe.Code)
-	}
+	// An error met while connecting is an outage whatever the server answered: the database
+	// is missing (renamed or dropped: 3D000), refuses the credentials (28P01), is starting up
+	// (57P03) or has no connection left (53300). Read first, since the PgError it wraps would
+	// make 3D000 or 28P01 look like a query's own error.
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return Unavailable
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return postgresState(pe.Code)
 	}
 	// pgconn marks its connection-level failures (a write or read on a broken connection) so.
 	var retry interface{ SafeToRetry() bool }
@@ -123,4 +127,30 @@ func postgresState(code string) Kind {
 		return Unavailable
 	}
 	return None
+}
+
+// Cause says in a few words what is wrong with the database for an error that Of finds
+// Unavailable, for the log line beside the error's own text; "" when it has nothing to add.
+func Cause(err error) string {
+	var ce *pgconn.ConnectError
+	connecting := errors.As(err, &ce)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "3D000":
+			return "the database does not exist (renamed or dropped?): check the name in --database"
+		case "28P01", "28000":
+			return "the database refused the user or password of --database"
+		case "57P03":
+			return "the database is starting up, shutting down or recovering"
+		case "53300":
+			return "the database has no connection left for another client (max_connections)"
+		case "57P01", "57P02":
+			return "the database server ended the session: it is shutting down or restarting"
+		}
+	}
+	if connecting {
+		return "cannot connect to the database"
+	}
+	return ""
 }

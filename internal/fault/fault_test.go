@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +172,53 @@ func TestOtherErrorsAreNone(t *testing.T) {
 		"client left, pg": fmt.Errorf("query: %w", context.Canceled),
 	} {
 		want(t, what, err, fault.None)
+	}
+}
+
+// A PostgreSQL server that answers but refuses the connection is an outage, each refusal with
+// a cause that says what is wrong: a database that is not there (renamed or dropped, 3D000),
+// a user it does not know (28000), a user with no connection left (53300). All made by a real
+// server.
+func TestRefusedConnectionsAreUnavailable(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	role := fmt.Sprintf("wharf_nolimit_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(t.Context(), `CREATE ROLE `+role+` LOGIN CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(`DROP ROLE IF EXISTS ` + role) })
+	for _, tc := range []struct{ what, user, db, cause string }{
+		{"a database that is not there", "", "wharf_no_such_database", "database does not exist"},
+		{"a user the server does not know", "wharf_no_such_user", "", "refused the user or password"},
+		{"a user with no connection left", role, "", "no connection left"},
+	} {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.user != "" {
+			u.User = url.User(tc.user)
+		}
+		if tc.db != "" {
+			u.Path = "/" + tc.db
+		}
+		db, err := sql.Open("pgx", u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one int
+		err = db.QueryRowContext(t.Context(), "SELECT 1").Scan(&one)
+		db.Close()
+		want(t, tc.what, err, fault.Unavailable)
+		if c := fault.Cause(err); !strings.Contains(c, tc.cause) {
+			t.Errorf("%s: Cause(%v) = %q, want it to say %q", tc.what, err, c, tc.cause)
+		}
+	}
+	if c := fault.Cause(errors.New("something broke")); c != "" {
+		t.Errorf("Cause of another error = %q, want none", c)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,14 +66,20 @@ func readJSON(r *http.Request, v any) error {
 			return errBadRequest("send the body as application/json")
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
-	} else if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("data after the JSON value")
+	// The body is read whole before it is parsed: one that stops short of its length is
+	// answered 408 when its deadline passes, whatever came before (bytes that are no JSON yet,
+	// or a whole value with the rest missing), not 400 for bytes the client had not finished.
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("more than one JSON value")
+		} else if err == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = errors.New("data after the JSON value")
+			}
 		}
 	}
 	var mbe *http.MaxBytesError
@@ -258,7 +265,6 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 	if isPyPIFilename(fn) {
 		f, err := pypi.ParseFilename(fn)
 		if err != nil {
-			drain(r.Body)
 			return access.Resource{}, errBadRequest(err.Error())
 		}
 		res := packageResource(c.channel, pypi.NormalizeName(f.Project), false)
@@ -268,7 +274,6 @@ func (s *Server) resolveUpload(r *http.Request, c *call) (access.Resource, error
 	}
 	name, _, _, _, err := conda.ParseFilename(fn)
 	if err != nil {
-		drain(r.Body)
 		return access.Resource{}, errBadRequest(err.Error())
 	}
 	res := packageResource(c.channel, name, false)
@@ -402,9 +407,4 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return writeJSON(w, http.StatusOK, evs)
-}
-
-// drain reads what is left of a request body so the connection can be reused, within reason.
-func drain(r io.Reader) {
-	io.CopyN(io.Discard, r, 1<<20)
 }

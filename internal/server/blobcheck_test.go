@@ -279,3 +279,75 @@ func TestRangesReadOnlyWhatIsSent(t *testing.T) {
 		}
 	}
 }
+
+// An upload whose bytes are stored already under a blob that is damaged (another byte, cut
+// short, longer) or gone leaves the blob whole: the upload has the verified bytes in hand, so
+// that uploading a file again repairs what wharf admin fsck found, whether it is the same file
+// again (200) or another file of the same bytes (201); every file of those bytes is then
+// served right.
+func TestUploadRepairsDamagedBlob(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			e.createChannel("acme", false)
+			e.createChannel("other", false)
+			for i, damage := range []struct {
+				name string
+				bad  func(good []byte) []byte // nil: the blob is deleted
+			}{
+				{"a flipped byte", func(good []byte) []byte {
+					bad := bytes.Clone(good)
+					bad[len(bad)/2] ^= 0x01
+					return bad
+				}},
+				{"truncated", func(good []byte) []byte { return good[:len(good)/2] }},
+				{"longer", func(good []byte) []byte { return append(bytes.Clone(good), "trailing"...) }},
+				{"gone", nil},
+			} {
+				t.Run(damage.name, func(t *testing.T) {
+					ws := pypitest.Spec{Name: fmt.Sprintf("repair%d", i), Version: "1.0"}
+					wheel := pypitest.Build(t, ws)
+					key := blob.Key(sha256hex(wheel))
+					spoil := func() {
+						t.Helper()
+						if damage.bad == nil {
+							if err := e.blobs.Delete(t.Context(), key); err != nil {
+								t.Fatal(err)
+							}
+							return
+						}
+						bad := damage.bad(wheel)
+						if err := e.blobs.Put(t.Context(), key, bytes.NewReader(bad), int64(len(bad))); err != nil {
+							t.Fatal(err)
+						}
+					}
+					served := func(channel string) {
+						t.Helper()
+						r := e.do("GET", "/pypi/"+channel+"/files/"+sha256hex(wheel)+"/"+ws.Filename(), "", nil)
+						if r.status != http.StatusOK || !bytes.Equal(r.body, wheel) {
+							t.Errorf("download from %s: %d, %d bytes (the right ones: %v); want 200 with the %d bytes uploaded",
+								channel, r.status, len(r.body), bytes.Equal(r.body, wheel), len(wheel))
+						}
+						if d, err := blob.Check(t.Context(), e.blobs, sha256hex(wheel), int64(len(wheel))); err != nil || !d.OK() {
+							t.Errorf("the blob after the upload: %+v, %v; want it whole", d, err)
+						}
+					}
+					if r := e.upload("acme", ws.Filename(), wheel); r.status != http.StatusCreated {
+						t.Fatalf("upload: %d %s", r.status, r.body)
+					}
+					spoil()
+					if r := e.upload("acme", ws.Filename(), wheel); r.status != http.StatusOK {
+						t.Errorf("the same file again: %d %s, want 200", r.status, r.body)
+					}
+					served("acme")
+					spoil()
+					if r := e.upload("other", ws.Filename(), wheel); r.status != http.StatusCreated {
+						t.Errorf("the same bytes to another channel: %d %s, want 201", r.status, r.body)
+					}
+					served("other")
+					served("acme")
+				})
+			}
+		})
+	}
+}

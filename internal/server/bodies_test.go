@@ -254,3 +254,138 @@ func waitFiles(t *testing.T, dir string, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A body that stops short of its Content-Length is answered 408 once the body deadline
+// passes, whatever arrived before it: bytes that are not JSON yet ("{{" may be the start of
+// anything the client meant to send), or a whole JSON value with the rest of the declared
+// length missing. Both were answered 400 "invalid JSON body" after the deadline.
+func TestBodyCutByTheDeadlineIs408(t *testing.T) {
+	e := newEnv(t, backends[0], func(o *server.Options) { o.BodyTimeout = 300 * time.Millisecond })
+	for _, tc := range []struct{ name, method, path, ctype, sent string }{
+		{"JSON, not yet valid", "POST", "/api/v1/tokens", "application/json", `{{`},
+		{"JSON, a whole value", "POST", "/api/v1/tokens", "application/json", `{"name":"cut"}`},
+		{"form", "POST", "/login", "application/x-www-form-urlencoded", "username=admin&pass"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := e.rawRequest(tc.method, tc.path, "Authorization", "Basic "+basic("admin", adminPassword),
+				"Content-Type", tc.ctype, "Content-Length", "200")
+			if _, err := io.WriteString(conn, tc.sent); err != nil {
+				t.Fatal(err)
+			}
+			res, msg := answer(t, conn, 15*time.Second)
+			if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(msg, "did not arrive") {
+				t.Errorf("%q of 200 bytes, then nothing: %d %s, want 408 saying the body did not arrive in time", tc.sent, res.StatusCode, msg)
+			}
+		})
+	}
+	if r := e.do("GET", "/api/v1/tokens", admin, nil); r.status != http.StatusOK || strings.Contains(string(r.body), `"cut"`) {
+		t.Errorf("tokens after the cut bodies: %d %s, want none made", r.status, r.body)
+	}
+}
+
+// wantClosed checks that the server closes conn (after its answer) cleanly: a read ends with
+// EOF, not with a reset, which may discard an answer the client has not read yet.
+func wantClosed(t *testing.T, conn net.Conn, limit time.Duration) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(limit))
+	n, err := conn.Read(make([]byte, 1))
+	if err != io.EOF {
+		t.Errorf("after the answer: read %d bytes, %v; want the connection closed (EOF)", n, err)
+	}
+}
+
+// A request refused before its body is read is answered at once, and its connection closed:
+// net/http would otherwise read what is left of a body under 256 KiB before it sends the
+// status line, waiting for as long as the body deadline lets a client that trickles, or that
+// waits for the answer before it sends the rest. The body deadlines here are an hour: an
+// answer that waits for them does not come within the test's bound.
+func TestRefusalWithBodyUnreadIsAnsweredAtOnce(t *testing.T) {
+	e := newEnv(t, backends[0], func(o *server.Options) {
+		o.BodyTimeout = time.Hour
+		o.UploadIdleTimeout = time.Hour
+		o.UploadMinRate = -1
+		o.UploadsPerClient = 1
+		o.MaxUploadBytes = 50000
+	})
+	e.createChannel("acme", false)
+	e.user("bob", "bob-password-long")
+	declared := "40000" // what each request says it sends; it sends 100 bytes, then waits
+	pkg := spec("demo", "1.0", "0", "noarch", condatest.Conda).Filename()
+	put := func(auth, path string) []string {
+		return []string{"PUT", path, "Authorization", "Basic " + auth, "Content-Length", declared}
+	}
+	refused := func(t *testing.T, status int, req []string) {
+		t.Helper()
+		conn := e.rawRequest(req[0], req[1], req[2:]...)
+		if _, err := conn.Write(bytes.Repeat([]byte{'x'}, 100)); err != nil {
+			t.Fatal(err)
+		}
+		res, msg := answer(t, conn, 10*time.Second)
+		if res.StatusCode != status {
+			t.Errorf("%d %s, want %d", res.StatusCode, msg, status)
+		}
+		if !res.Close {
+			t.Errorf("the answer does not say Connection: close")
+		}
+		wantClosed(t, conn, 10*time.Second)
+	}
+
+	t.Run("429, too many uploads", func(t *testing.T) {
+		req := put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg)
+		held := e.rawRequest(req[0], req[1], req[2:]...)
+		held.Write([]byte("x"))
+		waitFiles(t, e.tempDir, 1) // it holds the one slot
+		refused(t, http.StatusTooManyRequests, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg))
+		held.Close()
+		waitFiles(t, e.tempDir, 0)
+	})
+	e.createChannel("secret", true)
+	twine := func(auth, channel string) []string {
+		return []string{"POST", "/pypi/" + channel + "/", "Authorization", "Basic " + auth,
+			"Content-Type", "multipart/form-data; boundary=b", "Content-Length", declared}
+	}
+	for _, tc := range []struct {
+		name   string
+		status int
+		req    []string
+	}{
+		{"401, wrong password", http.StatusUnauthorized, put(basic("admin", "wrong"), "/api/v1/channels/acme/files/"+pkg)},
+		{"403, no write access", http.StatusForbidden, put(basic("bob", "bob-password-long"), "/api/v1/channels/acme/files/"+pkg)},
+		{"404, no such channel", http.StatusNotFound, put(basic("admin", adminPassword), "/api/v1/channels/nope/files/"+pkg)},
+		{"413, declared too large", http.StatusRequestEntityTooLarge, append(put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg)[:4], "Content-Length", "60000")},
+		{"400, not a package's name", http.StatusBadRequest, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/notes.txt")},
+		{"400, bad label", http.StatusBadRequest, put(basic("admin", adminPassword), "/api/v1/channels/acme/files/"+pkg+"?label=-x")},
+		{"twine, 401", http.StatusUnauthorized, twine(basic("admin", "wrong"), "acme")},
+		// (A 403 for twine comes after the form's fields, which name the project: a grant on
+		// that one project may allow it.)
+		{"twine, 404", http.StatusNotFound, twine(basic("bob", "bob-password-long"), "secret")},
+		{"JSON of another type", http.StatusBadRequest, []string{"POST", "/api/v1/tokens", "Authorization", "Basic " + basic("admin", adminPassword),
+			"Content-Type", "text/plain", "Content-Length", declared}},
+		{"a path that is not canonical", http.StatusNotFound, []string{"POST", "/api/v1//tokens", "Content-Type", "application/json", "Content-Length", declared}},
+		{"form from another site", http.StatusForbidden, []string{"POST", "/login", "Origin", "https://elsewhere.example",
+			"Content-Type", "application/x-www-form-urlencoded", "Content-Length", declared}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { refused(t, tc.status, tc.req) })
+	}
+
+	// A client that sends its whole body before it reads (as twine does) gets the refusal and
+	// then the end of the connection, not a reset that could discard the answer unread.
+	conn := e.rawRequest("PUT", "/api/v1/channels/acme/files/"+pkg, "Authorization", "Basic "+basic("admin", "wrong"), "Content-Length", declared)
+	if _, err := conn.Write(bytes.Repeat([]byte{'x'}, 40000)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the answer and the body cross
+	if res, msg := answer(t, conn, 10*time.Second); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("refused upload sent whole: %d %s, want 401", res.StatusCode, msg)
+	}
+	wantClosed(t, conn, 10*time.Second)
+
+	// A body read whole keeps its connection: a refusal after it does not close it.
+	body := []byte(`{"name":"x","scopes":["no-such-scope"]}`)
+	conn = e.rawRequest("POST", "/api/v1/tokens", "Authorization", "Basic "+basic("admin", adminPassword),
+		"Content-Type", "application/json", "Content-Length", fmt.Sprint(len(body)))
+	conn.Write(body)
+	if res, msg := answer(t, conn, 10*time.Second); res.StatusCode != http.StatusBadRequest || res.Close {
+		t.Errorf("refused token, body read whole: %d (close %v) %s, want 400 on a connection kept open", res.StatusCode, res.Close, msg)
+	}
+}

@@ -133,7 +133,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	id := requestID(r.Context())
 	if he.status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "path", redactPath(r.URL.Path), "err", redactSecrets(err.Error()))
+		attrs := []any{"request_id", id, "path", redactPath(r.URL.Path), "err", redactSecrets(err.Error())}
+		if c := fault.Cause(err); c != "" {
+			attrs = append(attrs, "cause", c)
+		}
+		s.log.ErrorContext(r.Context(), "request failed", attrs...)
 	}
 	if he.status == 499 {
 		w.WriteHeader(he.status) // nobody is listening; this is for the access log

@@ -92,6 +92,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// body is the request's body when one was sent over HTTP/1, to tell whether it was read
+	// to its end before a refusal.
+	body *bodyEnd
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -99,7 +102,23 @@ func (w *statusWriter) WriteHeader(code int) {
 		return // the answer has started: nothing can be said any more
 	}
 	w.status = code
+	if code >= 400 && w.body != nil && !w.body.done.Load() {
+		closeAfterRefusal(w.ResponseWriter)
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// closeAfterRefusal is for a refusal (an HTTP/1 answer of 400 or more) sent before its
+// request's body was read to its end: it closes the connection. Without it, net/http reads
+// what is left of a body under 256 KiB before it sends the status line (chunkWriter.writeHeader
+// skips that only when closeAfterReply is set, which "Connection: close" in the handler's
+// header does), and the answer waits for as long as the body deadline lets a client that
+// trickles, or that waits for the answer before it sends the rest. Once the answer is out,
+// net/http still reads up to 256 KiB of the body before it closes (body.Close): refusalLinger
+// bounds that.
+func closeAfterRefusal(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusalLinger))
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
@@ -121,12 +140,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		id := hex.EncodeToString(idb)
 		ri := &reqInfo{}
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyInfo, ri)
+		// Every store call made for the request waits at most StoreTimeout for the database:
+		// one that does not answer (a host that accepts connections and never answers, a lock
+		// held elsewhere) makes the request a 503, not a hang.
+		ctx = store.WithCallTimeout(ctx, s.opts.StoreTimeout)
 		w.Header().Set("X-Request-Id", id)
 
 		// "GET //t/<token>/…" parses with "t" as a host and the token as the first path
 		// segment, where redaction would not see it: such paths are refused unlogged.
 		if strings.HasPrefix(r.RequestURI, "//") || !canonical(r.URL.Path) {
 			s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", "<non-canonical>", "status", http.StatusNotFound)
+			if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+				closeAfterRefusal(w)
+			}
 			s.writeError(w, r.WithContext(ctx), errNotFound("not a canonical path: no empty, '.' or '..' segments"))
 			return
 		}
@@ -153,7 +179,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		// reading (a password hash queued behind others) does not eat into it. net/http clears
 		// it once the body has been read to its end, so the work after it is not limited;
 		// uploads get a minimum rate instead (beginUpload).
+		var body *bodyEnd
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			body = &bodyEnd{ReadCloser: r.Body}
+			r.Body = body
 			rc := http.NewResponseController(w)
 			if rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout)) == nil {
 				r.Body = &bodyTimer{ReadCloser: r.Body, rc: rc, timeout: s.opts.BodyTimeout}
@@ -161,6 +190,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 
 		sw := &statusWriter{ResponseWriter: w}
+		if r.ProtoMajor == 1 { // on HTTP/2 a refusal resets its stream; "Connection" is not sent
+			sw.body = body
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -282,6 +314,26 @@ func passwordPrincipal(u store.User, g access.Grants) (access.Principal, error) 
 		return access.Principal{}, errUnauthorized("confirm your email address first: follow the link in the mail sent at sign-up")
 	}
 	return access.Principal{UserID: u.ID, Name: u.Name, Admin: u.Admin, Grants: g}, nil
+}
+
+// refusalLinger is how long a connection whose request was refused before its body was read
+// is kept after the answer, reading what is left of the body: a client that sends its whole
+// body before it reads the answer has it read, rather than met with a reset that may discard
+// the answer it has not read yet (as Windows does); one that trickles or waits is closed.
+const refusalLinger = time.Second
+
+// bodyEnd notes when a request body has been read to its end.
+type bodyEnd struct {
+	io.ReadCloser
+	done atomic.Bool
+}
+
+func (b *bodyEnd) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.done.Store(true)
+	}
+	return n, err
 }
 
 // errBodyTimeout is the answer to a body that did not arrive within BodyTimeout.

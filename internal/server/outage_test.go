@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/blob/blobtest"
@@ -443,5 +445,275 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	}
 	if r := e.upload("acme", s.Filename(), data); r.status != http.StatusCreated {
 		t.Errorf("upload once the lock is released: %d %s", r.status, r.body)
+	}
+}
+
+// renameDatabase renames a PostgreSQL database, ending the sessions connected to it first
+// (the server under test reconnects meanwhile: it is tried again until it takes).
+func renameDatabase(t *testing.T, admin *sql.DB, from, to string) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if _, err = admin.ExecContext(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+			t.Fatal(err)
+		}
+		if _, err = admin.ExecContext(t.Context(), `ALTER DATABASE `+from+` RENAME TO `+to); err == nil {
+			return
+		}
+	}
+	t.Fatalf("rename database %s to %s: %v", from, to, err)
+}
+
+// A PostgreSQL server that is there but refuses to connect (its database renamed away: "database
+// does not exist", SQLSTATE 3D000) is an outage like one that cannot be reached: every request
+// is answered 503 with Retry-After, each logged as an ERROR that says what is wrong; once the
+// database is back under its name, the server serves again by itself.
+func TestMissingDatabaseAnswers503(t *testing.T) {
+	adminDSN := os.Getenv("WHARF_TEST_POSTGRES")
+	if adminDSN == "" {
+		adminDSN = storetest.DefaultPostgres
+	}
+	var name string
+	b := backend{"postgres", func(t testing.TB) string {
+		dsn := storetest.Postgres(t)
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = strings.TrimPrefix(u.Path, "/")
+		return dsn
+	}, func(t testing.TB) string { return t.TempDir() }}
+	logs := &syncBuffer{}
+	e := newEnv(t, b, func(o *server.Options) { o.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
+	e.createChannel("acme", false)
+	cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+	e.mustUpload("acme", cs)
+	e.user("bob", "bob-password-long")
+	tok := e.newToken("bob:bob-password-long", map[string]any{"name": "ci"})
+	late := spec("demo", "2.0", "0", "noarch", condatest.Conda)
+	requests := []outageRequest{
+		{"anonymous repodata", "GET", "/conda/acme/noarch/repodata.json", "", nil, nil, 200},
+		{"anonymous package", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, nil, 200},
+		{"password", "GET", "/api/v1/user", "bob:bob-password-long", nil, nil, 200},
+		{"token", "GET", "/api/v1/tokens", "", nil, []string{"Authorization", "token " + tok}, 200},
+		{"new token", "POST", "/api/v1/tokens", "bob:bob-password-long", []byte(`{"name":"during"}`), []string{"Content-Type", "application/json"}, 201},
+		{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
+		{"web page", "GET", "/channels/acme", "", nil, nil, 200},
+	}
+
+	pg, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	away := name + "_away"
+	renameDatabase(t, pg, name, away)
+	back := false
+	defer func() {
+		if !back { // the test database is dropped by its name
+			renameDatabase(t, pg, away, name)
+		}
+	}()
+	// Twice: the first requests may meet the pool's sessions that the rename ended (57P01),
+	// the second connect anew.
+	for _, rq := range requests {
+		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
+		wantUnavailable(t, rq.name, r)
+	}
+	mark := len(logLines(t, logs))
+	for _, rq := range requests {
+		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
+		wantUnavailable(t, rq.name+", again", r)
+	}
+	said := 0
+	for _, m := range logLines(t, logs)[mark:] {
+		if m["level"] == "ERROR" && strings.Contains(fmt.Sprint(m), "database does not exist") {
+			said++
+		}
+	}
+	if said < len(requests) {
+		t.Errorf("%d ERROR log lines say the database does not exist, want one for each of the %d requests:\n%s", said, len(requests), logs.String())
+	}
+	renameDatabase(t, pg, away, name)
+	back = true
+	for _, rq := range requests {
+		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
+		}
+	}
+}
+
+// holdProxy relays TCP connections to a real server (PostgreSQL here) and can make that
+// server a black hole, as a hung host is: it accepts connections and never answers. Hold
+// silences every connection, those relayed already (a pooled connection that stops
+// answering) and those made from then on (a fresh one): what the client sends is read and
+// dropped, nothing comes back. Release closes the held connections and relays again.
+type holdProxy struct {
+	target, addr string
+	held         atomic.Bool
+	// Bytes that clients sent into silence, on connections relayed before Hold (pooled) and
+	// on connections made while held (fresh).
+	pooled, fresh atomic.Int64
+	mu            sync.Mutex
+	ln            net.Listener
+	conns         map[net.Conn]struct{}
+}
+
+func newHoldProxy(t *testing.T, target string) *holdProxy {
+	t.Helper()
+	p := &holdProxy{target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ln, p.addr = ln, ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.relay(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.closeAll() })
+	return p
+}
+
+func (p *holdProxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+}
+
+func (p *holdProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *holdProxy) relay(c net.Conn) {
+	if p.held.Load() {
+		p.track(c)
+		io.Copy(counter{&p.fresh}, c) // accepted, never answered
+		return
+	}
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.track(c, up)
+	go p.pump(up, c, &p.pooled)
+	p.pump(c, up, nil)
+}
+
+// pump copies from src to dst until either fails; while held it drops what it reads,
+// counting it in silenced (when not nil).
+func (p *holdProxy) pump(dst, src net.Conn, silenced *atomic.Int64) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if p.held.Load() {
+				if silenced != nil {
+					silenced.Add(int64(n))
+				}
+			} else if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *holdProxy) Hold() { p.held.Store(true) }
+
+// Cut closes every connection relayed so far, and holds: the pool's connections are gone,
+// and new ones meet the black hole.
+func (p *holdProxy) Cut() { p.held.Store(true); p.closeAll() }
+
+func (p *holdProxy) Release() { p.closeAll(); p.held.Store(false) }
+
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(b []byte) (int, error) { c.n.Add(int64(len(b))); return len(b), nil }
+
+// A database host that accepts connections and never answers (a black hole) does not hang
+// requests: a store call made for a request that gets no answer within the store timeout
+// ends, and the request is answered 503 with Retry-After; on a pooled connection that stops
+// answering as on a fresh connection that never does. Once the host answers again, the
+// server serves by itself. (The client's bound is far longer than the store timeout: without
+// it, these requests never end.)
+func TestUnansweringDatabaseAnswers503(t *testing.T) {
+	pgAdmin := os.Getenv("WHARF_TEST_POSTGRES")
+	if pgAdmin == "" {
+		pgAdmin = storetest.DefaultPostgres
+	}
+	u, err := url.Parse(pgAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(p *holdProxy)
+		met   func(p *holdProxy) int64 // bytes sent into silence on the kind of connection tested
+	}{
+		{"pooled connection", (*holdProxy).Hold, func(p *holdProxy) int64 { return p.pooled.Load() }},
+		{"fresh connection", (*holdProxy).Cut, func(p *holdProxy) int64 { return p.fresh.Load() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := newHoldProxy(t, u.Host)
+			b := backend{"postgres-via-black-hole", func(t testing.TB) string {
+				dsn, err := url.Parse(storetest.Postgres(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dsn.Host = proxy.addr
+				return dsn.String()
+			}, func(t testing.TB) string { return t.TempDir() }}
+			logs := &syncBuffer{}
+			e := newEnv(t, b, func(o *server.Options) {
+				o.StoreTimeout = time.Second
+				o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			})
+			e.client = &http.Client{Transport: e.srv.Client().Transport, Timeout: time.Minute}
+			e.createChannel("acme", false)
+			cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+			e.mustUpload("acme", cs)
+			late := spec("demo", "2.0", "0", "noarch", condatest.Conda)
+			requests := []outageRequest{
+				{"anonymous repodata", "GET", "/conda/acme/noarch/repodata.json", "", nil, nil, 200},
+				{"anonymous package", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, nil, 200},
+				{"password", "GET", "/api/v1/user", admin, nil, nil, 200},
+				{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
+				{"web page", "GET", "/channels/acme", "", nil, nil, 200},
+			}
+			tc.start(proxy)
+			for _, rq := range requests {
+				wantUnavailable(t, rq.name, e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
+			}
+			if tc.met(proxy) == 0 {
+				t.Errorf("no request met a %s to the black hole", tc.name)
+			}
+			if !strings.Contains(logs.String(), "the database did not answer within 1s") {
+				t.Errorf("no log line says the database did not answer in time:\n%s", logs.String())
+			}
+			proxy.Release()
+			for _, rq := range requests {
+				if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+					t.Errorf("%s once the database answers again: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
+				}
+			}
+		})
 	}
 }

@@ -73,6 +73,10 @@ type Options struct {
 	Mails *ratelimit.Logins
 	// MailWorkers is how many queued account mails are made and sent at once; default 2.
 	MailWorkers int
+	// StoreTimeout is how long a store call made for a request (each statement, and each
+	// transaction whole) may wait for the database, after which the request is answered 503
+	// (store.WithCallTimeout); default 15 s, as long as SQLite waits for a lock.
+	StoreTimeout time.Duration
 }
 
 // Server serves Wharf over HTTP.
@@ -119,6 +123,9 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 	}
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 30 * time.Second
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = 15 * time.Second
 	}
 	if opts.ConcurrentReads <= 0 {
 		opts.ConcurrentReads = 4
@@ -217,7 +224,9 @@ func (s *Server) background() {
 	defer flush.Stop()
 	watch := time.NewTicker(time.Second)
 	defer watch.Stop()
-	ctx := context.Background()
+	// Short calls, each with the deadline of a request's: a database that stops answering
+	// must not hold this loop, nor Close, which waits for it.
+	ctx := store.WithCallTimeout(context.Background(), s.opts.StoreTimeout)
 	seen, _ := s.store.AccessEpoch(ctx)
 	for {
 		select {

@@ -31,11 +31,9 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	filename := r.PathValue("filename")
 	if isPyPIFilename(filename) {
 		if _, err := pypi.ParseFilename(filename); err != nil {
-			drain(r.Body)
 			return errBadRequest(err.Error())
 		}
 	} else if _, _, _, _, err := conda.ParseFilename(filename); err != nil {
-		drain(r.Body)
 		if !strings.HasSuffix(filename, ".conda") && !strings.HasSuffix(filename, ".tar.bz2") {
 			return errBadRequest(fmt.Sprintf("%q is neither a conda package (.conda, .tar.bz2) nor a Python distribution (.whl, .tar.gz, .zip)", filename))
 		}
@@ -45,12 +43,10 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, c *call) erro
 	labels := q["label"]
 	for _, l := range labels {
 		if !conda.ValidLabel(l) {
-			drain(r.Body)
 			return errBadRequest("invalid label " + strconv.Quote(l) + ": start with a letter; then letters, digits, '_', '-', '.', '/'")
 		}
 	}
 	if sd := q.Get("subdir"); sd != "" && !s.validSubdir(sd) {
-		drain(r.Body)
 		return errBadRequest("unknown subdir " + strconv.Quote(sd))
 	}
 	c.subdir = q.Get("subdir")
@@ -247,23 +243,52 @@ func (s *Server) principalNow(ctx context.Context, c *call, rd store.AccessReade
 	return c.principal, nil // no credential to ask again about (none can upload)
 }
 
-// putBlob makes the spooled bytes durable in the blob store, unless they are there already.
+// putBlob makes the spooled bytes durable in the blob store, unless they are there already,
+// whole. A blob that is there but damaged (of another size, or other bytes: what wharf admin
+// fsck reports) is replaced with the upload's bytes, which were hashed on their way in, so
+// that uploading a file again repairs it; a Put replaces a blob whole (blob.Store), so that a
+// download reading it meanwhile gets the old bytes or the new, never a mix. Telling a sound
+// blob from one with other bytes of its size costs a read of it, only when an upload's bytes
+// are stored already.
 func (s *Server) putBlob(ctx context.Context, tmp *os.File, size int64, sha string) error {
 	key := blob.Key(sha)
-	if _, err := s.blobs.Stat(ctx, key); errors.Is(err, blob.ErrNotFound) {
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return err
+	info, err := s.blobs.Stat(ctx, key)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+	case err != nil:
+		return s.blobError(ctx, "stat blob", err)
+	case info.Size != size:
+		s.log.WarnContext(ctx, "damaged blob replaced by an upload of its bytes", "request_id", requestID(ctx),
+			"blob", key, "size", info.Size, "want_size", size)
+	default:
+		d, err := blob.Check(ctx, s.blobs, sha, size)
+		if err != nil {
+			return s.blobError(ctx, "check blob", err)
 		}
-		if err := s.blobs.Put(ctx, key, tmp, size); err != nil {
-			if ctx.Err() != nil {
-				return errClientGone
-			}
-			return fmt.Errorf("store blob: %w", err)
+		if d.OK() {
+			return nil
 		}
-	} else if err != nil {
-		return fmt.Errorf("stat blob: %w", err)
+		if !d.Missing {
+			s.log.WarnContext(ctx, "damaged blob replaced by an upload of its bytes", "request_id", requestID(ctx),
+				"blob", key, "size", d.Size, "sha256", d.SHA256)
+		}
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := s.blobs.Put(ctx, key, tmp, size); err != nil {
+		return s.blobError(ctx, "store blob", err)
 	}
 	return nil
+}
+
+// blobError is what putBlob answers for a failed blob store call: the client's leaving, or
+// the store's error.
+func (s *Server) blobError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return errClientGone
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func (s *Server) ingestConda(ctx context.Context, c *call, filename string, tmp *os.File, size int64, sha, md string, labels []string) (store.File, bool, error) {

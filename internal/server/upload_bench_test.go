@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/pypi/pypitest"
 )
 
 // BenchmarkUpload is one upload of a small conda package (a new file each time) through the
@@ -46,5 +48,28 @@ func BenchmarkUpload(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkReupload is the upload of a 16 MiB wheel whose bytes are stored already (the same
+// file again, answered 200): what checking the stored blob before keeping it (it is read and
+// hashed once, so that an upload repairs a damaged one) adds to such an upload.
+//
+//	go test -run '^$' -bench Reupload ./internal/server/
+func BenchmarkReupload(b *testing.B) {
+	e := newEnv(b, backends[0])
+	e.createChannel("acme", false)
+	payload := make([]byte, 16<<20)
+	rand.Read(payload)
+	ws := pypitest.Spec{Name: "big", Version: "1.0", ZipStore: true, Files: map[string][]byte{"big/data.bin": payload}}
+	wheel := pypitest.Build(b, ws)
+	if r := e.upload("acme", ws.Filename(), wheel); r.status != http.StatusCreated {
+		b.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	b.SetBytes(int64(len(wheel)))
+	for b.Loop() {
+		if r := e.upload("acme", ws.Filename(), wheel); r.status != http.StatusOK {
+			b.Fatalf("upload again: %d %s", r.status, r.body)
+		}
 	}
 }

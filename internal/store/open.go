@@ -117,8 +117,29 @@ func openSQLite(ctx context.Context, path string, migrate bool) (Store, error) {
 	return s, nil
 }
 
+// connectTimeout is how long connecting to PostgreSQL may take, in seconds, when neither the
+// DSN nor PGCONNECT_TIMEOUT says: with none (pgx's default), a host that accepts connections
+// and never answers holds an attempt to connect for ever (the server's start, its background
+// work; a request's store calls have their own deadline, WithCallTimeout).
+const connectTimeout = "10"
+
+// withConnectTimeout is dsn with connect_timeout=connectTimeout added, unless it names one.
+func withConnectTimeout(dsn string) string {
+	if os.Getenv("PGCONNECT_TIMEOUT") != "" {
+		return dsn
+	}
+	base, query, found := strings.Cut(dsn, "?")
+	if !found {
+		return base + "?connect_timeout=" + connectTimeout
+	}
+	if q, err := url.ParseQuery(query); err != nil || q.Has("connect_timeout") {
+		return dsn // pgx says what is wrong with a query it cannot read
+	}
+	return dsn + "&connect_timeout=" + connectTimeout
+}
+
 func openPostgres(ctx context.Context, dsn string, migrate bool) (Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open("pgx", withConnectTimeout(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}

@@ -103,29 +103,49 @@ type queryer interface {
 }
 
 func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) (sql.Result, error) {
-	return db.ExecContext(ctx, s.d.rebind(q), args...)
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	res, err := db.ExecContext(cctx, s.d.rebind(q), args...)
+	return res, timedOut(ctx, cctx, err)
 }
-func (s *sqlStore) query(ctx context.Context, db queryer, q string, args ...any) (*sql.Rows, error) {
-	return db.QueryContext(ctx, s.d.rebind(q), args...)
+
+// row runs a query of one row, read by the Scan of what it returns.
+func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *row {
+	cctx, cancel := callContext(ctx)
+	return &row{Row: db.QueryRowContext(cctx, s.d.rebind(q), args...), ctx: ctx, cctx: cctx, cancel: cancel}
 }
-func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *sql.Row {
-	return db.QueryRowContext(ctx, s.d.rebind(q), args...)
+
+// row is a *sql.Row whose Scan ends the call's deadline (callContext), which must last until
+// the row is read.
+type row struct {
+	*sql.Row
+	ctx, cctx context.Context
+	cancel    context.CancelFunc
+}
+
+func (r *row) Scan(dest ...any) error {
+	defer r.cancel()
+	return timedOut(r.ctx, r.cctx, r.Row.Scan(dest...))
 }
 
 // eachRow runs a query and calls fn on each row; it closes the rows and reports an error met
 // while reading them, which a bare rows.Next loop would take for the end of the rows.
 func (s *sqlStore) eachRow(ctx context.Context, db queryer, fn func(*sql.Rows) error, q string, args ...any) error {
-	rows, err := s.query(ctx, db, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	return timedOut(ctx, cctx, func() error {
+		rows, err := db.QueryContext(cctx, s.d.rebind(q), args...)
+		if err != nil {
 			return err
 		}
-	}
-	return rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}())
 }
 
 // scanner is what *sql.Row and *sql.Rows offer: an alias, so that scanUser and the like,
@@ -159,7 +179,7 @@ func scanValue[T any](sc scanner) (T, error) {
 // updateRow sets the columns of set on the row of table with that id, in one statement, and
 // reads the row back as cols; with nothing set it only reads it. A missing row is
 // sql.ErrNoRows from the Scan.
-func (s *sqlStore) updateRow(ctx context.Context, db queryer, table string, id int64, set *assignments, cols string) *sql.Row {
+func (s *sqlStore) updateRow(ctx context.Context, db queryer, table string, id int64, set *assignments, cols string) *row {
 	if len(set.cols) == 0 {
 		return s.row(ctx, db, `SELECT `+cols+` FROM `+table+` WHERE id = ?`, id)
 	}
@@ -177,30 +197,35 @@ func (a *assignments) set(col string, v any) {
 	a.args = append(a.args, v)
 }
 
-// write runs fn in a write transaction.
+// write runs fn in a write transaction. Under a call deadline (WithCallTimeout) the whole
+// transaction, from waiting for a connection (SQLite's one writer) to its commit, is one call.
 func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	tx, err := s.w.BeginTx(cctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return timedOut(ctx, cctx, fmt.Errorf("begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return timedOut(ctx, cctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return timedOut(ctx, cctx, fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
 
-// read runs fn in a read-only transaction that sees one snapshot.
+// read runs fn in a read-only transaction that sees one snapshot; one call, as for write.
 func (s *sqlStore) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.r.BeginTx(ctx, s.d.readTx())
+	cctx, cancel := callContext(ctx)
+	defer cancel()
+	tx, err := s.r.BeginTx(cctx, s.d.readTx())
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return timedOut(ctx, cctx, fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return timedOut(ctx, cctx, fn(tx))
 }
 
 // bump takes the channel's row lock (PostgreSQL) and moves its revision on; every write that

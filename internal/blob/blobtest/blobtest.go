@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"CancelledContextStoresNothing", testCancelled},
 		{"CancelDuringPutStoresNothing", testCancelDuring},
 		{"FailedPutKeepsThePreviousBlob", testFailedOverwrite},
+		{"PutReplacesAtomically", testReplace},
 		{"BlobInvisibleUntilPutReturns", testInvisibleUntilDone},
 		{"ConcurrentPutsOfSameContent", testConcurrentPuts},
 		{"LargeBlob", testLarge},
@@ -321,6 +322,34 @@ func testFailedOverwrite(t *testing.T, s blob.Store) {
 		t.Fatal("failing Put over an existing blob succeeded")
 	}
 	wantContent(t, s, key, b)
+}
+
+// A Put over a blob (as an upload repairing a damaged one does) replaces it whole, for every
+// reader: one that opened it before reads the old bytes to their end, one that opens it after
+// reads the new ones; none sees a mix.
+func testReplace(t *testing.T, s blob.Store) {
+	good, key := content(t, 1<<20)
+	bad := bytes.Clone(good)
+	bad[len(bad)/2] ^= 0xff
+	put(t, s, key, bad)
+	r, err := s.Open(t.Context(), key, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := make([]byte, 1000)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, key, good)
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("reading the blob opened before it was replaced: %v", err)
+	}
+	if !bytes.Equal(append(head, rest...), bad) {
+		t.Errorf("a reader that opened the blob before it was replaced read %d bytes, not the old ones", len(head)+len(rest))
+	}
+	wantContent(t, s, key, good)
 }
 
 func testInvisibleUntilDone(t *testing.T, s blob.Store) {
