@@ -630,17 +630,7 @@ func testUnconfirmedOwners(t *testing.T, s store.Store) {
 func testPackageGrantSpellings(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
-	org, err := s.CreateOrg(ctx, "acme", alice.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, _ := s.ChannelByName(ctx, "acme")
-	if _, err := s.CreateGroup(ctx, org.ID, "devs", alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddGroupMember(ctx, org.ID, "devs", bob.ID, alice.ID); err != nil {
-		t.Fatal(err)
-	}
+	org, ch := mustOrgGroup(t, s, alice, bob)
 	for _, c := range []struct {
 		pkg   string
 		level access.Level

@@ -20,17 +20,7 @@ var errRefused = errors.New("refused at commit")
 func testRecheck(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
-	org, err := s.CreateOrg(ctx, "acme", alice.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, _ := s.ChannelByName(ctx, "acme")
-	if _, err := s.CreateGroup(ctx, org.ID, "devs", alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddGroupMember(ctx, org.ID, "devs", bob.ID, alice.ID); err != nil {
-		t.Fatal(err)
-	}
+	org, ch := mustOrgGroup(t, s, alice, bob)
 	if err := s.SetGrant(ctx, org.ID, "devs", ch.ID, "", access.Write, alice.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -172,17 +162,7 @@ func testRecheckHoldsOff(t *testing.T, s store.Store) {
 	}
 	// carol writes to the org acme's channel through the group devs.
 	carol := mustUser(t, s, "carol")
-	org, err := s.CreateOrg(ctx, "acme", carol.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	orgCh, _ := s.ChannelByName(ctx, "acme")
-	if _, err := s.CreateGroup(ctx, org.ID, "devs", carol.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddGroupMember(ctx, org.ID, "devs", bob.ID, carol.ID); err != nil {
-		t.Fatal(err)
-	}
+	org, orgCh := mustOrgGroup(t, s, carol, bob)
 	if err := s.SetGrant(ctx, org.ID, "devs", orgCh.ID, "", access.Write, carol.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,28 @@ func mustUser(t *testing.T, s store.Store, name string) store.User {
 	return u
 }
 
+// mustOrgGroup makes the org acme, owned by owner, with the group devs of which member is a
+// member; it returns the org and its channel.
+func mustOrgGroup(t *testing.T, s store.Store, owner, member store.User) (store.Org, store.Channel) {
+	t.Helper()
+	ctx := t.Context()
+	org, err := s.CreateOrg(ctx, "acme", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.ChannelByName(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateGroup(ctx, org.ID, "devs", owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddGroupMember(ctx, org.ID, "devs", member.ID, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	return org, ch
+}
+
 func mustChannel(t *testing.T, s store.Store, name string) store.Channel {
 	t.Helper()
 	c, err := s.CreateChannel(t.Context(), store.NewChannel{Name: name})
