@@ -71,7 +71,10 @@ func openS3(ctx context.Context, u *url.URL) (Store, error) {
 	}
 	// s3blob maps NoSuchBucket to NotFound, so a wrong bucket would otherwise look like an
 	// empty store (and Delete would silently succeed).
-	ok, err := b.IsAccessible(ctx)
+	w := startWatchdog(WithStallTimeout(ctx, openTimeout))
+	ok, err := b.IsAccessible(w.ctx)
+	err = w.explain("check bucket", u.Host, err)
+	w.stop()
 	if err == nil && !ok {
 		err = fmt.Errorf("bucket %q does not exist", u.Host)
 	}

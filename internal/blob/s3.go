@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -39,10 +40,16 @@ func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64) 
 	if size < 0 {
 		return fmt.Errorf("put %s: negative size %d", key, size)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	w := startWatchdog(ctx)
+	defer w.stop()
+	ctx, cancel := context.WithCancel(w.context(ctx))
 	defer cancel()
 	er := newExactReader(ctx, r, size)
-	err := s.b.Upload(ctx, key, er, &gblob.WriterOptions{
+	var body io.Reader = er
+	if w != nil {
+		body = &watchedSource{r: er, w: w}
+	}
+	err := s.b.Upload(ctx, key, body, &gblob.WriterOptions{
 		ContentType: "application/octet-stream",
 		// The length lets the transfer manager size its parts without guessing.
 		BeforeWrite: func(as func(any) bool) error {
@@ -54,6 +61,9 @@ func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64) 
 		},
 	})
 	if err != nil {
+		if err := w.explain("put", key, err); errors.Is(err, ErrStalled) {
+			return err
+		}
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if !er.done() {
@@ -61,4 +71,34 @@ func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64) 
 		return fmt.Errorf("put %s: uploader stopped before the end of the body", key)
 	}
 	return nil
+}
+
+// Open, Stat and Delete wait on the store for at most the stall timeout of ctx
+// (WithStallTimeout): for the start of the answer, and for each read of the blob after it.
+func (s *s3Store) Open(ctx context.Context, key string, offset, length int64) (Reader, error) {
+	w := startWatchdog(ctx)
+	if w == nil {
+		return s.bucketStore.Open(ctx, key, offset, length)
+	}
+	r, err := s.bucketStore.Open(w.ctx, key, offset, length)
+	if err != nil {
+		err = w.explain("open", key, err)
+		w.stop()
+		return nil, err
+	}
+	w.idle()
+	return &watchedReader{Reader: r, w: w, key: key}, nil
+}
+
+func (s *s3Store) Stat(ctx context.Context, key string) (Info, error) {
+	w := startWatchdog(ctx)
+	defer w.stop()
+	info, err := s.bucketStore.Stat(w.context(ctx), key)
+	return info, w.explain("stat", key, err)
+}
+
+func (s *s3Store) Delete(ctx context.Context, key string) error {
+	w := startWatchdog(ctx)
+	defer w.stop()
+	return w.explain("delete", key, s.bucketStore.Delete(w.context(ctx), key))
 }

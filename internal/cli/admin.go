@@ -154,7 +154,8 @@ first), as is a data directory, database or blob directory that is not there.`,
 					return fmt.Errorf("no blob directory at %s: give the --storage (or --data) of the server to check", dir)
 				}
 			}
-			ctx := cmd.Context()
+			// An object store that stops answering fails the check rather than holding it.
+			ctx := blob.WithStallTimeout(cmd.Context(), cfg.StoreTimeout)
 			st, err := store.OpenExisting(ctx, cfg.Database)
 			if err != nil {
 				return fsckOpenError(err)

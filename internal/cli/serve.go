@@ -103,7 +103,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.UploadIdleTimeout, "upload-idle-timeout", cfg.UploadIdleTimeout, "longest an upload may send nothing; also its start that --upload-min-rate leaves out [WHARF_UPLOAD_IDLE_TIMEOUT]")
 	f.Int64Var(&cfg.UploadMinRate, "upload-min-rate", cfg.UploadMinRate, "slowest average an upload may arrive at, in bytes a second (0: no minimum) [WHARF_UPLOAD_MIN_RATE]")
 	f.IntVar(&cfg.UploadsPerClient, "uploads-per-client", cfg.UploadsPerClient, "uploads one client address may have in progress at once (0: no bound) [WHARF_UPLOADS_PER_CLIENT]")
-	f.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a database statement or transaction made for a request may wait for the database; then 503 [WHARF_STORE_TIMEOUT]")
+	f.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a database statement or transaction made for a request may wait for the database, and an S3 object store for its answer or the next bytes; then 503 [WHARF_STORE_TIMEOUT]")
 	return failIf(envErr, cmd)
 }
 

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/internal/access"
+	"github.com/wharfhq/wharf/internal/blob"
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -140,10 +141,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		id := hex.EncodeToString(idb)
 		ri := &reqInfo{}
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyInfo, ri)
-		// Every store call made for the request waits at most StoreTimeout for the database:
-		// one that does not answer (a host that accepts connections and never answers, a lock
-		// held elsewhere) makes the request a 503, not a hang.
-		ctx = store.WithCallTimeout(ctx, s.opts.StoreTimeout)
+		// Every store call made for the request waits at most StoreTimeout for the database,
+		// and an object store may keep it waiting that long at most: one that does not answer
+		// (a host that accepts connections and never answers, a lock held elsewhere) makes
+		// the request a 503, not a hang.
+		ctx = blob.WithStallTimeout(store.WithCallTimeout(ctx, s.opts.StoreTimeout), s.opts.StoreTimeout)
 		w.Header().Set("X-Request-Id", id)
 
 		// "GET //t/<token>/…" parses with "t" as a host and the token as the first path

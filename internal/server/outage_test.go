@@ -717,3 +717,75 @@ func TestUnansweringDatabaseAnswers503(t *testing.T) {
 		})
 	}
 }
+
+// An object store that accepts connections and never answers (or stops in the middle of a
+// blob) holds no request for longer than the store timeout: downloads and uploads are
+// answered 503 with Retry-After, a download whose blob stops mid-way is cut and logged as an
+// error, and once the store answers again all is served again.
+func TestBlobStoreThatNeverAnswersAnswers503(t *testing.T) {
+	var s3 *blobtest.S3Server
+	b := backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
+		s3 = blobtest.NewFakeS3(t)
+		return s3.URL
+	}}
+	logs := &syncBuffer{}
+	e := newEnv(t, b, func(o *server.Options) {
+		o.StoreTimeout = time.Second
+		o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	})
+	// Long enough to see a hang as a failure rather than as a client's timeout.
+	e.client = &http.Client{Transport: e.srv.Client().Transport, Timeout: time.Minute}
+	e.createChannel("acme", false)
+	cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
+	payload := make([]byte, 256<<10)
+	rand.Read(payload) // incompressible, so that the package is larger than what comes before the stall
+	cs.Files = map[string][]byte{"share/payload.bin": payload}
+	pkg := condatest.Build(t, cs)
+	if r := e.upload("acme", cs.Filename(), pkg); r.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	ws := pypitest.Spec{Name: "demo-lib", Version: "1.0"}
+	wheel := pypitest.Build(t, ws)
+	if r := e.upload("acme", ws.Filename(), wheel); r.status != http.StatusCreated {
+		t.Fatalf("upload wheel: %d %s", r.status, r.body)
+	}
+	late := spec("demo", "2.0", "0", "noarch", condatest.Conda)
+	blobRequests := []outageRequest{
+		{"conda download", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, nil, 200},
+		{"conda Range", "GET", "/conda/acme/noarch/" + cs.Filename(), "", nil, []string{"Range", "bytes=0-9"}, 206},
+		{"PyPI download", "GET", "/pypi/acme/files/" + sha256hex(wheel) + "/" + ws.Filename(), "", nil, nil, 200},
+		{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
+	}
+	s3.Hang(-1)
+	for _, rq := range blobRequests {
+		wantUnavailable(t, rq.name+" (object store not answering)", e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
+	}
+	if r := e.do("GET", "/conda/acme/noarch/repodata.json", "", nil); r.status != http.StatusOK {
+		t.Errorf("repodata (no blob needed) while the object store does not answer: %d", r.status)
+	}
+	if got := e.repodata("/conda/acme/noarch/repodata.json").filenames(); len(got) != 1 {
+		t.Errorf("the upload refused while the object store did not answer is listed: %v", got)
+	}
+
+	// The answer has started when the store stops: the download is cut short, not held.
+	s3.Hang(64 << 10)
+	res, err := e.client.Get(e.srv.URL + "/conda/acme/noarch/" + cs.Filename())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || err == nil || len(got) >= len(pkg) {
+		t.Errorf("download stalling mid-blob: %d, %d of %d bytes, %v; want 200 cut short with an error", res.StatusCode, len(got), len(pkg), err)
+	}
+	s3.Release()
+	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), cs.Filename()) {
+		t.Errorf("the download cut mid-blob is not logged as an error naming the file:\n%s", logs.String())
+	}
+
+	for _, rq := range blobRequests {
+		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+			t.Errorf("%s once the object store answers again: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
+		}
+	}
+}

@@ -216,7 +216,8 @@ func (s *Server) reportLookAlikes() {
 // reads the recipes of packages stored before recipes were read (BackfillRecipes).
 func (s *Server) background() {
 	defer close(s.stopped)
-	bctx, cancel := context.WithCancel(context.Background())
+	// The backfill reads blobs, each read bounded as a request's would be.
+	bctx, cancel := context.WithCancel(blob.WithStallTimeout(context.Background(), s.opts.StoreTimeout))
 	backfilled := make(chan struct{})
 	go func() { defer close(backfilled); s.backfillRecipes(bctx) }()
 	defer func() { cancel(); <-backfilled }()

@@ -36,6 +36,81 @@ type S3Server struct {
 	addr    string
 	mu      sync.Mutex
 	srv     *http.Server
+	hang    chan struct{} // closed to release the requests held by Hang; nil when not hanging
+	stallAt int64         // with hang, answers start and hang after this many body bytes; < 0: at once
+}
+
+// Hang makes the server stand for an object store that accepts connections and never answers:
+// from now on each request is held unanswered, its body unread, until Release (or until the
+// client gives up), and then refused. With afterBytes >= 0, answers start instead (status, headers and the first
+// afterBytes bytes of the body) and then stop, as a store that stalls mid-transfer.
+func (s *S3Server) Hang(afterBytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hang == nil {
+		s.hang = make(chan struct{})
+	}
+	s.stallAt = afterBytes
+}
+
+// Release answers requests normally again, and lets those held by Hang go on.
+func (s *S3Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hang != nil {
+		close(s.hang)
+		s.hang = nil
+	}
+}
+
+func (s *S3Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hang, at := s.hang, s.stallAt
+	s.mu.Unlock()
+	if hang == nil {
+		s.handler.ServeHTTP(w, r)
+		return
+	}
+	if at < 0 {
+		// A held request is never carried out, even once released: its client has given up
+		// long since, though the server cannot tell while the body is unread.
+		select {
+		case <-hang:
+			http.Error(w, "fake S3: this request was held unanswered", http.StatusServiceUnavailable)
+		case <-r.Context().Done():
+		}
+		return
+	}
+	s.handler.ServeHTTP(&stallingWriter{ResponseWriter: w, left: at, hang: hang, done: r.Context().Done()}, r)
+}
+
+// stallingWriter passes on the first left bytes of an answer, then holds the rest until hang
+// is closed or the client leaves.
+type stallingWriter struct {
+	http.ResponseWriter
+	left int64
+	hang <-chan struct{}
+	done <-chan struct{}
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) <= w.left {
+		w.left -= int64(len(p))
+		return w.ResponseWriter.Write(p)
+	}
+	n, err := w.ResponseWriter.Write(p[:w.left])
+	w.left = 0
+	if err != nil {
+		return n, err
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+	select {
+	case <-w.hang:
+		m, err := w.ResponseWriter.Write(p[n:])
+		return n + m, err
+	case <-w.done:
+		return n, errors.New("fake S3: client left while the answer stalled")
+	}
 }
 
 // NewFakeS3 is FakeS3 with a handle on the server.
@@ -77,7 +152,7 @@ func NewFakeS3(t testing.TB) *S3Server {
 }
 
 func (s *S3Server) serve(ln net.Listener) {
-	srv := &http.Server{Handler: s.handler}
+	srv := &http.Server{Handler: s}
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
