@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -53,6 +54,34 @@ func BenchmarkCachedRepodata(b *testing.B) {
 			for b.Loop() {
 				get()
 			}
+		})
+	}
+}
+
+// BenchmarkRepodataJSONEncodings is a cached repodata.json of 10,000 records as it is, and
+// gzip- and zstd-encoded (each encoding made once, on the first request that takes it).
+//
+//	go test -run '^$' -bench RepodataJSONEncodings -benchmem ./internal/server/
+func BenchmarkRepodataJSONEncodings(b *testing.B) {
+	e := newEnv(b, backends[0])
+	e.createChannel("acme", false)
+	ch, err := e.store.ChannelByName(b.Context(), "acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		sum := sha256.Sum256([]byte(fmt.Sprint(i)))
+		sha := hex.EncodeToString(sum[:])
+		name := fmt.Sprintf("pkg%05d", i)
+		rec := fmt.Sprintf(`{"build":"0","build_number":0,"depends":["python >=3.9"],"md5":"%s","name":"%s","sha256":"%s","size":100,"subdir":"noarch","version":"1.0"}`, sha[:32], name, sha)
+		if _, _, err := e.store.AddFile(b.Context(), store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: "noarch",
+			Filename: name + "-1.0-0.conda", SHA256: sha, MD5: sha[:32], Size: 100, Version: "1.0", Build: "0", Record: []byte(rec)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, enc := range []string{"identity", "gzip", "zstd"} {
+		b.Run(enc, func(b *testing.B) {
+			benchGet(b, e.srv, "/conda/acme/noarch/repodata.json", "Accept-Encoding", enc)
 		})
 	}
 }
@@ -143,27 +172,40 @@ func BenchmarkPyPIProjectPage(b *testing.B) {
 		}
 	}
 	for _, accept := range []string{"application/vnd.pypi.simple.v1+json", "text/html"} {
-		b.Run(strings.SplitN(accept, "/", 2)[1], func(b *testing.B) {
-			get := func() {
-				req, _ := http.NewRequest("GET", e.srv.URL+"/pypi/acme/simple/big-lib/", nil)
-				req.Header.Set("Accept", accept)
-				res, err := e.srv.Client().Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					b.Fatalf("status %d", res.StatusCode)
-				}
-			}
-			get() // build once
-			b.ReportAllocs()
-			for b.Loop() {
-				get()
-			}
-		})
+		for _, enc := range []string{"identity", "gzip", "zstd"} {
+			b.Run(strings.SplitN(accept, "/", 2)[1]+"/"+enc, func(b *testing.B) {
+				benchGet(b, e.srv, "/pypi/acme/simple/big-lib/", "Accept", accept, "Accept-Encoding", enc)
+			})
+		}
 	}
+}
+
+// benchGet measures GETs of path with the headers given (an Accept-Encoding set here is not
+// undone by the client: what is measured is what goes on the wire), after one to build it,
+// and reports the bytes sent.
+func benchGet(b *testing.B, srv *httptest.Server, path string, header ...string) {
+	var wire int64
+	get := func() {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wire, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	get() // build once
+	b.ReportAllocs()
+	for b.Loop() {
+		get()
+	}
+	b.ReportMetric(float64(wire), "wire-bytes")
 }
 
 // BenchmarkPackageDownload measures downloads of a stored 1 MiB package over real HTTP, whole,

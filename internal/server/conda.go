@@ -122,7 +122,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 		if err != nil {
 			return err
 		}
-		serveBytes(w, r, "application/json", cd.etag, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), mod, cd.body)
+		serveArtefact(w, r, cd, "application/json", cd.etag, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), mod)
 		return nil
 	}
 	if strings.HasSuffix(cp.file, ".conda") || strings.HasSuffix(cp.file, ".tar.bz2") {
@@ -141,7 +141,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	// Privacy is read afresh with the channel on every request; the view's own flag says
 	// whether it is what anonymous readers get.
-	serveBytes(w, r, a.contentType, a.etag, cacheControl(w, r, sub.shared && !private(c.channel), a.immutable), sub.mod, a.body)
+	serveArtefact(w, r, a, a.contentType, a.etag, cacheControl(w, r, sub.shared && !private(c.channel), a.immutable), sub.mod)
 	return nil
 }
 

@@ -54,6 +54,7 @@ type artefact struct {
 	etag        string
 	contentType string
 	immutable   bool
+	enc         *encodings // nil: sent only as it is (compressed formats, small bodies)
 }
 
 func newArtefact(body []byte, contentType string) *artefact {
@@ -307,7 +308,8 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 	// Most clients take the .zst or the shards; the plain JSON, as large as the channel, is
 	// built when first asked for.
 	v.json = sync.OnceValues(func() (*artefact, error) {
-		return &artefact{body: repodata.BuildRepodata(key.subdir, v.records), contentType: "application/json", etag: `"` + etag + `"`}, nil
+		a := &artefact{body: repodata.BuildRepodata(key.subdir, v.records), contentType: "application/json", etag: `"` + etag + `"`}
+		return a.compressible(), nil
 	})
 	v.bz2 = sync.OnceValues(func() (*artefact, error) {
 		j, err := v.json()
@@ -348,7 +350,7 @@ func jsonAndZstd(body []byte) ([2]*artefact, error) {
 	if err != nil {
 		return [2]*artefact{}, err
 	}
-	j := newArtefact(body, "application/json")
+	j := newArtefact(body, "application/json").compressible()
 	return [2]*artefact{j, {body: zst, contentType: "application/zstd", etag: strings.TrimSuffix(j.etag, `"`) + `-zst"`}}, nil
 }
 
@@ -459,7 +461,7 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 				}
 			}
 		}
-		v := channelView{a: newArtefact(repodata.BuildChanneldata(pkgs, conda.CompareVersions), "application/json"), mod: e.mod}
+		v := channelView{a: newArtefact(repodata.BuildChanneldata(pkgs, conda.CompareVersions), "application/json").compressible(), mod: e.mod}
 		if vis.allow != nil {
 			v.mod = e.times.mod(vis.key, v.a.etag, e.mod) // see viewTimes
 		}

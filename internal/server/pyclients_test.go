@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -192,6 +193,18 @@ func TestRealPythonClients(t *testing.T) {
 	}
 	if out, err := run(t, twine, "upload", "--disable-progress-bar", "--repository-url", repo, "-u", "__token__", "-p", "wrfs-notatoken", wheel); err == nil {
 		t.Errorf("twine with a bad token succeeded:\n%s", out)
+	}
+
+	// Older releases make the project page large enough to go out compressed, as pip asks
+	// (gzip, deflate): every pip below reads it so.
+	for i := range 8 {
+		old := pypitest.Spec{Name: "demo-lib", Version: fmt.Sprintf("0.%d", i+1)}
+		if r := e.upload("acme-private", old.Filename(), pypitest.Build(t, old)); r.status != http.StatusCreated {
+			t.Fatalf("upload %s: %d %s", old.Filename(), r.status, r.body)
+		}
+	}
+	if r := e.do("GET", "/pypi/acme-private/simple/demo-lib/", alice, nil, "Accept-Encoding", "gzip, deflate"); r.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("the project page asked for as pip asks: %d, Content-Encoding %q, want gzip", r.status, r.header.Get("Content-Encoding"))
 	}
 
 	dlTok := e.newToken(bob, map[string]any{"name": "pip", "scopes": []string{"pypi:download"}})

@@ -147,7 +147,8 @@ func (s *Server) pypiIndex(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	body := simple.IndexPage(names, format)
 	// The same bytes go out as text/html or the vnd HTML type: the ETag names the type too.
-	serveBytes(w, r, ctype, `"`+etagOf(append([]byte(ctype+"\x00"), body...))+`"`, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), time.Time{}, body)
+	a := (&artefact{body: body}).compressible() // built for each request, so compressed only when asked
+	serveArtefact(w, r, a, ctype, `"`+etagOf(append([]byte(ctype+"\x00"), body...))+`"`, cacheControl(w, r, c.principal.Anonymous() && !private(c.channel), false), time.Time{})
 	return nil
 }
 
@@ -201,7 +202,7 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 	} else if ctype != simple.ContentTypeTextHTML {
 		etag = strings.TrimSuffix(etag, `"`) + `-vnd"`
 	}
-	serveBytes(w, r, ctype, etag, cacheControl(w, r, !private(c.channel) && !page.private, false), time.Time{}, a.body)
+	serveArtefact(w, r, a, ctype, etag, cacheControl(w, r, !private(c.channel) && !page.private, false), time.Time{})
 	return nil
 }
 
@@ -222,8 +223,8 @@ func (s *Server) buildPyPIPage(ctx context.Context, channelID int64, project str
 	slices.SortFunc(p.Versions, pypi.CompareVersions)
 	html, js := simple.ProjectPage(p, simple.HTML), simple.ProjectPage(p, simple.JSON)
 	return &pypiPage{rev: snap.Revision, private: snap.Private,
-		html: &artefact{body: html, etag: `"` + etagOf(html) + `-html"`},
-		json: &artefact{body: js, etag: `"` + etagOf(js) + `-json"`}}, nil
+		html: (&artefact{body: html, etag: `"` + etagOf(html) + `-html"`}).compressible(),
+		json: (&artefact{body: js, etag: `"` + etagOf(js) + `-json"`}).compressible()}, nil
 }
 
 func (s *Server) pypiFile(w http.ResponseWriter, r *http.Request, c *call) error {
