@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,7 +77,19 @@ func cmdGen(args []string) error {
 	bigSize := fs.Int("big-size", 1<<20, "payload bytes of the big conda package")
 	user := fs.String("user", "bench", "the account (made beforehand) that owns the channels")
 	out := fs.String("out", "", "write what was made as JSON here")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the generation here")
 	fs.Parse(args)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if len(dbs) == 0 || *storage == "" {
 		return errors.New("gen: -db and -storage are required")
 	}
