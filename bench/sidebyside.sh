@@ -153,6 +153,7 @@ if [ -n "$postgres" ]; then
   servers+=(-server "Wharf PostgreSQL=http://127.0.0.1:$p_pg,pid=$pid_pg,token=$tok_pg")
 fi
 echo "sidebyside: measuring (wrk -t2 -c32 -d${secs}s, $rounds rounds per path and server)" >&2
+echo "Wharf $(git describe --always --dirty 2>/dev/null || echo '(no git)'), $(nginx -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $(nproc) cores"
 "$sbs" run -info "$work/info.json" -root "$work/nginx/root" -secs "$secs" -rounds "$rounds" \
   -user "$user" -password "$password" -only "$only" "${servers[@]}" || die "measuring failed"
 

@@ -115,10 +115,10 @@ func cmdRun(args []string) error {
 			etag, err := etagOf(s.url + pub.Zst)
 			return req{path: pub.Zst, headers: []string{"If-None-Match: " + etag}, status: 304}, err
 		}},
-		{name: "1 MB package", goal: 0.8, mbps: true, req: plain(pub.Big)},
+		{name: "1 MB package, MB/s", goal: 0.8, mbps: true, req: plain(pub.Big)},
 		{name: "shard index", goal: 0.7, req: plain(pub.ShardIndex)},
 		{name: "one shard", goal: 0.7, req: plain(pub.Shard)},
-		{name: fmt.Sprintf("PyPI page, %d files", info.PyPIFiles), goal: 0.8, req: plain(pub.PyPI)},
+		{name: fmt.Sprintf("PyPI page, %s files", thousands(float64(info.PyPIFiles))), goal: 0.8, req: plain(pub.PyPI)},
 	}
 
 	type result struct {
@@ -166,7 +166,7 @@ func cmdRun(args []string) error {
 		sep += "|---:|---:"
 	}
 	if len(ss) == 3 {
-		head += " | " + ss[2].name + "/" + ss[1].name
+		head += " | PostgreSQL/SQLite"
 		sep += "|---:"
 	}
 	fmt.Println(head + " | goal |")
@@ -176,11 +176,7 @@ func cmdRun(args []string) error {
 		for _, s := range ss {
 			med[s.name] = median(results[i].samples[s.name], r.mbps)
 		}
-		unit := ""
-		if r.mbps {
-			unit = " MB/s"
-		}
-		line := fmt.Sprintf("| %s | %s%s", r.name, thousands(med[ss[0].name]), unit)
+		line := fmt.Sprintf("| %s | %s", r.name, thousands(med[ss[0].name]))
 		for _, s := range ss[1:] {
 			line += fmt.Sprintf(" | %s | %.2f", thousands(med[s.name]), med[s.name]/med[ss[0].name])
 		}
@@ -188,6 +184,9 @@ func cmdRun(args []string) error {
 			line += fmt.Sprintf(" | %.2f", med[ss[2].name]/med[ss[1].name])
 		}
 		fmt.Printf("%s | ≥ %.1f |\n", line, r.goal)
+	}
+	if len(ss) == 3 {
+		fmt.Println("\n(goal for PostgreSQL/SQLite: ≥ 0.9 on every row)")
 	}
 
 	fmt.Printf("\nCPU per request (ms, user+system of the server's processes over all rounds), wrk's p99 latency (median of rounds), errors\n\n")
@@ -368,7 +367,17 @@ func wrk(s *server, q req, threads, conns, secs int) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
-	text := string(out)
+	sm, err := parseWrk(string(out))
+	if err != nil {
+		return sm, err
+	}
+	sm.cpuTicks = after - before
+	sm.rssKB = rss(s.pid)
+	return sm, nil
+}
+
+// parseWrk reads what wrk --latency prints.
+func parseWrk(text string) (sample, error) {
 	var sm sample
 	m := reRPS.FindStringSubmatch(text)
 	if m == nil {
@@ -395,8 +404,6 @@ func wrk(s *server, q req, threads, conns, secs int) (sample, error) {
 		errs = append(errs, "socket errors: "+m[1])
 	}
 	sm.errors = strings.Join(errs, ", ")
-	sm.cpuTicks = after - before
-	sm.rssKB = rss(s.pid)
 	return sm, nil
 }
 
