@@ -50,7 +50,8 @@ type sample struct {
 	requests   int64
 	p99        time.Duration
 	cpuTicks   int64
-	errors     string
+	non2xx     int64
+	socket     [4]int64 // wrk's socket errors: connect, read, write, timeout
 	rssKB      int64
 	transferMB float64
 }
@@ -150,7 +151,7 @@ func cmdRun(args []string) error {
 					return fmt.Errorf("run: %s on %s: %w", r.name, s.name, err)
 				}
 				res.samples[s.name] = append(res.samples[s.name], sm)
-				fmt.Fprintf(os.Stderr, "%-32s %-18s %10.0f req/s  p99 %8s  cpu %.3f ms/req %s\n", r.name, s.name, sm.rps, sm.p99, perReq(sm.cpuTicks, sm.requests), sm.errors)
+				fmt.Fprintf(os.Stderr, "%-32s %-18s %10.0f req/s  p99 %8s  cpu %.3f ms/req %s\n", r.name, s.name, sm.rps, sm.p99, perReq(sm.cpuTicks, sm.requests), sm.errorText())
 			}
 		}
 		results = append(results, res)
@@ -189,7 +190,7 @@ func cmdRun(args []string) error {
 		fmt.Println("\n(goal for PostgreSQL/SQLite: ≥ 0.9 on every row)")
 	}
 
-	fmt.Printf("\nCPU per request (ms, user+system of the server's processes over all rounds), wrk's p99 latency (median of rounds), errors\n\n")
+	fmt.Printf("\nCPU per request (ms, user+system of the server's processes over all rounds) and wrk's p99 latency (median of rounds)\n\n")
 	head, sep = "| path", "|---"
 	for _, s := range ss {
 		head += " | " + s.name + " CPU | p99"
@@ -203,13 +204,18 @@ func cmdRun(args []string) error {
 		for _, s := range ss {
 			var ticks, n int64
 			var p99s []time.Duration
+			var errs sample // summed over the rounds
 			for _, sm := range results[i].samples[s.name] {
 				ticks += sm.cpuTicks
 				n += sm.requests
 				p99s = append(p99s, sm.p99)
-				if sm.errors != "" {
-					problems = append(problems, fmt.Sprintf("%s on %s: %s", r.name, s.name, sm.errors))
+				errs.non2xx += sm.non2xx
+				for k := range errs.socket {
+					errs.socket[k] += sm.socket[k]
 				}
+			}
+			if e := errs.errorText(); e != "" {
+				problems = append(problems, fmt.Sprintf("%s on %s: %s", r.name, s.name, e))
 			}
 			slices.Sort(p99s)
 			line += fmt.Sprintf(" | %.3f | %s", perReq(ticks, n), fmtDur(p99s[len(p99s)/2]))
@@ -227,7 +233,7 @@ func cmdRun(args []string) error {
 		fmt.Printf("RSS %s: %.0f MB at most after a run, %.0f MB now\n", s.name, float64(maxRSS)/1024, float64(rss(s.pid))/1024)
 	}
 	if len(problems) > 0 {
-		fmt.Println("\nErrors wrk reported:")
+		fmt.Printf("\nErrors wrk reported, summed over the %d rounds (a timeout is a request that took over 2 s):\n", *rounds)
 		for _, p := range problems {
 			fmt.Println("- " + p)
 		}
@@ -351,7 +357,7 @@ var (
 	reRequests = regexp.MustCompile(`(\d+) requests in ([0-9.]+)(\w+), ([0-9.]+)(\w+) read`)
 	reP99      = regexp.MustCompile(`\n\s+99%\s+([0-9.]+)(us|ms|s|m)\b`)
 	reNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
-	reSocket   = regexp.MustCompile(`Socket errors: ([^\n]+)`)
+	reSocket   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
 // wrk runs wrk once against s and reads the server's CPU time around it.
@@ -396,15 +402,29 @@ func parseWrk(text string) (sample, error) {
 		d, _ := time.ParseDuration(m[1] + m[2])
 		sm.p99 = d
 	}
-	var errs []string
 	if m := reNon2xx.FindStringSubmatch(text); m != nil {
-		errs = append(errs, m[1]+" non-2xx/3xx")
+		sm.non2xx, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	if m := reSocket.FindStringSubmatch(text); m != nil {
-		errs = append(errs, "socket errors: "+m[1])
+		for k := range sm.socket {
+			sm.socket[k], _ = strconv.ParseInt(m[k+1], 10, 64)
+		}
 	}
-	sm.errors = strings.Join(errs, ", ")
 	return sm, nil
+}
+
+// errorText says what went wrong in a run, or "".
+func (sm sample) errorText() string {
+	var errs []string
+	if sm.non2xx > 0 {
+		errs = append(errs, fmt.Sprintf("%d answers not 2xx or 3xx", sm.non2xx))
+	}
+	for k, what := range []string{"connect", "read", "write", "timeout"} {
+		if n := sm.socket[k]; n > 0 {
+			errs = append(errs, fmt.Sprintf("%d %s errors", n, what))
+		}
+	}
+	return strings.Join(errs, ", ")
 }
 
 func sizeMB(v, unit string) float64 {

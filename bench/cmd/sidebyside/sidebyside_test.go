@@ -131,8 +131,8 @@ Transfer/sec:      3.71GB
 	if want := 7.43 * (1 << 30) / 1e6 / 2; sm.mbps < want-0.01 || sm.mbps > want+0.01 {
 		t.Errorf("MB/s = %v, want %v", sm.mbps, want)
 	}
-	if sm.errors != "12 non-2xx/3xx, socket errors: connect 0, read 0, write 0, timeout 3" {
-		t.Errorf("errors = %q", sm.errors)
+	if e := sm.errorText(); e != "12 answers not 2xx or 3xx, 3 timeout errors" {
+		t.Errorf("errors = %q", e)
 	}
 	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
 		t.Error("no error for wrk's failure")
