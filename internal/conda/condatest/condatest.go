@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dsnet/compress/bzip2"
@@ -393,12 +395,18 @@ func bzip2Stream(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// frameEncoder is shared: a new encoder allocates megabytes of tables, which dominated the cost
+// of building small packages (bench/ builds tens of thousands). EncodeAll may be called
+// concurrently and gives the same bytes as a fresh encoder.
+var frameEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+})
+
 func zstdFrame(data []byte) ([]byte, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	enc, err := frameEncoder()
 	if err != nil {
 		return nil, err
 	}
-	defer enc.Close()
 	return enc.EncodeAll(data, nil), nil
 }
 
