@@ -131,6 +131,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom hands src to the writer below's ReadFrom: net/http's sends a file by sendfile,
+// which a copy through Write would not.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := readFrom(w.ResponseWriter, src)
+	w.bytes += n
+	return n, err
+}
+
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) middleware(next http.Handler) http.Handler {
