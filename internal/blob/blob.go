@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 )
 
@@ -42,4 +43,12 @@ type Store interface {
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	Close() error
+}
+
+// FileStore is a Store whose blobs are files on the local filesystem. OpenFile hands out the
+// file itself, so that a download can go from the page cache to the socket by sendfile
+// rather than through the process; close closes it (the file must not be closed otherwise).
+type FileStore interface {
+	Store
+	OpenFile(ctx context.Context, key string) (f *os.File, close func() error, err error)
 }

@@ -72,6 +72,24 @@ func openFS(path string) (*fsStore, error) {
 	return &fsStore{bucketStore: bucketStore{b: b}, root: root, syncFile: (*os.File).Sync, syncDir: atomicfile.SyncDir}, nil
 }
 
+var _ FileStore = (*fsStore)(nil)
+
+// OpenFile opens the file that holds key, as Open would, through fileblob (its key to path
+// mapping, its checks).
+func (s *fsStore) OpenFile(ctx context.Context, key string) (*os.File, func() error, error) {
+	var f *os.File
+	r, err := s.b.NewReader(ctx, key, &gblob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+		if !as(&f) {
+			return errors.New("fileblob did not expose its file")
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, nil, wrapErr("open", key, err)
+	}
+	return f, r.Close, nil
+}
+
 func (s *fsStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	if size < 0 {
 		return fmt.Errorf("put %s: negative size %d", key, size)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -172,5 +173,36 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Open(%q) = %v; want it to mention %q", tc.url, err, tc.want)
 		}
+	}
+}
+
+// TestFilesystemOpenFile is the file itself, for sendfile: its bytes are the blob's, and a
+// missing blob is ErrNotFound as Open says it.
+func TestFilesystemOpenFile(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	fst, ok := s.(blob.FileStore)
+	if !ok {
+		t.Fatalf("the filesystem store (%T) hands out no files", s)
+	}
+	if err := s.Put(t.Context(), blob.Key(digest), strings.NewReader("data"), 4); err != nil {
+		t.Fatal(err)
+	}
+	f, closeFile, err := fst.OpenFile(t.Context(), blob.Key(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil || string(got) != "data" {
+		t.Errorf("read %q, %v; want \"data\"", got, err)
+	}
+	if err := closeFile(); err != nil {
+		t.Error(err)
+	}
+	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the file after close: %v, want closed", err)
+	}
+	if _, _, err := fst.OpenFile(t.Context(), blob.Key(strings.Repeat("0", 64))); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("a missing blob: %v, want ErrNotFound", err)
 	}
 }

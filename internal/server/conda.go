@@ -2,14 +2,18 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
@@ -173,14 +177,17 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, c *call) e
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, channel string, f store.File, cacheControl string) error {
 	ctx := r.Context()
 	name := channel + "/" + f.Subdir + "/" + f.Filename
-	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
-	defer rs.Close()
 	h := r.Header
 	if strings.Contains(h.Get("Range"), ",") {
 		// Several ranges would make http.ServeContent read the blob from a goroutine that may
 		// outlive this call (and the reader's Close); no package client asks for them, and the
 		// whole file is a valid answer (RFC 9110, 14.2).
 		h.Del("Range")
+	}
+	rs := &blobReadSeeker{ctx: ctx, store: s.blobs, key: blob.Key(f.SHA256), size: f.Size}
+	defer rs.Close()
+	if fst, ok := s.blobs.(blob.FileStore); ok {
+		return s.serveLocalFile(w, r, fst, name, f, cacheControl)
 	}
 	// A closed range is read from the store as just that range: opened to the end, a range of
 	// a few KiB (pip reads wheels so) would have S3 send the rest of the object.
@@ -193,17 +200,130 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, channel strin
 	} else if err != nil {
 		return fmt.Errorf("serve %s: %w", name, err)
 	}
-	wh := w.Header()
-	wh.Set("Content-Type", "application/octet-stream")
-	wh.Set("ETag", `"`+f.SHA256+`"`)
-	wh.Set("Cache-Control", cacheControl)
-	wh.Set("X-Content-Type-Options", "nosniff")
+	fileHeaders(w, f, cacheControl)
 	http.ServeContent(w, r, "", f.CreatedAt, rs)
 	if rs.err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "stored file's blob failed while it was sent", "request_id", requestID(ctx), "file", name,
 			"sha256", f.SHA256, "offset", rs.offset, "size", f.Size, "err", rs.err)
 	}
 	return nil
+}
+
+// fileHeaders are the headers of a stored file's answer.
+func fileHeaders(w http.ResponseWriter, f store.File, cacheControl string) {
+	wh := w.Header()
+	wh.Set("Content-Type", "application/octet-stream")
+	wh.Set("ETag", `"`+f.SHA256+`"`)
+	wh.Set("Cache-Control", cacheControl)
+	wh.Set("X-Content-Type-Options", "nosniff")
+}
+
+// serveLocalFile is serveFile for blobs on the local filesystem: http.ServeContent is given
+// the file itself, so that net/http sends it by sendfile (for a whole file and a range alike)
+// rather than copying it through the process. The size is checked against the record, from
+// the open file, before the status line.
+func (s *Server) serveLocalFile(w http.ResponseWriter, r *http.Request, fst blob.FileStore, name string, f store.File, cacheControl string) error {
+	ctx := r.Context()
+	key := blob.Key(f.SHA256)
+	file, closeFile, err := fst.OpenFile(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		s.log.ErrorContext(ctx, "stored file's blob is missing", "request_id", requestID(ctx), "file", name, "sha256", f.SHA256, "key", key)
+		return &httpError{status: http.StatusNotFound, code: "not_found", message: f.Filename +
+			" is listed, but its content is missing from the server's storage; the server log names it under this request id"}
+	} else if err != nil {
+		return fmt.Errorf("serve %s: %w", name, err)
+	}
+	defer closeFile()
+	info, err := file.Stat()
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", name, err)
+	}
+	if info.Size() != f.Size {
+		return fmt.Errorf("serve %s: %w", name, &blobDamagedError{key: key, size: info.Size(), want: f.Size})
+	}
+	fileHeaders(w, f, cacheControl)
+	lf := &localFile{File: file}
+	sw := &sendWatch{ResponseWriter: w}
+	http.ServeContent(sw, r, "", f.CreatedAt, lf)
+	if sw.clientGone || ctx.Err() != nil {
+		return nil
+	}
+	// sendfile from a file cut short sends less without an error: the count tells.
+	err = cmp.Or(lf.err, sw.err)
+	if want, perr := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil && perr == nil && r.Method != http.MethodHead && sw.sent < want {
+		err = fmt.Errorf("the file ended after %d of %d bytes: %w", sw.sent, want, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "stored file's blob failed while it was sent", "request_id", requestID(ctx), "file", name,
+			"sha256", f.SHA256, "sent", sw.sent, "size", f.Size, "err", err)
+	}
+	return nil
+}
+
+// localFile is a blob's file as http.ServeContent reads it. The *os.File stays visible to
+// net/http's ReadFrom, which sends any syscall.Conn by sendfile; what the process itself reads
+// (the first bytes, and all of it where sendfile cannot be used) keeps its first failure.
+type localFile struct {
+	*os.File
+	err error
+}
+
+func (l *localFile) Read(p []byte) (int, error) {
+	n, err := l.File.Read(p)
+	if err != nil && err != io.EOF && l.err == nil {
+		l.err = err
+	}
+	return n, err
+}
+
+// sendWatch counts what an answer sent, and tells the failures of the client (gone, or too
+// slow) from the others (the disk's), which would otherwise end the answer short unlogged.
+type sendWatch struct {
+	http.ResponseWriter
+	sent       int64
+	err        error // the first failure that is not the client's
+	clientGone bool
+}
+
+func (s *sendWatch) Write(p []byte) (int, error) {
+	n, err := s.ResponseWriter.Write(p)
+	s.note(int64(n), err)
+	return n, err
+}
+
+func (s *sendWatch) ReadFrom(src io.Reader) (int64, error) {
+	n, err := readFrom(s.ResponseWriter, src)
+	s.note(n, err)
+	return n, err
+}
+
+func (s *sendWatch) note(n int64, err error) {
+	s.sent += n
+	switch {
+	case err == nil:
+	case clientsFault(err):
+		s.clientGone = true
+	case s.err == nil:
+		s.err = err
+	}
+}
+
+func (s *sendWatch) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// clientsFault reports whether a failure to send is the client's: it hung up, or stopped
+// reading past the write deadline.
+func clientsFault(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, http.ErrHandlerTimeout)
+}
+
+// readFrom copies src to w through w's own ReadFrom where it has one (net/http's sends a file
+// by sendfile), else by Write.
+func readFrom(w io.Writer, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w}, src) // hides w's methods but Write: no recursion
 }
 
 // blobReadSeeker lets http.ServeContent serve ranges of a blob; it opens a ranged reader at

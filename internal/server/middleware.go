@@ -131,6 +131,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom hands src to the writer below's ReadFrom: net/http's sends a file by sendfile,
+// which a copy through Write would not.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := readFrom(w.ResponseWriter, src)
+	w.bytes += n
+	return n, err
+}
+
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) middleware(next http.Handler) http.Handler {
@@ -286,25 +297,59 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 		return access.Principal{}, credential{}, err
 	}
 	key := credKey(user, pass, u.PasswordHash)
-	if u.ID == 0 || !s.creds.verified(key, now) {
-		ok, rehash, err := s.signins.verify(r.Context(), account, addr, u.PasswordHash, pass, u.ID != 0)
-		if err != nil {
-			return access.Principal{}, credential{}, err
-		}
-		if !ok {
-			return access.Principal{}, credential{}, wrong
-		}
-		if rehash {
+	// verify checks the password, under the budgets; concurrent requests with the same
+	// credentials share one check (credCache.check).
+	verify := func(ctx context.Context) credResult {
+		ok, rehash, err := s.signins.verify(ctx, account, addr, u.PasswordHash, pass, u.ID != 0)
+		res := credResult{ok: ok && err == nil, hash: u.PasswordHash, err: err}
+		if res.ok && rehash {
 			// The credential names the hash now stored, or an upload this request makes
 			// would be refused at its commit as if the password had changed.
-			u.PasswordHash = s.upgradeHash(r.Context(), u, pass)
+			res.hash = s.upgradeHash(ctx, u, pass)
 		}
-		s.creds.remember(key, now)
+		return res
+	}
+	hit, refresh := false, false
+	if u.ID != 0 {
+		hit, refresh = s.creds.lookup(key, now)
+	}
+	if refresh {
+		s.refreshCredential(r.Context(), key, verify)
+	}
+	if !hit {
+		res := s.creds.check(r.Context(), key, func() credResult { return verify(r.Context()) })
+		if res.err != nil {
+			return access.Principal{}, credential{}, res.err
+		}
+		if !res.ok {
+			return access.Principal{}, credential{}, wrong
+		}
+		if res.hash != u.PasswordHash {
+			// Stored anew: the next request, which reads the new hash, is remembered too.
+			s.creds.remember(credKey(user, pass, res.hash), time.Now())
+			u.PasswordHash = res.hash
+		}
 	}
 	// The account and its grants come from the identity cache, which every change empties:
 	// leaving a group or losing a grant takes effect on the next request.
 	p, err := passwordPrincipal(u, g)
 	return p, credential{userID: u.ID, passwordHash: u.PasswordHash, password: pass}, err
+}
+
+// refreshCredential checks a remembered password again in the background, ahead of its
+// expiry, and remembers it afresh if it still verifies: the requests that keep coming find it
+// remembered and never wait for a hash. The check is shared with requests that miss
+// meanwhile; its failure forgets nothing (the entry expires in its time), and counts as any
+// failed check does. It outlives the request that asked for it, not the server (Close waits).
+func (s *Server) refreshCredential(ctx context.Context, key [32]byte, verify func(context.Context) credResult) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	s.refreshes.Add(1)
+	go func() {
+		defer s.refreshes.Done()
+		defer cancel()
+		defer s.creds.refreshed(key)
+		s.creds.check(ctx, key, func() credResult { return verify(ctx) })
+	}()
 }
 
 // passwordPrincipal is who an account whose password matched acts as, with what it holds.

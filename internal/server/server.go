@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/access"
@@ -90,7 +91,9 @@ type Server struct {
 	reads   chan struct{} // slots for package reads
 	mailq   *mailQueue
 	creds   *credCache
-	signins *signins
+	// refreshes are the password checks made ahead of expiry, in the background.
+	refreshes sync.WaitGroup
+	signins   *signins
 	// unknownTokens counts requests with tokens that are not found, per client address.
 	unknownTokens *ratelimit.Limiter
 	ids           *identityCache
@@ -256,6 +259,7 @@ func (s *Server) Close() {
 		close(s.stop)
 	}
 	<-s.stopped
+	s.refreshes.Wait()
 	s.mailq.close(30 * time.Second)
 }
 

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,6 +26,8 @@ import (
 type sqlStore struct {
 	w, r *sql.DB
 	d    dialect
+	// What was asked of the database, for Stats.
+	statements, transactions atomic.Int64
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -92,6 +95,22 @@ func (s *sqlStore) Close() error {
 	return err
 }
 
+// Stats counts what the store has asked of its database since it was opened.
+func (s *sqlStore) Stats() Stats {
+	st := Stats{Statements: s.statements.Load(), Transactions: s.transactions.Load()}
+	for _, db := range []*sql.DB{s.w, s.r} {
+		ds := db.Stats()
+		st.OpenConnections += int64(ds.OpenConnections)
+		st.Connections += int64(ds.OpenConnections) + ds.MaxIdleClosed + ds.MaxIdleTimeClosed + ds.MaxLifetimeClosed
+		st.WaitCount += ds.WaitCount
+		st.ClosedIdle += ds.MaxIdleClosed
+		if s.r == s.w {
+			break
+		}
+	}
+	return st
+}
+
 func now() int64                    { return time.Now().UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
@@ -103,6 +122,7 @@ type queryer interface {
 }
 
 func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) (sql.Result, error) {
+	s.statements.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	res, err := db.ExecContext(cctx, s.d.rebind(q), args...)
@@ -111,6 +131,7 @@ func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) 
 
 // row runs a query of one row, read by the Scan of what it returns.
 func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *row {
+	s.statements.Add(1)
 	cctx, cancel := callContext(ctx)
 	return &row{Row: db.QueryRowContext(cctx, s.d.rebind(q), args...), ctx: ctx, cctx: cctx, cancel: cancel}
 }
@@ -131,6 +152,7 @@ func (r *row) Scan(dest ...any) error {
 // eachRow runs a query and calls fn on each row; it closes the rows and reports an error met
 // while reading them, which a bare rows.Next loop would take for the end of the rows.
 func (s *sqlStore) eachRow(ctx context.Context, db queryer, fn func(*sql.Rows) error, q string, args ...any) error {
+	s.statements.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	return timedOut(ctx, cctx, func() error {
@@ -200,6 +222,7 @@ func (a *assignments) set(col string, v any) {
 // write runs fn in a write transaction. Under a call deadline (WithCallTimeout) the whole
 // transaction, from waiting for a connection (SQLite's one writer) to its commit, is one call.
 func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.transactions.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	tx, err := s.w.BeginTx(cctx, nil)
@@ -218,6 +241,7 @@ func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // read runs fn in a read-only transaction that sees one snapshot; one call, as for write.
 func (s *sqlStore) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.transactions.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	tx, err := s.r.BeginTx(cctx, s.d.readTx())
@@ -774,18 +798,40 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 
 var errExists = errors.New("exists")
 
+// File reads the file with its labels in one statement, a row per label: every download
+// asks for it.
 func (s *sqlStore) File(ctx context.Context, channelID int64, ref FileRef, label string) (File, error) {
-	where := `f.channel_id = ? AND f.subdir = ? AND f.filename = ?`
+	q := `SELECT ` + fileCols + `, l.label FROM files f JOIN packages p ON p.id = f.package_id LEFT JOIN file_labels l ON l.file_id = f.id
+		WHERE f.channel_id = ? AND f.subdir = ? AND f.filename = ?`
 	args := []any{channelID, ref.Subdir, ref.Filename}
 	if label != "" {
-		where += ` AND EXISTS (SELECT 1 FROM file_labels l WHERE l.file_id = f.id AND l.label = ?)`
+		q += ` AND EXISTS (SELECT 1 FROM file_labels fl WHERE fl.file_id = f.id AND fl.label = ?)`
 		args = append(args, label)
 	}
-	f, err := s.fileBy(ctx, where, args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, &NotFoundError{Kind: "file", Name: ref.String()}
+	q += ` ORDER BY l.label`
+	var f File
+	found := false
+	err := s.eachRow(ctx, s.r, func(rows *sql.Rows) error {
+		var l sql.NullString
+		g, err := scanFile(rows, &l)
+		if err != nil {
+			return err
+		}
+		if !found {
+			f, f.Labels, found = g, []string{}, true
+		}
+		if l.Valid {
+			f.Labels = append(f.Labels, l.String)
+		}
+		return nil
+	}, q, args...)
+	if err != nil {
+		return File{}, err
 	}
-	return f, err
+	if !found {
+		return File{}, &NotFoundError{Kind: "file", Name: ref.String()}
+	}
+	return f, nil
 }
 
 // fileBy reads the file a condition on files f (and packages p) picks, with its labels; it

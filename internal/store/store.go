@@ -305,5 +305,23 @@ type Store interface {
 	SessionStore
 	BrowseStore
 
+	// Stats counts what the store has asked of its database so far: what a request costs is
+	// the difference before and after it.
+	Stats() Stats
 	Close() error
+}
+
+// Stats counts a store's work since it was opened.
+type Stats struct {
+	// Statements run, inside a transaction or on their own (each of those its own
+	// transaction in the database).
+	Statements int64
+	// Transactions begun by the store, for reading or writing several statements at once.
+	Transactions int64
+	// Connections opened to the database, and open now; WaitCount is how often a call
+	// waited for a free connection because the pool was at its size.
+	Connections, OpenConnections, WaitCount int64
+	// ClosedIdle counts connections closed on their return to the pool because more were
+	// idle than it keeps: each is a connection to open again at the next burst.
+	ClosedIdle int64
 }
