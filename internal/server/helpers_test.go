@@ -46,6 +46,12 @@ type countingStore struct {
 	timeShift atomic.Int64
 }
 
+// roundTrips is how many times the store has asked its database something (statements, and
+// the begin and end of transactions).
+func (c *countingStore) roundTrips() int64 {
+	return c.Store.(interface{ RoundTrips() int64 }).RoundTrips()
+}
+
 func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
 	c.tokenLookups.Add(1)
 	return c.Store.TokenByHash(ctx, hash)

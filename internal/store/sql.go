@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,7 +27,15 @@ type sqlStore struct {
 	w, r *sql.DB
 	d    dialect
 	feed changeFeed
+	// trips counts what the store asked the database: statements, and the begin and end of
+	// transactions (RoundTrips).
+	trips atomic.Int64
 }
+
+// RoundTrips reports how many times the store has asked its database something since it was
+// opened: each statement, and each begin and end of a transaction. Benchmarks count what a
+// request costs with it.
+func (s *sqlStore) RoundTrips() int64 { return s.trips.Load() }
 
 var _ Store = (*sqlStore)(nil)
 
@@ -104,6 +113,7 @@ type queryer interface {
 }
 
 func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) (sql.Result, error) {
+	s.trips.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	res, err := db.ExecContext(cctx, s.d.rebind(q), args...)
@@ -112,6 +122,7 @@ func (s *sqlStore) exec(ctx context.Context, db queryer, q string, args ...any) 
 
 // row runs a query of one row, read by the Scan of what it returns.
 func (s *sqlStore) row(ctx context.Context, db queryer, q string, args ...any) *row {
+	s.trips.Add(1)
 	cctx, cancel := callContext(ctx)
 	return &row{Row: db.QueryRowContext(cctx, s.d.rebind(q), args...), ctx: ctx, cctx: cctx, cancel: cancel}
 }
@@ -132,6 +143,7 @@ func (r *row) Scan(dest ...any) error {
 // eachRow runs a query and calls fn on each row; it closes the rows and reports an error met
 // while reading them, which a bare rows.Next loop would take for the end of the rows.
 func (s *sqlStore) eachRow(ctx context.Context, db queryer, fn func(*sql.Rows) error, q string, args ...any) error {
+	s.trips.Add(1)
 	cctx, cancel := callContext(ctx)
 	defer cancel()
 	return timedOut(ctx, cctx, func() error {
@@ -203,6 +215,7 @@ func (a *assignments) set(col string, v any) {
 func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	cctx, cancel := callContext(ctx)
 	defer cancel()
+	s.trips.Add(2) // begin, and commit or rollback
 	tx, err := s.w.BeginTx(cctx, nil)
 	if err != nil {
 		return timedOut(ctx, cctx, fmt.Errorf("begin: %w", err))
@@ -224,6 +237,7 @@ func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *sqlStore) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	cctx, cancel := callContext(ctx)
 	defer cancel()
+	s.trips.Add(2)
 	tx, err := s.r.BeginTx(cctx, s.d.readTx())
 	if err != nil {
 		return timedOut(ctx, cctx, fmt.Errorf("begin: %w", err))
