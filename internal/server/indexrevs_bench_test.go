@@ -81,8 +81,9 @@ func BenchmarkReadStoreCalls(b *testing.B) {
 
 // BenchmarkUnchangedSubdirAfterUpload serves the noarch repodata.json.zst of a channel of
 // 100,000 noarch records right after an upload to its linux-64 (each iteration one upload,
-// through the store, untimed, then the timed request): what a change elsewhere in the channel
-// costs a subdir it did not touch. builds/op counts the subdir indexes built per request.
+// through the store, untimed, then the timed request), and a 304 for it: what a change
+// elsewhere in the channel costs a subdir it did not touch. builds/op counts the subdir
+// indexes built per request.
 //
 //	go test -run '^$' -bench UnchangedSubdirAfterUpload -benchtime 10x ./internal/server/
 func BenchmarkUnchangedSubdirAfterUpload(b *testing.B) {
@@ -94,22 +95,25 @@ func BenchmarkUnchangedSubdirAfterUpload(b *testing.B) {
 	}
 	fillNoarch(b, e, ch, 100_000)
 	url := e.srv.URL + "/conda/acme/noarch/repodata.json.zst"
-	get := func() {
-		res, err := e.srv.Client().Get(url)
+	get := func(etag string, want int) string {
+		req, _ := http.NewRequest("GET", url, nil)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		res, err := e.srv.Client().Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			b.Fatalf("status %d", res.StatusCode)
+		if res.StatusCode != want {
+			b.Fatalf("status %d, want %d", res.StatusCode, want)
 		}
+		return res.Header.Get("ETag")
 	}
-	get() // built once
-	bases, _ := e.server.IndexBuilds()
+	etag := get("", 200) // built once
 	i := 0
-	for b.Loop() {
-		b.StopTimer()
+	upload := func() {
 		i++
 		name := fmt.Sprintf("new%06d", i)
 		sum := sha256.Sum256([]byte(name))
@@ -119,11 +123,24 @@ func BenchmarkUnchangedSubdirAfterUpload(b *testing.B) {
 			SHA256: sha, MD5: sha[:32], Size: 1, Version: "1.0", Build: "0", Record: rec}); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
-		get()
 	}
-	after, _ := e.server.IndexBuilds()
-	b.ReportMetric(float64(after-bases)/float64(b.N), "builds/op")
+	for _, c := range []struct {
+		name   string
+		etag   string
+		status int
+	}{{"zst", "", 200}, {"zst-304", etag, http.StatusNotModified}} {
+		b.Run(c.name, func(b *testing.B) {
+			bases, _ := e.server.IndexBuilds()
+			for b.Loop() {
+				b.StopTimer()
+				upload()
+				b.StartTimer()
+				get(c.etag, c.status)
+			}
+			after, _ := e.server.IndexBuilds()
+			b.ReportMetric(float64(after-bases)/float64(b.N), "builds/op")
+		})
+	}
 }
 
 // fillNoarch puts n noarch records (15 files to a package, as real channels have) into ch of
