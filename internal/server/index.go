@@ -178,6 +178,7 @@ type subdirView struct {
 type shardSet struct {
 	index  *artefact
 	shards map[string]*artefact
+	cache  *repodata.ShardCache // for the next revision's build: unchanged packages keep their shard
 }
 
 // visibility is the set of packages a reader may see in one channel, named by key.
@@ -328,11 +329,15 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 		return jsonAndZstd(repodata.BuildRunExports(key.subdir, v.records))
 	})
 	v.shards = sync.OnceValues(func() (*shardSet, error) {
-		idx, shards, err := repodata.BuildShards(key.subdir, v.records, v.mod)
+		var prev *repodata.ShardCache
+		if v.prevShards != nil {
+			prev = v.prevShards.cache
+		}
+		idx, shards, cache, err := repodata.BuildShardsCached(key.subdir, v.records, v.mod, prev)
 		if err != nil {
 			return nil, err
 		}
-		set := &shardSet{index: newArtefact(idx, "application/zstd"), shards: make(map[string]*artefact, len(shards))}
+		set := &shardSet{index: newArtefact(idx, "application/zstd"), shards: make(map[string]*artefact, len(shards)), cache: cache}
 		for h, b := range shards {
 			set.shards[h] = &artefact{body: b, contentType: "application/zstd", etag: `"` + h + `"`, immutable: true}
 		}
