@@ -21,7 +21,7 @@ func testIndexRevisions(t *testing.T, s store.Store) {
 	ch := mustChannel(t, s, "acme")
 	keys := []store.IndexKey{}
 	for _, l := range []string{"main", "dev", "beta", "stable"} {
-		for _, sd := range []string{"linux-64", "noarch", "osx-64"} {
+		for _, sd := range []string{"linux-64", "noarch", "osx-64", store.PyPISubdir} {
 			keys = append(keys, store.IndexKey{Label: l, Subdir: sd})
 		}
 	}
@@ -102,6 +102,14 @@ func testIndexRevisions(t *testing.T, s store.Store) {
 			_, err := s.SetRecipeSources(ctx, map[int64]json.RawMessage{unreadID: json.RawMessage(`{}`)})
 			must(err)
 		}, []string{"main/"}},
+		{"upload a wheel", func() {
+			_, _, err := s.AddFile(ctx, pypiFile(ch, "wheely", "1.0", "wheely-1.0-py3-none-any.whl", "wheely"))
+			must(err)
+		}, []string{"main/", "main/pypi"}},
+		{"yank", func() {
+			_, err := s.SetYanked(ctx, ch.ID, "wheely", []string{"1.0"}, "", true, "broken", 0)
+			must(err)
+		}, []string{"main/", "main/pypi"}},
 		{"remove", func() { must(s.RemoveFile(ctx, ch.ID, store.FileRef{Subdir: "linux-64", Filename: lin.Filename}, 0)) },
 			[]string{"beta/", "beta/linux-64", "main/", "main/linux-64"}},
 		{"channel privacy: everything", func() { must(s.SetChannelPrivate(ctx, ch.ID, true, 0)) }, func() []string {
