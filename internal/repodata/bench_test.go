@@ -138,6 +138,22 @@ func BenchmarkBuildShards(b *testing.B) {
 			b.ReportMetric(float64(shards), "shards")
 		})
 	}
+	// The same subdir again after one package gained a file: the other packages' shards are
+	// taken from the build before.
+	b.Run("100k/one-changed", func(b *testing.B) {
+		_, _, cache, err := repodata.BuildShardsCached("linux-64", stored, time.Time{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		more := append(slices.Clone(stored), stored[0])
+		more[len(more)-1].Filename = "zz-new-" + stored[0].Filename
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, _, err := repodata.BuildShardsCached("linux-64", more, time.Time{}, cache); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkBuildChanneldata builds channeldata.json for 100k files.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strings"
@@ -42,6 +43,29 @@ const (
 // Map keys are otherwise sorted, so the same records and createdAt always give the same bytes.
 // A zero createdAt leaves created_at out.
 func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byte, shards map[string][]byte, err error) {
+	index, shards, _, err = BuildShardsCached(subdir, recs, createdAt, nil)
+	return index, shards, err
+}
+
+// ShardCache is what BuildShardsCached built for one subdir: each package's shard, with a
+// digest of the records it was made from.
+type ShardCache struct {
+	seeds  [2]maphash.Seed // of the digests, random per cache and handed on to the next
+	byName map[string]cachedShard
+}
+
+type cachedShard struct {
+	digest [2]uint64
+	z      []byte
+	sum    [32]byte
+}
+
+// BuildShardsCached is BuildShards that takes from prev (the cache of an earlier build of the
+// same subdir, or nil) the shard of each package whose records are the same, byte for byte, as
+// those it was made from, and encodes and compresses only the others: after a change to a few
+// packages, the cost is a digest of the records rather than every shard. It returns the cache
+// of this build, for the next. The bytes are those BuildShards gives.
+func BuildShardsCached(subdir string, recs []Record, createdAt time.Time, prev *ShardCache) (index []byte, shards map[string][]byte, next *ShardCache, err error) {
 	recs = sortedByFilename(recs)
 	byName := map[string][]Record{}
 	for _, r := range recs {
@@ -49,11 +73,14 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 	}
 	names := sortedNames(byName)
 	type built struct {
-		z   []byte
-		sum [32]byte
+		cachedShard
 		err error
 	}
 	out := make([]built, len(names))
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	if prev != nil {
+		seeds = prev.seeds
+	}
 	// Shards are many and small: build and compress them on every core.
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
@@ -61,8 +88,16 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 		wg.Go(func() {
 			var raw bytes.Buffer
 			for i := w; i < len(names); i += workers {
+				rs := byName[names[i]]
+				out[i].digest = shardDigest(&seeds, rs)
+				if prev != nil {
+					if c, ok := prev.byName[names[i]]; ok && c.digest == out[i].digest {
+						out[i].cachedShard = c
+						continue
+					}
+				}
 				raw.Reset()
-				if err := writeShard(&raw, byName[names[i]]); err != nil {
+				if err := writeShard(&raw, rs); err != nil {
 					out[i].err = fmt.Errorf("shard %s: %w", names[i], err)
 					continue
 				}
@@ -74,12 +109,14 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 	wg.Wait()
 	shards = make(map[string][]byte, len(names))
 	hashes := make(map[string]any, len(names)) // map[string]any: the type whose keys msgpack sorts
+	next = &ShardCache{seeds: seeds, byName: make(map[string]cachedShard, len(names))}
 	for i, name := range names {
 		if out[i].err != nil {
-			return nil, nil, out[i].err
+			return nil, nil, nil, out[i].err
 		}
 		shards[hex.EncodeToString(out[i].sum[:])] = out[i].z
 		hashes[name] = out[i].sum[:] // []byte: msgpack bin, as CEP-16 says
+		next.byName[name] = out[i].cachedShard
 	}
 	info := map[string]any{
 		"subdir":          subdir,
@@ -92,9 +129,30 @@ func BuildShards(subdir string, recs []Record, createdAt time.Time) (index []byt
 	}
 	b, err := marshalSorted(map[string]any{"version": 1, "info": info, "shards": hashes})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return encoder.EncodeAll(b, nil), shards, nil
+	return encoder.EncodeAll(b, nil), shards, next, nil
+}
+
+// shardDigest names everything a package's shard is made from: each record's filename, JSON,
+// stored msgpack and run_exports, each with its length. Two 64-bit hashes under seeds no
+// one outside the process knows: a sha256 of the records would cost as much as a tenth of
+// building the shards.
+func shardDigest(seeds *[2]maphash.Seed, rs []Record) [2]uint64 {
+	var h [2]maphash.Hash
+	for i := range h {
+		h[i].SetSeed(seeds[i])
+	}
+	for _, r := range rs {
+		for i := range h {
+			maphash.WriteComparable(&h[i], [4]int{len(r.Filename), len(r.JSON), len(r.Msgpack), len(r.RunExports)})
+			h[i].WriteString(r.Filename)
+			h[i].Write(r.JSON)
+			h[i].Write(r.Msgpack)
+			h[i].Write(r.RunExports)
+		}
+	}
+	return [2]uint64{h[0].Sum64(), h[1].Sum64()}
 }
 
 // writeShard writes {"packages":{…},"packages.conda":{…},"removed":[]} (keys in sorted order)

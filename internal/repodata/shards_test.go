@@ -302,3 +302,42 @@ func recordOf(recs []repodata.Record, fn string) repodata.Record {
 	}
 	return repodata.Record{}
 }
+
+// A build that reuses an earlier one's shards gives, byte for byte, what a build from scratch
+// of the same records gives: after a package gains a file, after one loses its only file, and
+// after a file is replaced by other content under its name (removed, then uploaded again).
+func TestShardsCachedMatchFresh(t *testing.T) {
+	created := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	first := []repodata.Record{
+		rec("a-1-0.conda", "a", "1", nil),
+		rec("b-1-0.conda", "b", "1", nil),
+		rec("c-1-0.conda", "c", "1", nil),
+		rec("d-1-0.conda", "d", "1", nil),
+	}
+	other := rec("c-1-0.conda", "c", "1", map[string]any{"depends": []any{"python"}})
+	steps := [][]repodata.Record{
+		first,
+		append(slices.Clone(first), rec("a-2-0.conda", "a", "2", nil)),             // a gains a file
+		{first[0], first[1], first[2]},                                             // d is gone
+		{first[0], first[1], other},                                                // c's file has other content
+		{first[0], first[1], other, rec("e-1-0.tar.bz2", "e", "1", nil), first[3]}, // new packages
+	}
+	var cache *repodata.ShardCache
+	for i, recs := range steps {
+		idx, shards, next, err := repodata.BuildShardsCached("noarch", recs, created, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIdx, wantShards, err := repodata.BuildShards("noarch", recs, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(idx, wantIdx) {
+			t.Errorf("step %d: the shard index differs from a fresh build's", i)
+		}
+		if diff := cmp.Diff(wantShards, shards); diff != "" {
+			t.Errorf("step %d: shards differ from a fresh build's (-want +got):\n%s", i, diff)
+		}
+		cache = next
+	}
+}

@@ -73,7 +73,7 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 	if !ok {
 		return access.Resource{}, errNotFound("not a conda channel URL: want /conda/<channel>[/label/<label>]/<subdir>/<file>")
 	}
-	ch, err := s.channelFor(r.Context(), c.principal, cp.channel)
+	ch, revs, err := s.channelForRead(r.Context(), c.principal, cp.channel)
 	if err != nil {
 		return access.Resource{}, err
 	}
@@ -84,7 +84,7 @@ func (s *Server) resolveConda(r *http.Request, c *call) (access.Resource, error)
 		}
 		return access.Resource{}, &store.NotFoundError{Kind: "label", Name: cp.label}
 	}
-	c.channel, c.conda = ch, cp
+	c.channel, c.revs, c.conda = ch, revs, cp
 	return resourceOf(ch), nil
 }
 
@@ -122,7 +122,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	ctx := r.Context()
 	cp := c.conda
 	if cp.file == "channeldata.json" {
-		cd, mod, err := s.index.channeldata(ctx, c.channel, cp.label, c.principal)
+		cd, mod, err := s.index.channeldata(ctx, c.channel, c.revs.Label(cp.label), cp.label, c.principal)
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (s *Server) condaGet(w http.ResponseWriter, r *http.Request, c *call) error
 	if strings.HasSuffix(cp.file, ".conda") || strings.HasSuffix(cp.file, ".tar.bz2") {
 		return s.servePackage(w, r, c)
 	}
-	sub, err := s.index.subdir(ctx, c.channel, cp.label, cp.subdir, c.principal)
+	sub, err := s.index.subdir(ctx, c.channel, c.revs.Subdir(cp.label, cp.subdir), cp.label, cp.subdir, c.principal)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,12 @@ type countingStore struct {
 	timeShift atomic.Int64
 }
 
+// roundTrips is how many times the store has asked its database something (statements, and
+// the begin and end of transactions).
+func (c *countingStore) roundTrips() int64 {
+	return c.Store.(interface{ RoundTrips() int64 }).RoundTrips()
+}
+
 func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
 	c.tokenLookups.Add(1)
 	return c.Store.TokenByHash(ctx, hash)
@@ -92,6 +98,7 @@ type env struct {
 	store   *countingStore
 	blobs   blob.Store
 	blobURL string // what the blob store was opened from: a directory, or an s3:// URL
+	dsn     string // what the store was opened from, for another replica
 	tempDir string
 	outbox  string
 	// client, when set, sends the requests instead of srv's (another source address).
@@ -119,7 +126,8 @@ func newEnv(t testing.TB, b backend, opts ...func(*server.Options)) *env {
 // stands for a failing disk or a slow store), when wrap is not nil.
 func newEnvWrapped(t testing.TB, b backend, wrap func(blob.Store) blob.Store, opts ...func(*server.Options)) *env {
 	t.Helper()
-	st, err := store.Open(t.Context(), b.store(t))
+	dsn := b.store(t)
+	st, err := store.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +168,7 @@ func newEnvWrapped(t testing.TB, b backend, wrap func(blob.Store) blob.Store, op
 	if _, err := st.CreateUser(t.Context(), store.NewUser{Name: "admin", Email: "admin@example.com", EmailVerified: true, PasswordHash: hash, Admin: true}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: hs, server: srv, store: cs, blobs: bl, blobURL: blobURL, tempDir: tmp, outbox: outbox}
+	return &env{t: t, srv: hs, server: srv, store: cs, blobs: bl, blobURL: blobURL, tempDir: tmp, outbox: outbox, dsn: dsn}
 }
 
 // user creates a non-admin account.

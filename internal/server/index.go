@@ -20,8 +20,9 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// indexCache holds what each (channel, label, subdir) serves, built once per channel revision.
-// A request costs one revision look-up, done already when the channel was resolved.
+// indexCache holds what each (channel, label, subdir) serves, built once per revision of that
+// (label, subdir): a change rebuilds only what it touched. The revision a request needs comes
+// with the channel, from memory while nothing changed (channelMemory).
 type indexCache struct {
 	store store.Store
 	log   *slog.Logger
@@ -72,9 +73,9 @@ var startTime = time.Now().UTC().Truncate(time.Second)
 // viewTimes dates the views of one cache entry that are filtered (what a reader gets who may
 // not see every package), and is handed from one revision's entry to the next.
 //
-// The channel's time, which dates the unfiltered view, moves with every change, to private
-// packages too; given to a filtered view, it would tell its readers when something they may
-// not see changed (the REST API hides it from them for that reason). So a filtered view keeps
+// The time of the last change to the label's subdir, which dates the unfiltered view, moves
+// with every change to it, to private packages too; given to a filtered view, it would tell
+// its readers when something they may not see changed (the REST API hides it from them for that reason). So a filtered view keeps
 // its time while its content stays the same, whatever else changes; when its content changed,
 // it takes the time of the revision it was built from, the change itself when the first
 // request after it rebuilds, and never an earlier time than it had. With nothing to go by
@@ -178,6 +179,7 @@ type subdirView struct {
 type shardSet struct {
 	index  *artefact
 	shards map[string]*artefact
+	cache  *repodata.ShardCache // for the next revision's build: unchanged packages keep their shard
 }
 
 // visibility is the set of packages a reader may see in one channel, named by key.
@@ -217,9 +219,11 @@ func visibilityFor(p access.Principal, res access.Resource, private map[string]b
 	return visibility{key: "public\x00" + strings.Join(extra, "\x00"), allow: func(n string) bool { return !private[n] || set[n] }}
 }
 
-func (c *indexCache) subdir(ctx context.Context, ch store.Channel, label, subdir string, p access.Principal) (*subdirView, error) {
+// subdir returns what p sees of one subdir of one label of ch, as of revision rev of that
+// (label, subdir) or later.
+func (c *indexCache) subdir(ctx context.Context, ch store.Channel, rev int64, label, subdir string, p access.Principal) (*subdirView, error) {
 	key := indexKey{ch.ID, label, subdir}
-	base, err := c.subdirs.get(ctx, key, ch.Revision, func(ctx context.Context, old *subdirIndex) (*subdirIndex, error) {
+	base, err := c.subdirs.get(ctx, key, rev, func(ctx context.Context, old *subdirIndex) (*subdirIndex, error) {
 		return c.buildSubdir(ctx, key, old)
 	})
 	if err != nil {
@@ -236,10 +240,8 @@ func (c *indexCache) buildSubdir(ctx context.Context, key indexKey, old *subdirI
 	}
 	c.baseBuilds.Add(1)
 	e := &subdirIndex{key: key, rev: snap.Revision, mod: snap.UpdatedAt, records: snap.Records,
-		private: make(map[string]bool, len(snap.Private)), views: map[string]*subdirView{}, prevShards: map[string]*shardSet{}}
-	for _, n := range snap.Private {
-		e.private[n] = true
-	}
+		private: privateAmong(snap.Private, len(snap.Records), func(i int) string { return snap.Records[i].Name }),
+		views:   map[string]*subdirView{}, prevShards: map[string]*shardSet{}}
 	if old != nil {
 		e.times.inherit(&old.times)
 		old.mu.Lock()
@@ -329,11 +331,15 @@ func (e *subdirIndex) buildView(ctx context.Context, log *slog.Logger, vis visib
 		return jsonAndZstd(repodata.BuildRunExports(key.subdir, v.records))
 	})
 	v.shards = sync.OnceValues(func() (*shardSet, error) {
-		idx, shards, err := repodata.BuildShards(key.subdir, v.records, v.mod)
+		var prev *repodata.ShardCache
+		if v.prevShards != nil {
+			prev = v.prevShards.cache
+		}
+		idx, shards, cache, err := repodata.BuildShardsCached(key.subdir, v.records, v.mod, prev)
 		if err != nil {
 			return nil, err
 		}
-		set := &shardSet{index: newArtefact(idx, "application/zstd"), shards: make(map[string]*artefact, len(shards))}
+		set := &shardSet{index: newArtefact(idx, "application/zstd"), shards: make(map[string]*artefact, len(shards)), cache: cache}
 		for h, b := range shards {
 			set.shards[h] = &artefact{body: b, contentType: "application/zstd", etag: `"` + h + `"`, immutable: true}
 		}
@@ -424,18 +430,18 @@ type channelView struct {
 	mod time.Time
 }
 
-func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label string, p access.Principal) (*artefact, time.Time, error) {
+// channeldata returns what p sees of the channeldata.json of one label of ch, as of the
+// label's revision rev or later.
+func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, rev int64, label string, p access.Principal) (*artefact, time.Time, error) {
 	key := indexKey{channelID: ch.ID, label: label}
-	e, err := c.chans.get(ctx, key, ch.Revision, func(ctx context.Context, old *channelIndex) (*channelIndex, error) {
+	e, err := c.chans.get(ctx, key, rev, func(ctx context.Context, old *channelIndex) (*channelIndex, error) {
 		snap, err := c.store.ChannelSnapshot(ctx, key.channelID, label)
 		if err != nil {
 			return nil, err
 		}
 		e := &channelIndex{rev: snap.Revision, mod: snap.UpdatedAt, keepIt: label == "main" || len(snap.Packages) > 0,
-			packages: snap.Packages, private: map[string]bool{}, views: map[string]channelView{}}
-		for _, n := range snap.Private {
-			e.private[n] = true
-		}
+			packages: snap.Packages, views: map[string]channelView{},
+			private: privateAmong(snap.Private, len(snap.Packages), func(i int) string { return snap.Packages[i].Name })}
 		if old != nil {
 			e.times.inherit(&old.times)
 		}
@@ -474,6 +480,26 @@ func (c *indexCache) channeldata(ctx context.Context, ch store.Channel, label st
 	})
 	v = r.(channelView)
 	return v.a, v.mod, nil
+}
+
+// privateAmong is the set of the private packages (of the whole channel) that name(i), i < n,
+// names: what an entry serves depends on these alone, so that a privacy change of a package
+// it does not hold, which does not rebuild it, leaves it as it would be rebuilt.
+func privateAmong(private []string, n int, name func(int) string) map[string]bool {
+	out := map[string]bool{}
+	if len(private) == 0 {
+		return out
+	}
+	all := make(map[string]bool, len(private))
+	for _, p := range private {
+		all[p] = true
+	}
+	for i := range n {
+		if nm := name(i); all[nm] {
+			out[nm] = true
+		}
+	}
+	return out
 }
 
 func (e *subdirIndex) revision() int64  { return e.rev }

@@ -94,11 +94,11 @@ func (s *Server) resolvePyPI(r *http.Request, c *call) (access.Resource, error) 
 	if !ok || pp.kind == "upload" {
 		return access.Resource{}, errNotFound("not a PyPI index URL: want /pypi/<channel>/simple/[<project>/]")
 	}
-	ch, err := s.channelFor(r.Context(), c.principal, pp.channel)
+	ch, revs, err := s.channelForRead(r.Context(), c.principal, pp.channel)
 	if err != nil {
 		return access.Resource{}, err
 	}
-	c.channel, c.pypi = ch, pp
+	c.channel, c.revs, c.pypi = ch, revs, pp
 	res := resourceOf(ch)
 	res.Kind = "pypi"
 	return res, nil
@@ -186,7 +186,7 @@ func (s *Server) pypiProject(w http.ResponseWriter, r *http.Request, c *call) er
 		return &httpError{status: http.StatusNotAcceptable, code: "not_acceptable", message: "ask for text/html or application/vnd.pypi.simple.v1+json"}
 	}
 	key := indexKey{channelID: c.channel.ID, label: norm, subdir: "pypi"}
-	page, err := s.index.pypi.get(r.Context(), key, c.channel.Revision, func(ctx context.Context, _ *pypiPage) (*pypiPage, error) {
+	page, err := s.index.pypi.get(r.Context(), key, c.revs.Subdir("main", store.PyPISubdir), func(ctx context.Context, _ *pypiPage) (*pypiPage, error) {
 		return s.buildPyPIPage(ctx, c.channel.ID, norm)
 	})
 	if err != nil {

@@ -87,6 +87,8 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	index   *indexCache
+	chans   *channelMemory // channels and their index revisions, for readers
+	unwatch func()
 	handler http.Handler
 	reads   chan struct{} // slots for package reads
 	mailq   *mailQueue
@@ -186,6 +188,8 @@ func New(st store.Store, bl blob.Store, opts Options) (*Server, error) {
 		unknownTokens: ratelimit.NewLimiter(ratelimit.Limit{Burst: 30, Interval: 2 * time.Second}, 0),
 		stop:          make(chan struct{}), stopped: make(chan struct{})}
 	s.index = newIndexCache(st, s.log)
+	s.chans = newChannelMemory(st, channelStaleAfter)
+	s.unwatch = st.WatchChanges(s.chans.forget)
 	s.mailq = newMailQueue(s.log, opts.MailWorkers, 1024)
 	s.reportLookAlikes()
 	var err error
@@ -215,8 +219,9 @@ func (s *Server) reportLookAlikes() {
 
 // background writes token last-use times every half minute, not on every request, and
 // watches the shared access epoch every second: a change made through another replica (a
-// revocation, a removed grant) empties this one's identity cache within a second. Once, it
-// reads the recipes of packages stored before recipes were read (BackfillRecipes).
+// revocation, a removed grant) empties this one's identity cache within a second. With it,
+// it polls the revisions of the channels readers asked for (channelMemory). Once, it reads
+// the recipes of packages stored before recipes were read (BackfillRecipes).
 func (s *Server) background() {
 	defer close(s.stopped)
 	// The backfill reads blobs, each read bounded as a request's would be.
@@ -242,6 +247,9 @@ func (s *Server) background() {
 				seen = n
 				s.ids.changed()
 			}
+			// A failed poll is not logged: the channels kept go stale and are read again,
+			// by requests that report what fails.
+			s.chans.poll(ctx)
 		case <-s.stop:
 			s.flushUsed(ctx)
 			return
@@ -257,6 +265,7 @@ func (s *Server) Close() {
 	case <-s.stop:
 	default:
 		close(s.stop)
+		s.unwatch()
 	}
 	<-s.stopped
 	s.refreshes.Wait()
@@ -284,6 +293,9 @@ type call struct {
 	subdir     string     // the subdir an upload names
 	cred       credential // what identified the principal, asked again when an upload is published
 	after      []func()   // run once the answer has gone out (queueMail)
+
+	// revs are the revisions of the channel's indexes, set by the conda and PyPI resolvers.
+	revs *store.IndexRevisions
 }
 
 // route is one line of the route table: what a request must be allowed to do, and on what.
@@ -696,6 +708,19 @@ func (s *Server) channelFor(ctx context.Context, p access.Principal, name string
 		return store.Channel{}, &store.NotFoundError{Kind: "channel", Name: name}
 	}
 	return ch, err
+}
+
+// channelForRead is channelFor for the conda and PyPI indexes, with the revisions of the
+// channel's indexes: from memory while nothing changed (channelMemory).
+func (s *Server) channelForRead(ctx context.Context, p access.Principal, name string) (store.Channel, *store.IndexRevisions, error) {
+	k, err := s.chans.lookup(ctx, name, s.channelByName)
+	if err != nil {
+		return store.Channel{}, nil, err
+	}
+	if k.ch.Name != name && !access.Knows(p, resourceOf(k.ch)) {
+		return store.Channel{}, nil, &store.NotFoundError{Kind: "channel", Name: name}
+	}
+	return k.ch, &k.revs, nil
 }
 
 func (s *Server) resolveChannel(r *http.Request, c *call) (access.Resource, error) {

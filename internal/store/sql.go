@@ -26,9 +26,15 @@ import (
 type sqlStore struct {
 	w, r *sql.DB
 	d    dialect
-	// What was asked of the database, for Stats.
+	feed changeFeed
+	// What was asked of the database, for Stats and RoundTrips.
 	statements, transactions atomic.Int64
 }
+
+// RoundTrips reports how many times the store has asked its database something since it was
+// opened: each statement, and each begin and end of a transaction. Benchmarks count what a
+// request costs with it.
+func (s *sqlStore) RoundTrips() int64 { return s.statements.Load() + 2*s.transactions.Load() }
 
 var _ Store = (*sqlStore)(nil)
 
@@ -231,11 +237,14 @@ func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		s.feed.done(tx, false)
 		return timedOut(ctx, cctx, err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.feed.done(tx, false)
 		return timedOut(ctx, cctx, fmt.Errorf("commit: %w", err))
 	}
+	s.feed.done(tx, true)
 	return nil
 }
 
@@ -253,15 +262,22 @@ func (s *sqlStore) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // bump takes the channel's row lock (PostgreSQL) and moves its revision on; every write that
-// changes what a channel serves calls it first, so writes to one channel are serialized.
+// changes what a channel serves calls it first, so writes to one channel are serialized. The
+// write then moves the revisions of the indexes it touches to this one (touch, touchFiles,
+// touchAll). A revision that a Wharf from before revisions per index moved (not the one the
+// last bump left) becomes the floor: that change may have touched anything.
 func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, channelID int64) error {
-	res, err := s.exec(ctx, tx, `UPDATE channels SET revision = revision + 1, updated_at = ? WHERE id = ?`, now(), channelID)
+	res, err := s.exec(ctx, tx, `UPDATE channels SET
+		index_floor = CASE WHEN revision = indexed_revision THEN index_floor ELSE revision END,
+		index_floor_at = CASE WHEN revision = indexed_revision THEN index_floor_at ELSE updated_at END,
+		revision = revision + 1, indexed_revision = revision + 1, updated_at = ? WHERE id = ?`, now(), channelID)
 	if err != nil {
 		return fmt.Errorf("bump revision: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return &NotFoundError{Kind: "channel", Name: strconv.FormatInt(channelID, 10)}
 	}
+	s.feed.changed(tx, channelID)
 	return nil
 }
 
@@ -585,8 +601,12 @@ func (s *sqlStore) DeleteChannel(ctx context.Context, id int64) error {
 			return err
 		}
 		// Subchannels first: their rows name the parent.
-		if _, err := s.exec(ctx, tx, `DELETE FROM channels WHERE parent_id = ?`, id); err != nil {
+		subs, err := queryRows(ctx, s, tx, scanValue[int64], `DELETE FROM channels WHERE parent_id = ? RETURNING id`, id)
+		if err != nil {
 			return err
+		}
+		for _, sub := range append(subs, id) {
+			s.feed.changed(tx, sub)
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM channels WHERE id = ?`, id); err != nil {
 			return err
@@ -742,6 +762,9 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 		if err := s.setLabels(ctx, tx, id, nf.Labels); err != nil {
 			return err
 		}
+		if err := s.touch(ctx, tx, nf.ChannelID, nf.Subdir, nf.Labels...); err != nil {
+			return err
+		}
 		inserted = true
 		return s.event(ctx, tx, nf.ChannelID, nf.UploaderID, "file.upload",
 			map[string]any{"file": ref.String(), "sha256": nf.SHA256, "size": nf.Size, "labels": nf.Labels})
@@ -780,6 +803,9 @@ func (s *sqlStore) AddFile(ctx context.Context, nf NewFile) (File, bool, error) 
 					return err
 				}
 				if err := s.setLabels(ctx, tx, stored.ID, missing); err != nil {
+					return err
+				}
+				if err := s.touch(ctx, tx, nf.ChannelID, stored.Subdir, missing...); err != nil {
 					return err
 				}
 				return s.event(ctx, tx, nf.ChannelID, nf.UploaderID, "file.label",
@@ -883,6 +909,10 @@ func (s *sqlStore) RemoveFile(ctx context.Context, channelID int64, ref FileRef,
 		if err := s.bump(ctx, tx, channelID); err != nil {
 			return err
 		}
+		// Every label the file is served under, before it goes.
+		if err := s.touchFiles(ctx, tx, false, `f.channel_id = ? AND f.subdir = ? AND f.filename = ?`, channelID, ref.Subdir, ref.Filename); err != nil {
+			return err
+		}
 		var sha string
 		var key sql.NullString
 		err := s.row(ctx, tx, `DELETE FROM files WHERE channel_id = ? AND subdir = ? AND filename = ? RETURNING sha256, dist_key`, channelID, ref.Subdir, ref.Filename).Scan(&sha, &key)
@@ -936,7 +966,21 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 					return err
 				}
 			}
+			if req.Move {
+				// What the move takes from the source: its label, or all it is served under.
+				if req.FromLabel != "" {
+					err = s.touch(ctx, tx, req.FromChannelID, src.subdir, req.FromLabel)
+				} else {
+					err = s.touchFiles(ctx, tx, false, `f.id = ?`, src.id)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			if err := s.setLabels(ctx, tx, targetID, req.ToLabels); err != nil {
+				return err
+			}
+			if err := s.touch(ctx, tx, req.ToChannelID, src.subdir, req.ToLabels...); err != nil {
 				return err
 			}
 			if req.Move {
@@ -1160,6 +1204,10 @@ func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.
 			}
 			n, _ := res.RowsAffected()
 			set += int(n)
+			// A recipe changes the channeldata.json of the file's labels, not their repodata.
+			if err := s.touchFiles(ctx, tx, true, `f.id = ?`, id); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -1214,7 +1262,7 @@ func (s *sqlStore) SubdirSnapshot(ctx context.Context, channelID int64, label, s
 	var snap Snapshot
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
+		if snap.Revision, snap.UpdatedAt, err = s.indexRevision(ctx, tx, channelID, label, subdir, false); err != nil {
 			return err
 		}
 		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {
@@ -1250,7 +1298,7 @@ func (s *sqlStore) ChannelSnapshot(ctx context.Context, channelID int64, label s
 	var snap ChannelSnapshot
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		if snap.Revision, snap.UpdatedAt, err = s.channelState(ctx, tx, channelID); err != nil {
+		if snap.Revision, snap.UpdatedAt, err = s.indexRevision(ctx, tx, channelID, label, "", true); err != nil {
 			return err
 		}
 		if snap.Private, err = s.privatePackages(ctx, tx, channelID); err != nil {

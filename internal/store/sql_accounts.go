@@ -582,9 +582,18 @@ func (s *sqlStore) SetChannelPrivate(ctx context.Context, channelID int64, priva
 		if _, err := s.exec(ctx, tx, `UPDATE channels SET private = ? WHERE id = ?`, private, channelID); err != nil {
 			return err
 		}
-		// Subchannels inherit the privacy: what is cached for them must be rebuilt too.
-		if _, err := s.exec(ctx, tx, `UPDATE channels SET revision = revision + 1, updated_at = ? WHERE parent_id = ?`, now(), channelID); err != nil {
+		if err := s.touchAll(ctx, tx, channelID); err != nil {
 			return err
+		}
+		// Subchannels inherit the privacy: what is cached for them must be rebuilt too.
+		t := now()
+		subs, err := queryRows(ctx, s, tx, scanValue[int64], `UPDATE channels SET revision = revision + 1, indexed_revision = revision + 1,
+			index_floor = revision + 1, index_floor_at = ?, updated_at = ? WHERE parent_id = ? RETURNING id`, t, t, channelID)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			s.feed.changed(tx, sub)
 		}
 		return s.event(ctx, tx, channelID, actorID, "channel.privacy", map[string]any{"private": private})
 	})

@@ -145,6 +145,10 @@ func (s *sqlStore) SetPackagesPrivate(ctx context.Context, channelID int64, pkgs
 			if n, _ := res.RowsAffected(); n == 0 {
 				return &NotFoundError{Kind: "package", Name: pkg}
 			}
+			// Only what the package's files are served under changes; privacy is per name.
+			if err := s.touchFiles(ctx, tx, false, `f.channel_id = ? AND p.name = ?`, channelID, pkg); err != nil {
+				return err
+			}
 			if err := s.event(ctx, tx, channelID, actorID, "package.privacy", map[string]any{"package": pkg, "private": private}); err != nil {
 				return err
 			}

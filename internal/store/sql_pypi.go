@@ -276,7 +276,7 @@ func (s *sqlStore) PyPIProjectFiles(ctx context.Context, channelID int64, projec
 	var snap PyPISnapshot
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		if snap.Revision, _, err = s.channelState(ctx, tx, channelID); err != nil {
+		if snap.Revision, _, err = s.indexRevision(ctx, tx, channelID, "main", PyPISubdir, false); err != nil {
 			return err
 		}
 		// Every row carries the project's privacy.
@@ -341,6 +341,9 @@ func (s *sqlStore) SetYanked(ctx context.Context, channelID int64, project strin
 				what = filename
 			}
 			return &NotFoundError{Kind: "release", Name: what}
+		}
+		if err := s.touchFiles(ctx, tx, false, `f.channel_id = ? AND f.subdir = ? AND p.kind = 'pypi' AND p.name = ?`, channelID, PyPISubdir, project); err != nil {
+			return err
 		}
 		action := "release.yank"
 		if !yanked {

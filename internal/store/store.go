@@ -1,7 +1,8 @@
 // Package store holds Wharf's metadata: users, channels, packages, files, labels and history,
 // on SQLite (embedded, the default) or PostgreSQL (scale-out). Every change that alters what a
-// channel serves bumps that channel's revision in the same transaction, so index caches keyed
-// by (channel, revision) are never stale, on one replica or many.
+// channel serves bumps that channel's revision, and the revision of each (label, subdir) it
+// touches, in the same transaction, so index caches keyed by (channel, label, subdir,
+// revision) are never stale, on one replica or many (IndexRevisions).
 package store
 
 import (
@@ -230,7 +231,8 @@ type Event struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
-// Snapshot is what one subdir of one label of a channel held at one revision.
+// Snapshot is what one subdir of one label of a channel held at one revision: the revision
+// of that (label, subdir) (IndexRevisions.Subdir), and the time of the change that set it.
 type Snapshot struct {
 	Revision  int64
 	UpdatedAt time.Time
@@ -238,7 +240,8 @@ type Snapshot struct {
 	Private   []string          // the channel's private packages, sorted
 }
 
-// ChannelSnapshot is every file of one label of a channel, for channeldata.json.
+// ChannelSnapshot is every file of one label of a channel, for channeldata.json, at the
+// label's revision (IndexRevisions.Label).
 type ChannelSnapshot struct {
 	Revision  int64
 	UpdatedAt time.Time
@@ -296,6 +299,16 @@ type Store interface {
 
 	SubdirSnapshot(ctx context.Context, channelID int64, label, subdir string) (Snapshot, error)
 	ChannelSnapshot(ctx context.Context, channelID int64, label string) (ChannelSnapshot, error)
+	// IndexRevisions reads the revisions of a channel's indexes.
+	IndexRevisions(ctx context.Context, channelID int64) (IndexRevisions, error)
+	// ChannelRevisions reads the revisions of these channels, by id; a channel that is gone is
+	// missing from the map. It is what replicas poll to learn of each other's changes.
+	ChannelRevisions(ctx context.Context, ids []int64) (map[int64]int64, error)
+	// WatchChanges calls fn after each transaction of this store that changed what channels
+	// serve has committed, before the call that made it returns, with their ids (a
+	// subchannel's too when its parent's privacy changed). Changes made through another
+	// store, or another process, are not seen: poll ChannelRevisions for those.
+	WatchChanges(fn func(channelIDs []int64)) (stop func())
 
 	Events(ctx context.Context, channelID int64, limit int) ([]Event, error)
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/names"
 	"github.com/wharfhq/wharf/internal/store"
@@ -342,6 +343,63 @@ func TestFailingMigrationStopsOpen(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "migrate") || !strings.Contains(err.Error(), "name_shadowed") {
 				t.Errorf("the error %q does not say which migration failed on what", err)
+			}
+		})
+	}
+}
+
+// A change an older Wharf makes after migration 18 moves the channel's revision alone, as it
+// always did: every index of the channel then counts as changed, also after the next change
+// that moves revisions per index, since the older change may have touched any of them.
+func TestOlderWriterMovesEveryIndex(t *testing.T) {
+	for _, b := range storetest.OldBackends {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			old := b.Make(t, 17)
+			st, err := store.Open(ctx, old.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			ch, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			add := func(subdir, name string) {
+				t.Helper()
+				rec := []byte(`{"name":"` + name + `","version":"1","build":"0","build_number":0,"depends":[]}`)
+				if _, _, err := st.AddFile(ctx, store.NewFile{ChannelID: ch.ID, Kind: "conda", Package: name, Subdir: subdir, Filename: name + "-1-0.conda",
+					SHA256: strings.Repeat("a", 63) + name[:1], MD5: strings.Repeat("b", 32), Size: 1, Version: "1", Build: "0", Record: rec}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			add("noarch", "n")
+			add("linux-64", "l")
+			revs := func() store.IndexRevisions {
+				t.Helper()
+				r, err := st.IndexRevisions(ctx, ch.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			before := revs()
+			// What an older Wharf's change does to the channel row (bump before migration 18).
+			old.Exec(t, `UPDATE channels SET revision = revision + 1, updated_at = ? WHERE id = ?`, time.Now().UnixMicro(), ch.ID)
+			older := revs()
+			for _, sd := range []string{"noarch", "linux-64", "osx-64"} {
+				if older.Subdir("main", sd) != older.Channel || older.Subdir("main", sd) <= before.Subdir("main", sd) {
+					t.Errorf("after an older Wharf's change, main/%s is at %d (was %d); want the channel's %d", sd, older.Subdir("main", sd), before.Subdir("main", sd), older.Channel)
+				}
+			}
+			if snap, err := st.SubdirSnapshot(ctx, ch.ID, "main", "noarch"); err != nil || snap.Revision != older.Channel {
+				t.Errorf("snapshot of main/noarch at %d, %v; want %d", snap.Revision, err, older.Channel)
+			}
+			add("linux-64", "m")
+			after := revs()
+			if after.Subdir("main", "noarch") != older.Channel || after.Subdir("main", "linux-64") != after.Channel {
+				t.Errorf("after a change to linux-64: noarch at %d (want the older change's %d), linux-64 at %d (want %d)",
+					after.Subdir("main", "noarch"), older.Channel, after.Subdir("main", "linux-64"), after.Channel)
 			}
 		})
 	}
