@@ -242,7 +242,7 @@ func (s *Server) serveLocalFile(w http.ResponseWriter, r *http.Request, fst blob
 		return fmt.Errorf("serve %s: %w", name, &blobDamagedError{key: key, size: info.Size(), want: f.Size})
 	}
 	fileHeaders(w, f, cacheControl)
-	lf := &localFile{File: file}
+	lf := &localFile{File: file, size: f.Size}
 	sw := &sendWatch{ResponseWriter: w}
 	http.ServeContent(sw, r, "", f.CreatedAt, lf)
 	if sw.clientGone || ctx.Err() != nil {
@@ -265,7 +265,18 @@ func (s *Server) serveLocalFile(w http.ResponseWriter, r *http.Request, fst blob
 // (the first bytes, and all of it where sendfile cannot be used) keeps its first failure.
 type localFile struct {
 	*os.File
-	err error
+	size int64 // as checked: ServeContent's Content-Length, whatever the file holds by then
+	err  error
+}
+
+// Seek reads the end as the size checked before the status line, so that a blob cut short or
+// grown since is answered with the recorded length (and a short body, logged), never with a
+// Content-Length that matches the damage.
+func (l *localFile) Seek(offset int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		offset, whence = l.size+offset, io.SeekStart
+	}
+	return l.File.Seek(offset, whence)
 }
 
 func (l *localFile) Read(p []byte) (int, error) {

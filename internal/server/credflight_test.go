@@ -187,3 +187,19 @@ func BenchmarkBasicAfterExpiry(b *testing.B) {
 	}
 	b.ReportMetric(float64(s.signins.hashes.Load()-before)/float64(b.N), "hashes/op")
 }
+
+// A refresh asked for once Close has begun (a request that outlived the shutdown's grace)
+// does not start: Close would not wait for it, and it would run against a closed store.
+func TestNoRefreshAfterClose(t *testing.T) {
+	s, _ := credServer(t)
+	s.Close()
+	ran := false
+	s.refreshCredential(context.Background(), [32]byte{1}, func(context.Context) credResult {
+		ran = true
+		return credResult{}
+	})
+	s.refreshes.Wait()
+	if ran {
+		t.Error("a refresh asked for after Close ran")
+	}
+}

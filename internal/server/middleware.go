@@ -342,8 +342,16 @@ func (s *Server) identifyCredential(r *http.Request) (access.Principal, credenti
 // meanwhile; its failure forgets nothing (the entry expires in its time), and counts as any
 // failed check does. It outlives the request that asked for it, not the server (Close waits).
 func (s *Server) refreshCredential(ctx context.Context, key [32]byte, verify func(context.Context) credResult) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	s.refreshMu.Lock()
+	if s.closing {
+		// Close waits for the refreshes begun before it, and no other may begin.
+		s.refreshMu.Unlock()
+		s.creds.refreshed(key)
+		return
+	}
 	s.refreshes.Add(1)
+	s.refreshMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	go func() {
 		defer s.refreshes.Done()
 		defer cancel()

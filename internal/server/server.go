@@ -95,6 +95,8 @@ type Server struct {
 	creds   *credCache
 	// refreshes are the password checks made ahead of expiry, in the background.
 	refreshes sync.WaitGroup
+	refreshMu sync.Mutex // closing and refreshes.Add: none begins once Close waits
+	closing   bool
 	signins   *signins
 	// unknownTokens counts requests with tokens that are not found, per client address.
 	unknownTokens *ratelimit.Limiter
@@ -268,6 +270,9 @@ func (s *Server) Close() {
 		s.unwatch()
 	}
 	<-s.stopped
+	s.refreshMu.Lock()
+	s.closing = true
+	s.refreshMu.Unlock()
 	s.refreshes.Wait()
 	s.mailq.close(30 * time.Second)
 }
