@@ -26,7 +26,7 @@ type channelMemory struct {
 	staleAfter time.Duration
 
 	mu    sync.Mutex
-	names map[string]*knownChannel // by the name asked
+	names map[string]*knownChannel // by the channel's own name
 	// gen moves with every forget; forgotAt is the gen of each channel's last one (emptied
 	// when large: a load that started before clearedAt is not kept).
 	gen       uint64
@@ -46,8 +46,8 @@ type knownChannel struct {
 // every second, so one missed poll is allowed for.
 const channelStaleAfter = 2 * time.Second
 
-// maxKnownChannels bounds the names kept; past it they are all dropped, so that made-up
-// names (each a spelling of a real channel) cannot take the memory.
+// maxKnownChannels bounds the channels kept (one entry each, under its own name); past it
+// they are all dropped.
 const maxKnownChannels = 10_000
 
 func newChannelMemory(st store.Store, staleAfter time.Duration) *channelMemory {
@@ -78,7 +78,10 @@ func (m *channelMemory) lookup(ctx context.Context, name string, load func(conte
 	// Kept only if no change was heard of since the load began, and if the channel and its
 	// revisions are of one revision (a change between the two reads: served once, not kept).
 	m.mu.Lock()
-	if m.forgotAt[ch.ID] <= gen && m.clearedAt <= gen && revs.Channel == ch.Revision {
+	// Only the channel's own spelling is kept: a look-alike spelling (case, separators) is
+	// read from the store each time, so that made-up spellings of one channel cannot fill
+	// the memory with copies of its revisions.
+	if ch.Name == name && m.forgotAt[ch.ID] <= gen && m.clearedAt <= gen && revs.Channel == ch.Revision {
 		if len(m.names) >= maxKnownChannels {
 			clear(m.names)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/conda/condatest"
+	"github.com/wharfhq/wharf/internal/pypi/pypitest"
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -180,4 +181,28 @@ func testReplicaSeesChanges(t *testing.T, e *env) {
 		code, _ := get("/conda/alice/linux-64/repodata.json")
 		return code == http.StatusNotFound
 	})
+}
+
+// Copying a private project's wheel into a channel makes the name private there, and with it
+// the target's public conda package of that name: its indexes change too, so that this process
+// hides it at once, as a fresh one does.
+func TestCopyThatMakesANamePrivateRebuildsItsIndexes(t *testing.T) {
+	e := newEnv(t, backends[0])
+	e.createChannel("src", false)
+	e.createChannel("dst", false)
+	e.mustUpload("dst", spec("foo", "1.0", "0", "noarch", condatest.Conda))
+	w := pypitest.Spec{Name: "foo", Version: "1.0"}
+	if r := e.upload("src", w.Filename(), pypitest.Build(t, w)); r.status != http.StatusCreated {
+		t.Fatalf("wheel: %d %s", r.status, r.body)
+	}
+	e.mustDo("PATCH", "/api/v1/channels/src/packages/foo", admin, map[string]bool{"private": true}, 200)
+	path := "/conda/dst/noarch/repodata.json"
+	if got := e.filenamesAs("", path); got != "foo-1.0-0.conda" {
+		t.Fatalf("anonymous before the copy: %q", got)
+	}
+	e.mustDo("POST", "/api/v1/channels/src/copy", admin, map[string]any{"to_channel": "dst",
+		"files": []store.FileRef{{Subdir: "pypi", Filename: w.Filename()}}}, 200)
+	if got := e.filenamesAs("", path); got != "" {
+		t.Errorf("anonymous after the copy made foo private in dst: %q, want nothing", got)
+	}
 }

@@ -1082,10 +1082,19 @@ func (s *sqlStore) copyRow(ctx context.Context, tx *sql.Tx, src srcFile, to int6
 	}
 	// A private package stays private where it is copied to, unless the target already has
 	// files of that package under its own setting.
-	if _, err := s.exec(ctx, tx, `UPDATE packages SET private = TRUE WHERE id = ?
+	res, err := s.exec(ctx, tx, `UPDATE packages SET private = TRUE WHERE id = ?
+		AND NOT private
 		AND NOT EXISTS (SELECT 1 FROM files WHERE package_id = ?)
-		AND EXISTS (SELECT 1 FROM files f JOIN packages sp ON sp.id = f.package_id WHERE f.id = ? AND sp.private)`, pkgID, pkgID, src.id); err != nil {
+		AND EXISTS (SELECT 1 FROM files f JOIN packages sp ON sp.id = f.package_id WHERE f.id = ? AND sp.private)`, pkgID, pkgID, src.id)
+	if err != nil {
 		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		// Privacy is per name: the target's files of another kind under that name (a conda
+		// package beside the wheel copied) are now private too, so their indexes change.
+		if err := s.touchFiles(ctx, tx, false, `f.channel_id = ? AND p.name = ?`, to, src.packageName); err != nil {
+			return 0, err
+		}
 	}
 	dist := distName{uploaded: src.filename, canonical: src.filename}
 	if src.distKey.Valid {
