@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,17 +129,24 @@ func (s *sqlStore) indexRevision(ctx context.Context, tx *sql.Tx, channelID int6
 }
 
 // touch sets the revisions of (channelID, label, subdir) for each label to the channel's, which
-// bump moved on in the same transaction.
+// bump moved on in the same transaction: one statement, whatever the number of labels.
 func (s *sqlStore) touch(ctx context.Context, tx *sql.Tx, channelID int64, subdir string, labels ...string) error {
-	for _, l := range labels {
-		if _, err := s.exec(ctx, tx, `INSERT INTO index_revisions (channel_id, label, subdir, revision, updated_at)
-			SELECT id, ?, ?, revision, updated_at FROM channels WHERE id = ?
-			ON CONFLICT (channel_id, label, subdir) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at`,
-			l, subdir, channelID); err != nil {
-			return err
-		}
+	// A label twice would make PostgreSQL's ON CONFLICT update one row twice, which it refuses.
+	labels = slices.Compact(slices.Sorted(slices.Values(labels)))
+	if len(labels) == 0 {
+		return nil
 	}
-	return nil
+	args := make([]any, 0, len(labels)+2)
+	args = append(args, subdir)
+	for _, l := range labels {
+		args = append(args, l)
+	}
+	args = append(args, channelID)
+	_, err := s.exec(ctx, tx, `INSERT INTO index_revisions (channel_id, label, subdir, revision, updated_at)
+		SELECT c.id, l.column1, ?, c.revision, c.updated_at FROM channels c CROSS JOIN (VALUES (?)`+strings.Repeat(", (?)", len(labels)-1)+`) AS l
+		WHERE c.id = ?
+		ON CONFLICT (channel_id, label, subdir) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at`, args...)
+	return err
 }
 
 // touchFiles is touch for every (label, subdir) that the files f picked by cond (on files f and
