@@ -1217,7 +1217,10 @@ func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.
 				return fmt.Errorf("set recipe: %w", err)
 			}
 			n, _ := res.RowsAffected()
-			set += int(n)
+			if n == 0 {
+				continue // gone, or set meanwhile: nothing served changed
+			}
+			set++
 			// A recipe changes the channeldata.json of the file's labels, not their repodata.
 			if err := s.touchFiles(ctx, tx, true, `f.id = ?`, id); err != nil {
 				return err
