@@ -103,27 +103,26 @@ func (s *sqlStore) ChannelRevisions(ctx context.Context, ids []int64) (map[int64
 	return out, nil
 }
 
-// indexRevision reads, in a snapshot's transaction, the revision of one key (subdir "" with
-// anyLabel: the highest of the label's keys, its channeldata's).
+// indexRevision reads, in a snapshot's transaction and one statement, the revision of one key
+// (with wholeLabel, subdir "": the highest of the label's keys, its channeldata's).
 func (s *sqlStore) indexRevision(ctx context.Context, tx *sql.Tx, channelID int64, label, subdir string, wholeLabel bool) (int64, time.Time, error) {
+	key, args := `r.subdir = ?`, []any{label, subdir, channelID}
+	if wholeLabel {
+		key, args = `TRUE`, []any{label, channelID}
+	}
 	var chRev, floor, floorAt int64
-	err := s.row(ctx, tx, `SELECT `+floorCols+` FROM channels c WHERE c.id = ?`, channelID).Scan(&chRev, &floor, &floorAt)
+	var rev, at sql.NullInt64
+	err := s.row(ctx, tx, `SELECT `+floorCols+`, r.revision, r.updated_at
+		FROM channels c LEFT JOIN index_revisions r ON r.channel_id = c.id AND r.label = ? AND `+key+`
+		WHERE c.id = ? ORDER BY r.revision DESC LIMIT 1`, args...).Scan(&chRev, &floor, &floorAt, &rev, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, &NotFoundError{Kind: "channel", Name: strconv.FormatInt(channelID, 10)}
 	}
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	q, args := `SELECT revision, updated_at FROM index_revisions WHERE channel_id = ? AND label = ? AND subdir = ?`, []any{channelID, label, subdir}
-	if wholeLabel {
-		q, args = `SELECT revision, updated_at FROM index_revisions WHERE channel_id = ? AND label = ? ORDER BY revision DESC LIMIT 1`, args[:2]
-	}
-	var rev, at int64
-	if err := s.row(ctx, tx, q, args...).Scan(&rev, &at); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, err
-	}
-	if rev > floor {
-		return rev, fromMicros(at), nil
+	if rev.Int64 > floor {
+		return rev.Int64, fromMicros(at.Int64), nil
 	}
 	return floor, fromMicros(floorAt), nil
 }
