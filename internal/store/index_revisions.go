@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,43 +103,49 @@ func (s *sqlStore) ChannelRevisions(ctx context.Context, ids []int64) (map[int64
 	return out, nil
 }
 
-// indexRevision reads, in a snapshot's transaction, the revision of one key (subdir "" with
-// anyLabel: the highest of the label's keys, its channeldata's).
+// indexRevision reads, in a snapshot's transaction and one statement, the revision of one key
+// (with wholeLabel, subdir "": the highest of the label's keys, its channeldata's).
 func (s *sqlStore) indexRevision(ctx context.Context, tx *sql.Tx, channelID int64, label, subdir string, wholeLabel bool) (int64, time.Time, error) {
+	key, args := `r.subdir = ?`, []any{label, subdir, channelID}
+	if wholeLabel {
+		key, args = `TRUE`, []any{label, channelID}
+	}
 	var chRev, floor, floorAt int64
-	err := s.row(ctx, tx, `SELECT `+floorCols+` FROM channels c WHERE c.id = ?`, channelID).Scan(&chRev, &floor, &floorAt)
+	var rev, at sql.NullInt64
+	err := s.row(ctx, tx, `SELECT `+floorCols+`, r.revision, r.updated_at
+		FROM channels c LEFT JOIN index_revisions r ON r.channel_id = c.id AND r.label = ? AND `+key+`
+		WHERE c.id = ? ORDER BY r.revision DESC LIMIT 1`, args...).Scan(&chRev, &floor, &floorAt, &rev, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, &NotFoundError{Kind: "channel", Name: strconv.FormatInt(channelID, 10)}
 	}
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	q, args := `SELECT revision, updated_at FROM index_revisions WHERE channel_id = ? AND label = ? AND subdir = ?`, []any{channelID, label, subdir}
-	if wholeLabel {
-		q, args = `SELECT revision, updated_at FROM index_revisions WHERE channel_id = ? AND label = ? ORDER BY revision DESC LIMIT 1`, args[:2]
-	}
-	var rev, at int64
-	if err := s.row(ctx, tx, q, args...).Scan(&rev, &at); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, err
-	}
-	if rev > floor {
-		return rev, fromMicros(at), nil
+	if rev.Int64 > floor {
+		return rev.Int64, fromMicros(at.Int64), nil
 	}
 	return floor, fromMicros(floorAt), nil
 }
 
 // touch sets the revisions of (channelID, label, subdir) for each label to the channel's, which
-// bump moved on in the same transaction.
+// bump moved on in the same transaction: one statement, whatever the number of labels.
 func (s *sqlStore) touch(ctx context.Context, tx *sql.Tx, channelID int64, subdir string, labels ...string) error {
-	for _, l := range labels {
-		if _, err := s.exec(ctx, tx, `INSERT INTO index_revisions (channel_id, label, subdir, revision, updated_at)
-			SELECT id, ?, ?, revision, updated_at FROM channels WHERE id = ?
-			ON CONFLICT (channel_id, label, subdir) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at`,
-			l, subdir, channelID); err != nil {
-			return err
-		}
+	// A label twice would make PostgreSQL's ON CONFLICT update one row twice, which it refuses.
+	labels = slices.Compact(slices.Sorted(slices.Values(labels)))
+	if len(labels) == 0 {
+		return nil
 	}
-	return nil
+	args := make([]any, 0, len(labels)+2)
+	args = append(args, subdir)
+	for _, l := range labels {
+		args = append(args, l)
+	}
+	args = append(args, channelID)
+	_, err := s.exec(ctx, tx, `INSERT INTO index_revisions (channel_id, label, subdir, revision, updated_at)
+		SELECT c.id, l.column1, ?, c.revision, c.updated_at FROM channels c CROSS JOIN (VALUES (?)`+strings.Repeat(", (?)", len(labels)-1)+`) AS l
+		WHERE c.id = ?
+		ON CONFLICT (channel_id, label, subdir) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at`, args...)
+	return err
 }
 
 // touchFiles is touch for every (label, subdir) that the files f picked by cond (on files f and

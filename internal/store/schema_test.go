@@ -188,10 +188,7 @@ func TestMigrationsGoDown(t *testing.T) {
 	for _, b := range storetest.OldBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			old := b.Make(t, 1)
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := old.Open(t)
 			fillForDown(t, st)
 			st.Close()
 			p, err := goose.NewProvider(dialectOf(old), old.DB, store.Migrations(old.Backend == "postgres"))

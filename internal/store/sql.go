@@ -957,6 +957,7 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 		if err != nil {
 			return err
 		}
+		subdirs := map[string]bool{} // touched once each, after the files
 		for _, src := range srcs {
 			ref := FileRef{Subdir: src.subdir, Filename: src.filename}
 			targetID := src.id
@@ -966,21 +967,14 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 					return err
 				}
 			}
-			if req.Move {
-				// What the move takes from the source: its label, or all it is served under.
-				if req.FromLabel != "" {
-					err = s.touch(ctx, tx, req.FromChannelID, src.subdir, req.FromLabel)
-				} else {
-					err = s.touchFiles(ctx, tx, false, `f.id = ?`, src.id)
-				}
-				if err != nil {
+			subdirs[src.subdir] = true
+			if req.Move && req.FromLabel == "" {
+				// What the move takes from the source: all it is served under.
+				if err := s.touchFiles(ctx, tx, false, `f.id = ?`, src.id); err != nil {
 					return err
 				}
 			}
 			if err := s.setLabels(ctx, tx, targetID, req.ToLabels); err != nil {
-				return err
-			}
-			if err := s.touch(ctx, tx, req.ToChannelID, src.subdir, req.ToLabels...); err != nil {
 				return err
 			}
 			if req.Move {
@@ -999,6 +993,17 @@ func (s *sqlStore) CopyFiles(ctx context.Context, req CopyRequest) ([]File, erro
 			}
 			if !same {
 				if err := s.event(ctx, tx, req.ToChannelID, req.ActorID, action, detail); err != nil {
+					return err
+				}
+			}
+		}
+		for _, sd := range slices.Sorted(maps.Keys(subdirs)) {
+			if err := s.touch(ctx, tx, req.ToChannelID, sd, req.ToLabels...); err != nil {
+				return err
+			}
+			// A move from a label takes that label's files away.
+			if req.Move && req.FromLabel != "" {
+				if err := s.touch(ctx, tx, req.FromChannelID, sd, req.FromLabel); err != nil {
 					return err
 				}
 			}
@@ -1212,7 +1217,10 @@ func (s *sqlStore) SetRecipeSources(ctx context.Context, sources map[int64]json.
 				return fmt.Errorf("set recipe: %w", err)
 			}
 			n, _ := res.RowsAffected()
-			set += int(n)
+			if n == 0 {
+				continue // gone, or set meanwhile: nothing served changed
+			}
+			set++
 			// A recipe changes the channeldata.json of the file's labels, not their repodata.
 			if err := s.touchFiles(ctx, tx, true, `f.id = ?`, id); err != nil {
 				return err

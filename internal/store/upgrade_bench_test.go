@@ -59,11 +59,7 @@ func BenchmarkNameLookups(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			ctx := context.Background()
 			old := be.Make(b, 1)
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
+			st := old.Open(b)
 			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); err != nil {
 				b.Fatal(err)
 			}

@@ -41,11 +41,7 @@ func TestUpgradeKeepsPyPILookalikes(t *testing.T) {
 			}
 			old.Exec(t, `INSERT INTO removed_files (channel_id, subdir, filename, sha256, removed_at) VALUES (1, 'pypi', 'COL.LIDE-2.0-py3-none-any.whl', ?, 1)`, sha('e'))
 
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 			ch, err := st.ChannelByName(ctx, "acme")
 			if err != nil {
 				t.Fatal(err)
@@ -122,10 +118,7 @@ func TestUpgradeKeysFilesOfOlderWriters(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			old := b.Make(t, 9)
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := old.Open(t)
 			ch, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"})
 			if err != nil {
 				t.Fatal(err)
@@ -145,11 +138,7 @@ func TestUpgradeKeysFilesOfOlderWriters(t *testing.T) {
 					SELECT ?, package_id, 'pypi', ?, ?, '', 1, '1.0', '', 0, 0, record, 1 FROM files WHERE id = ?`, ch.ID, fn, sha(byte('b'+i)), held.ID)
 				old.Exec(t, `INSERT INTO file_labels (file_id, label) SELECT id, 'main' FROM files WHERE filename = ?`, fn)
 			}
-			st, err = store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st = old.Open(t)
 			snap, err := st.PyPIProjectFiles(ctx, ch.ID, "col-lide")
 			if err != nil || len(snap.Files) != 4 {
 				t.Fatalf("the project lists %+v, %v; want the 4 files", snap.Files, err)

@@ -31,11 +31,7 @@ func TestUpgradeFromBeforeAccounts(t *testing.T) {
 			} {
 				old.Exec(t, q)
 			}
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 			ops, _ := st.UserByName(ctx, "ops")
 			ops2, _ := st.UserByName(ctx, "ops2")
 			if ops.Email != "ops@example.com" || ops2.Email == "OPS@example.com" || ops2.Email == "" || !ops.EmailVerified {
@@ -80,11 +76,7 @@ func TestUpgradeKeepsLookAlikes(t *testing.T) {
 			for _, q := range stmts {
 				old.Exec(t, q)
 			}
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 
 			groups, err := st.LookAlikes(ctx)
 			want := [][]string{{"acme", "acme.", "acme_"}, {"acme/dev", "acme/Dev.", "acme/dev_"}, {"bob", "bob-"}, {"foo-bar", "foo_bar"}}
@@ -148,11 +140,7 @@ func TestOlderWriterAfterUpgrade(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			old := b.Make(t, 9)
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 			if _, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"}); err != nil {
 				t.Fatal(err)
 			}
@@ -193,11 +181,7 @@ func TestUpgradeKeysChannelsOfOlderWriters(t *testing.T) {
 			old.Exec(t, `INSERT INTO channels (name, name_key, created_at, updated_at) VALUES ('acme', 'acme', 1, 1)`)
 			old.Exec(t, oldInsertChannel, "acme_", "")         // the top level's one key-less row
 			old.Exec(t, oldInsertChannel, "acme/Dev_", "acme") // and acme's
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 			if groups, err := st.LookAlikes(ctx); err != nil || !reflect.DeepEqual(groups, [][]string{{"acme", "acme_"}}) {
 				t.Errorf("LookAlikes = %q, %v; want acme with acme_", groups, err)
 			}
@@ -264,21 +248,13 @@ func TestNameKeySQLMatchesGo(t *testing.T) {
 				old.Exec(t, `INSERT INTO channels (name, created_at, updated_at) VALUES (?, 1, 1)`, n)
 				all[n] = true
 			}
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			st.Close()
+			old.Open(t).Close()
 			check(old, "migration 11", all)
 
 			// Names an older Wharf inserts later, keyed by the trigger; a look-alike of one
 			// inserted before is refused as a taken name.
 			later := b.Make(t, 1)
-			st, err = store.Open(ctx, later.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.Close()
+			later.Open(t).Close()
 			inserted := map[string]bool{}
 			for _, n := range odd {
 				if _, err := later.DB.ExecContext(ctx, later.Rebind(oldInsertChannel), n, ""); err == nil {
@@ -356,11 +332,7 @@ func TestOlderWriterMovesEveryIndex(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			old := b.Make(t, 17)
-			st, err := store.Open(ctx, old.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := old.Open(t)
 			ch, err := st.CreateChannel(ctx, store.NewChannel{Name: "acme"})
 			if err != nil {
 				t.Fatal(err)

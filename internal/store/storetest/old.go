@@ -22,6 +22,18 @@ type OldDatabase struct {
 	DSN     string // for store.Open
 }
 
+// Open opens the store on the database, which migrates it the rest of the way, and closes it
+// at the end of the test (Close before that is fine).
+func (o OldDatabase) Open(t testing.TB) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), o.DSN)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // OldBackend makes an OldDatabase at a version on one backend.
 type OldBackend struct {
 	Name string
