@@ -126,6 +126,35 @@ type outageRequest struct {
 	ok                       int // the answer once everything is back
 }
 
+// wantAllUnavailable sends each request and checks that it is answered as wantUnavailable
+// says; suffix follows each request's name in the messages.
+func (e *env) wantAllUnavailable(t *testing.T, suffix string, requests []outageRequest) {
+	t.Helper()
+	for _, rq := range requests {
+		wantUnavailable(t, rq.name+suffix, e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
+	}
+}
+
+// wantAllServed sends each request and checks that it gets its ok status again; when says
+// when ("once the database is back").
+func (e *env) wantAllServed(t *testing.T, when string, requests []outageRequest) {
+	t.Helper()
+	for _, rq := range requests {
+		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
+			t.Errorf("%s %s: %d %s, want %d", rq.name, when, r.status, r.body, rq.ok)
+		}
+	}
+}
+
+// sqliteS3 is SQLite with the blobs in a fake S3 server that the test may stop, start again
+// or hold; *s3 is set when newEnv opens the store.
+func sqliteS3(s3 **blobtest.S3Server) backend {
+	return backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
+		*s3 = blobtest.NewFakeS3(t)
+		return (*s3).URL
+	}}
+}
+
 // wantUnavailable checks that r is a 503 with Retry-After and a message that says what
 // happened without any internals (addresses, driver names, error texts of the store).
 func wantUnavailable(t *testing.T, what string, r resp) {
@@ -195,10 +224,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 		{"web download", "GET", "/channels/acme/files/noarch/" + cs.Filename(), "", nil, nil, 200},
 	}
 	proxy.Stop()
-	for _, rq := range requests {
-		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
-		wantUnavailable(t, rq.name, r)
-	}
+	e.wantAllUnavailable(t, "", requests)
 	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
 		t.Errorf("/healthz during the outage: %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
@@ -206,21 +232,14 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
 		t.Errorf("/healthz once the database is back: %d %s", r.status, r.body)
 	}
-	for _, rq := range requests {
-		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
-			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
-		}
-	}
+	e.wantAllServed(t, "once the database is back", requests)
 }
 
 // With the object store down, downloads and uploads are answered 503 with Retry-After (not
 // a 200 with no bytes); what needs no blob is served; once it is back, all is served again.
 func TestBlobStoreOutageAnswers503(t *testing.T) {
 	var s3 *blobtest.S3Server
-	b := backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
-		s3 = blobtest.NewFakeS3(t)
-		return s3.URL
-	}}
+	b := sqliteS3(&s3)
 	e := newEnv(t, b)
 	e.createChannel("acme", false)
 	cs := spec("demo", "1.0", "0", "noarch", condatest.Conda)
@@ -240,10 +259,7 @@ func TestBlobStoreOutageAnswers503(t *testing.T) {
 		{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
 	}
 	s3.Stop()
-	for _, rq := range blobRequests {
-		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
-		wantUnavailable(t, rq.name, r)
-	}
+	e.wantAllUnavailable(t, "", blobRequests)
 	if r := e.do("GET", "/conda/acme/noarch/repodata.json", "", nil); r.status != http.StatusOK {
 		t.Errorf("repodata (no blob needed) while the object store is down: %d", r.status)
 	}
@@ -256,11 +272,7 @@ func TestBlobStoreOutageAnswers503(t *testing.T) {
 	if err := s3.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for _, rq := range blobRequests {
-		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
-			t.Errorf("%s once the object store is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
-		}
-	}
+	e.wantAllServed(t, "once the object store is back", blobRequests)
 }
 
 // fullDiskStore is a named fake of a blob store on a full disk: while full is set, every Put
@@ -516,15 +528,9 @@ func TestMissingDatabaseAnswers503(t *testing.T) {
 	}()
 	// Twice: the first requests may meet the pool's sessions that the rename ended (57P01),
 	// the second connect anew.
-	for _, rq := range requests {
-		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
-		wantUnavailable(t, rq.name, r)
-	}
+	e.wantAllUnavailable(t, "", requests)
 	mark := len(logLines(t, logs))
-	for _, rq := range requests {
-		r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...)
-		wantUnavailable(t, rq.name+", again", r)
-	}
+	e.wantAllUnavailable(t, ", again", requests)
 	said := 0
 	for _, m := range logLines(t, logs)[mark:] {
 		if m["level"] == "ERROR" && strings.Contains(fmt.Sprint(m), "database does not exist") {
@@ -536,11 +542,7 @@ func TestMissingDatabaseAnswers503(t *testing.T) {
 	}
 	renameDatabase(t, pg, away, name)
 	back = true
-	for _, rq := range requests {
-		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
-			t.Errorf("%s once the database is back: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
-		}
-	}
+	e.wantAllServed(t, "once the database is back", requests)
 }
 
 // holdProxy relays TCP connections to a real server (PostgreSQL here) and can make that
@@ -699,9 +701,7 @@ func TestUnansweringDatabaseAnswers503(t *testing.T) {
 				{"web page", "GET", "/channels/acme", "", nil, nil, 200},
 			}
 			tc.start(proxy)
-			for _, rq := range requests {
-				wantUnavailable(t, rq.name, e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
-			}
+			e.wantAllUnavailable(t, "", requests)
 			if tc.met(proxy) == 0 {
 				t.Errorf("no request met a %s to the black hole", tc.name)
 			}
@@ -709,11 +709,7 @@ func TestUnansweringDatabaseAnswers503(t *testing.T) {
 				t.Errorf("no log line says the database did not answer in time:\n%s", logs.String())
 			}
 			proxy.Release()
-			for _, rq := range requests {
-				if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
-					t.Errorf("%s once the database answers again: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
-				}
-			}
+			e.wantAllServed(t, "once the database answers again", requests)
 		})
 	}
 }
@@ -724,10 +720,7 @@ func TestUnansweringDatabaseAnswers503(t *testing.T) {
 // error, and once the store answers again all is served again.
 func TestBlobStoreThatNeverAnswersAnswers503(t *testing.T) {
 	var s3 *blobtest.S3Server
-	b := backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
-		s3 = blobtest.NewFakeS3(t)
-		return s3.URL
-	}}
+	b := sqliteS3(&s3)
 	logs := &syncBuffer{}
 	e := newEnv(t, b, func(o *server.Options) {
 		o.StoreTimeout = time.Second
@@ -757,9 +750,7 @@ func TestBlobStoreThatNeverAnswersAnswers503(t *testing.T) {
 		{"upload", "PUT", "/api/v1/channels/acme/files/" + late.Filename(), admin, condatest.Build(t, late), nil, 201},
 	}
 	s3.Hang(-1)
-	for _, rq := range blobRequests {
-		wantUnavailable(t, rq.name+" (object store not answering)", e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...))
-	}
+	e.wantAllUnavailable(t, " (object store not answering)", blobRequests)
 	if r := e.do("GET", "/conda/acme/noarch/repodata.json", "", nil); r.status != http.StatusOK {
 		t.Errorf("repodata (no blob needed) while the object store does not answer: %d", r.status)
 	}
@@ -783,9 +774,5 @@ func TestBlobStoreThatNeverAnswersAnswers503(t *testing.T) {
 		t.Errorf("the download cut mid-blob is not logged as an error naming the file:\n%s", logs.String())
 	}
 
-	for _, rq := range blobRequests {
-		if r := e.do(rq.method, rq.path, rq.auth, rq.body, rq.header...); r.status != rq.ok {
-			t.Errorf("%s once the object store answers again: %d %s, want %d", rq.name, r.status, r.body, rq.ok)
-		}
-	}
+	e.wantAllServed(t, "once the object store answers again", blobRequests)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/blob"
@@ -122,10 +121,7 @@ func TestBackfillRecipes(t *testing.T) {
 // logging) every file of the server in turn; once the store is back, a run reads them all.
 func TestBackfillRecipesStopsWhileBlobStoreIsDown(t *testing.T) {
 	var s3 *blobtest.S3Server
-	b := backend{"sqlite+s3", func(t testing.TB) string { return filepath.Join(t.TempDir(), "wharf.db") }, func(t testing.TB) string {
-		s3 = blobtest.NewFakeS3(t)
-		return s3.URL
-	}}
+	b := sqliteS3(&s3)
 	opens := &openLog{}
 	e := newEnvWrapped(t, b, func(b blob.Store) blob.Store { opens.Store = b; return opens })
 	e.createChannel("acme", false)
