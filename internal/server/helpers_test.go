@@ -49,7 +49,7 @@ type countingStore struct {
 // roundTrips is how many times the store has asked its database something (statements, and
 // the begin and end of transactions).
 func (c *countingStore) roundTrips() int64 {
-	return c.Store.(interface{ RoundTrips() int64 }).RoundTrips()
+	return c.Store.Stats().RoundTrips()
 }
 
 func (c *countingStore) TokenByHash(ctx context.Context, hash string) (store.Token, error) {

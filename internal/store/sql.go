@@ -27,14 +27,9 @@ type sqlStore struct {
 	w, r *sql.DB
 	d    dialect
 	feed changeFeed
-	// What was asked of the database, for Stats and RoundTrips.
+	// What was asked of the database, for Stats.
 	statements, transactions atomic.Int64
 }
-
-// RoundTrips reports how many times the store has asked its database something since it was
-// opened: each statement, and each begin and end of a transaction. Benchmarks count what a
-// request costs with it.
-func (s *sqlStore) RoundTrips() int64 { return s.statements.Load() + 2*s.transactions.Load() }
 
 var _ Store = (*sqlStore)(nil)
 

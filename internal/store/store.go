@@ -338,3 +338,7 @@ type Stats struct {
 	// idle than it keeps: each is a connection to open again at the next burst.
 	ClosedIdle int64
 }
+
+// RoundTrips is how many times the store asked its database something: each statement, and
+// the begin and the end of each transaction. Benchmarks count what a request costs with it.
+func (s Stats) RoundTrips() int64 { return s.Statements + 2*s.Transactions }
